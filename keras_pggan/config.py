@@ -1,0 +1,463 @@
+"""Frozen, validated experiment configuration with a JSON round trip.
+
+Every value below is a default chosen by this project unless its docstring says it comes from the
+paper (Demir & Unal 2018, arXiv 1803.07422). The paper's layer tables are not available to us, so
+only the loss weights (λ = 0.995, 0.0025, 0.0025), the generator families (PGGAN-DRes: dilated
+residual blocks after 2 down-samplings; PGGAN-Res: plain residual blocks after 3), interpolated
+up-sampling and the two-headed discriminator are taken from the paper's text.
+
+Example:
+    >>> cfg = get_preset("tiny")
+    >>> cfg2 = ExperimentConfig.from_json(cfg.to_json())
+    >>> cfg2 == cfg
+    True
+    >>> cfg3 = cfg.replace(train={"global_batch_size": 4})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any
+
+GENERATOR_VARIANTS = ("dres", "res")
+DISCRIMINATOR_VARIANTS = ("pggan", "global", "patch")
+NORMS_G = ("instance", "none")
+NORMS_D = ("instance", "spectral", "none")
+ADVERSARIAL_LOSSES = ("bce", "hinge", "lsgan")
+RECONSTRUCTION_MODES = ("full", "hole", "weighted")
+CROP_MODES = ("resize_crop", "random_crop")
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
+
+
+def _fail(cls: str, field: str, problem: str) -> None:
+    raise ValueError(f"{cls}.{field}: {problem}")
+
+
+def _positive(cls: str, **values: Any) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            _fail(cls, name, f"must be a positive integer, got {value!r}")
+
+
+def _choice(cls: str, field: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        _fail(cls, field, f"must be one of {choices}, got {value!r}")
+
+
+def _non_negative_float(cls: str, **values: Any) -> None:
+    for name, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            _fail(cls, name, f"must be a non-negative number, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratorConfig:
+    """Encoder–decoder ResNet generator.
+
+    Attributes:
+        variant: ``"dres"`` (PGGAN-DRes: dilated residual blocks) or ``"res"`` (PGGAN-Res: plain
+            residual blocks). From the paper.
+        num_downsamplings: stride-2 convolutions in the encoder; the paper uses 2 for DRes and 3
+            for Res. Inputs must be multiples of ``2**num_downsamplings`` (callers above pad).
+        base_filters: filters of the first convolution; doubled per down-sampling. Our default.
+        max_filters: cap on the filters of any layer. Our default.
+        dilation_rates: one entry per residual block (its length is the number of blocks). For
+            ``"dres"`` the rates grow 1, 2, 4, 8 (paper's idea; the count and values are our
+            default); for ``"res"`` they must all be 1.
+        stem_kernel_size: kernel of the first and last convolution. Our default.
+        norm: ``"none"`` (our default) or ``"instance"`` (Keras ``GroupNormalization(groups=-1)``).
+            Instance normalisation removes each feature map's mean, which erases the absolute
+            colour of flat regions: on flat-colour images (tests/model_test.py) the instance-norm
+            generator cannot tell which colour to paint, so it is off by default.
+        upsample_interpolation: interpolation of the ×2 resize before each up-sampling conv
+            ("interpolated convolution"; the paper names no kernel, bilinear is our default).
+    """
+
+    variant: str = "dres"
+    num_downsamplings: int = 2
+    base_filters: int = 64
+    max_filters: int = 256
+    dilation_rates: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
+    stem_kernel_size: int = 7
+    norm: str = "none"
+    upsample_interpolation: str = "bilinear"
+
+    def __post_init__(self):
+        c = "GeneratorConfig"
+        _choice(c, "variant", self.variant, GENERATOR_VARIANTS)
+        _choice(c, "norm", self.norm, NORMS_G)
+        _choice(c, "upsample_interpolation", self.upsample_interpolation, ("bilinear", "nearest"))
+        _positive(
+            c,
+            num_downsamplings=self.num_downsamplings,
+            base_filters=self.base_filters,
+            max_filters=self.max_filters,
+            stem_kernel_size=self.stem_kernel_size,
+        )
+        if not self.dilation_rates:
+            _fail(c, "dilation_rates", "needs at least one residual block")
+        for r in self.dilation_rates:
+            if not isinstance(r, int) or isinstance(r, bool) or r <= 0:
+                _fail(c, "dilation_rates", f"rates must be positive integers, got {r!r}")
+        if self.variant == "res" and any(r != 1 for r in self.dilation_rates):
+            _fail(c, "dilation_rates", "variant 'res' uses plain residual blocks: all rates 1")
+
+    @property
+    def pad_multiple(self) -> int:
+        """Height and width of generator inputs must be multiples of this."""
+        return 2**self.num_downsamplings
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscriminatorConfig:
+    """One discriminator: a shared trunk, then a G-GAN head and a PatchGAN head.
+
+    Attributes:
+        variant: ``"pggan"`` (both heads), ``"global"`` (G-GAN only) or ``"patch"`` (PatchGAN
+            only): the paper's ablation.
+        base_filters: filters of the first trunk convolution, doubled per layer. Our default.
+        max_filters: cap on the filters of any layer. Our default.
+        num_shared_layers: stride-2 convolutions in the shared trunk. Our default.
+        num_patch_layers: further stride-2 convolutions in the PatchGAN head. With the trunk this
+            gives a stride of ``2**(num_shared_layers + num_patch_layers)`` = 16, i.e. a 16×16
+            logit map at 256² as the paper describes.
+        num_global_layers: further stride-2 convolutions in the G-GAN head before the dense logit.
+            Our default.
+        norm: ``"instance"``, ``"spectral"`` (Keras ``SpectralNormalization``) or ``"none"``.
+            Our default.
+        leaky_relu_slope: negative slope of the LeakyReLU activations. Our default.
+    """
+
+    variant: str = "pggan"
+    base_filters: int = 64
+    max_filters: int = 512
+    num_shared_layers: int = 3
+    num_patch_layers: int = 1
+    num_global_layers: int = 3
+    norm: str = "instance"
+    leaky_relu_slope: float = 0.2
+
+    def __post_init__(self):
+        c = "DiscriminatorConfig"
+        _choice(c, "variant", self.variant, DISCRIMINATOR_VARIANTS)
+        _choice(c, "norm", self.norm, NORMS_D)
+        _positive(
+            c,
+            base_filters=self.base_filters,
+            max_filters=self.max_filters,
+            num_shared_layers=self.num_shared_layers,
+            num_patch_layers=self.num_patch_layers,
+            num_global_layers=self.num_global_layers,
+        )
+        _non_negative_float(c, leaky_relu_slope=self.leaky_relu_slope)
+
+    @property
+    def patch_stride(self) -> int:
+        """Input pixels per PatchGAN logit along each axis."""
+        return 2 ** (self.num_shared_layers + self.num_patch_layers)
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    """Generator and discriminator objectives.
+
+    Attributes:
+        l1_weight: λ1 on the L1 reconstruction term. From the paper (0.995).
+        global_adv_weight: λ2 on the G-GAN adversarial term. From the paper (0.0025).
+        patch_adv_weight: λ3 on the PatchGAN adversarial term. From the paper (0.0025).
+        adversarial: ``"bce"`` (non-saturating, default), ``"hinge"`` or ``"lsgan"``.
+        reconstruction: ``"full"`` (L1 over the whole image, default), ``"hole"`` (holes only) or
+            ``"weighted"`` (hole pixels weighted by ``hole_weight``).
+        hole_weight: weight of hole pixels in ``"weighted"`` mode. Our default.
+    """
+
+    l1_weight: float = 0.995
+    global_adv_weight: float = 0.0025
+    patch_adv_weight: float = 0.0025
+    adversarial: str = "bce"
+    reconstruction: str = "full"
+    hole_weight: float = 6.0
+
+    def __post_init__(self):
+        c = "LossConfig"
+        _choice(c, "adversarial", self.adversarial, ADVERSARIAL_LOSSES)
+        _choice(c, "reconstruction", self.reconstruction, RECONSTRUCTION_MODES)
+        _non_negative_float(
+            c,
+            l1_weight=self.l1_weight,
+            global_adv_weight=self.global_adv_weight,
+            patch_adv_weight=self.patch_adv_weight,
+            hole_weight=self.hole_weight,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where training images come from and how they are cropped.
+
+    Attributes:
+        train: sources, each a folder (searched recursively), a text file listing image paths, or
+            a TFRecord glob. Empty means the embedded default photos (shipped by scikit-image).
+        val: validation sources, same forms; empty means a deterministic pass over ``train``.
+        image_size: side of the square training crops. The paper trains at 256 and 512.
+        crop: ``"resize_crop"`` (resize the short side to ``image_size``, then random crop) or
+            ``"random_crop"`` (random crop at native scale; smaller images are resized up).
+        flip: random horizontal flips.
+        shuffle_buffer: size of the file-level shuffle buffer. Our default.
+        cache: cache decoded images in memory (small data sets only).
+    """
+
+    train: tuple[str, ...] = ()
+    val: tuple[str, ...] = ()
+    image_size: int = 256
+    crop: str = "resize_crop"
+    flip: bool = True
+    shuffle_buffer: int = 1024
+    cache: bool = False
+
+    def __post_init__(self):
+        c = "DataConfig"
+        _positive(c, image_size=self.image_size, shuffle_buffer=self.shuffle_buffer)
+        _choice(c, "crop", self.crop, CROP_MODES)
+        for field in ("train", "val"):
+            for s in getattr(self, field):
+                if not isinstance(s, str) or not s:
+                    _fail(c, field, f"sources must be non-empty strings, got {s!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskConfig:
+    """Training masks (1 = hole).
+
+    Attributes:
+        spec: weighted mixture of mask kinds, e.g. ``"rect:1"`` or ``"freeform:0.5,rect:0.5"``.
+            See ``keras_pggan.masks`` for the kinds.
+        min_hole_ratio: masks with a smaller hole fraction are re-drawn or grown. Our default.
+        max_hole_ratio: masks with a larger hole fraction are re-drawn or shrunk. Our default.
+        mask_dir: folder of mask files for the ``"folder"`` kind (white = hole).
+    """
+
+    spec: str = "rect:1"
+    min_hole_ratio: float = 0.05
+    max_hole_ratio: float = 0.5
+    mask_dir: str | None = None
+
+    def __post_init__(self):
+        c = "MaskConfig"
+        _non_negative_float(c, min_hole_ratio=self.min_hole_ratio, max_hole_ratio=self.max_hole_ratio)
+        if not 0 <= self.min_hole_ratio <= self.max_hole_ratio <= 1:
+            _fail(c, "max_hole_ratio", "need 0 <= min_hole_ratio <= max_hole_ratio <= 1")
+        if not isinstance(self.spec, str) or not self.spec.strip():
+            _fail(c, "spec", f"must be a non-empty string, got {self.spec!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and run settings.
+
+    Attributes:
+        global_batch_size: images per step summed over all replicas.
+        steps_per_epoch: optimisation steps per Keras epoch.
+        epochs: number of epochs.
+        g_learning_rate: Adam learning rate of the generator. Our default (pix2pix's 2e-4).
+        d_learning_rate: Adam learning rate of the discriminator. Our default.
+        beta_1: Adam β1 for both optimisers. Our default (0.5, common for GANs).
+        beta_2: Adam β2 for both optimisers. Our default.
+        seed: the one seed for weights, data order, crops, flips and masks.
+        validation_steps: validation batches after each epoch (0 disables validation).
+        num_samples: images in the per-epoch sample grid.
+    """
+
+    global_batch_size: int = 8
+    steps_per_epoch: int = 1000
+    epochs: int = 100
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    seed: int = 0
+    validation_steps: int = 4
+    num_samples: int = 4
+
+    def __post_init__(self):
+        c = "TrainConfig"
+        _positive(
+            c,
+            global_batch_size=self.global_batch_size,
+            steps_per_epoch=self.steps_per_epoch,
+            epochs=self.epochs,
+            num_samples=self.num_samples,
+        )
+        _non_negative_float(
+            c,
+            g_learning_rate=self.g_learning_rate,
+            d_learning_rate=self.d_learning_rate,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+        )
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            _fail(c, "seed", f"must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.validation_steps, int) or self.validation_steps < 0:
+            _fail(c, "validation_steps", f"must be >= 0, got {self.validation_steps!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything a training run needs; written as ``config.json`` in the run directory."""
+
+    name: str = "pggan-dres"
+    generator: GeneratorConfig = dataclasses.field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = dataclasses.field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    mask: MaskConfig = dataclasses.field(default_factory=MaskConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        m = self.generator.pad_multiple
+        if self.data.image_size % m:
+            _fail(
+                "DataConfig",
+                "image_size",
+                f"{self.data.image_size} is not a multiple of {m} (2**num_downsamplings)",
+            )
+        if self.data.image_size % self.discriminator.patch_stride:
+            _fail(
+                "DataConfig",
+                "image_size",
+                f"{self.data.image_size} is not a multiple of the discriminator's patch stride "
+                f"{self.discriminator.patch_stride}",
+            )
+
+    # -- JSON round trip -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-serialisable dict (tuples become lists)."""
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int = 2) -> str:
+        """Returns the config as a JSON string."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ExperimentConfig:
+        """Builds a config from a dict; unknown or mistyped fields raise ``ValueError``."""
+        return _from_dict(cls, d, "ExperimentConfig")
+
+    @classmethod
+    def from_json(cls, text: str) -> ExperimentConfig:
+        """Parses :meth:`to_json` output."""
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"config is not valid JSON: {e}") from e
+        return cls.from_dict(d)
+
+    @classmethod
+    def load(cls, path: str) -> ExperimentConfig:
+        """Reads a ``config.json`` file."""
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            return cls.from_json(text)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
+
+    def replace(self, **sections: Any) -> ExperimentConfig:
+        """Returns a copy with fields replaced; sections take dicts of field overrides.
+
+        Example:
+            ``cfg.replace(name="x", train={"epochs": 2}, data={"image_size": 128})``
+        """
+        d = self.to_dict()
+        for key, value in sections.items():
+            if key not in d:
+                raise ValueError(f"ExperimentConfig has no field {key!r}")
+            if isinstance(value, dict):
+                if not isinstance(d[key], dict):
+                    raise ValueError(f"ExperimentConfig.{key} is not a section")
+                d[key] = {**d[key], **value}
+            else:
+                d[key] = value
+        return self.from_dict(d)
+
+
+def _from_dict(cls: type, d: Any, where: str) -> Any:
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected an object, got {type(d).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {unknown}")
+    kwargs = {}
+    for name, value in d.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _from_dict(hint, value, f"{where}.{name}")
+        elif typing.get_origin(hint) is tuple:
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"{where}.{name}: expected a list, got {value!r}")
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _preset_pggan_dres() -> ExperimentConfig:
+    return ExperimentConfig(name="pggan-dres")
+
+
+def _preset_pggan_res() -> ExperimentConfig:
+    return ExperimentConfig(
+        name="pggan-res",
+        generator=GeneratorConfig(
+            variant="res", num_downsamplings=3, dilation_rates=(1,) * 8
+        ),
+    )
+
+
+def _preset_demo() -> ExperimentConfig:
+    """PGGAN-DRes at reduced width and 64² crops: the no-flag quick-start run (minutes on CPU)."""
+    return ExperimentConfig(
+        name="demo",
+        generator=GeneratorConfig(base_filters=16, max_filters=64, dilation_rates=(1, 2, 4, 8)),
+        discriminator=DiscriminatorConfig(base_filters=16, max_filters=128),
+        data=DataConfig(image_size=64, shuffle_buffer=64),
+        train=TrainConfig(global_batch_size=8, steps_per_epoch=60, epochs=3, validation_steps=2),
+    )
+
+
+def _preset_tiny() -> ExperimentConfig:
+    """A few thousand parameters at 32²: for tests."""
+    return ExperimentConfig(
+        name="tiny",
+        generator=GeneratorConfig(base_filters=8, max_filters=16, dilation_rates=(1, 2)),
+        discriminator=DiscriminatorConfig(
+            base_filters=8, max_filters=16, num_shared_layers=2, num_patch_layers=1,
+            num_global_layers=2,
+        ),
+        data=DataConfig(image_size=32, shuffle_buffer=16),
+        train=TrainConfig(global_batch_size=4, steps_per_epoch=2, epochs=1, validation_steps=1,
+                          num_samples=2),
+    )
+
+
+PRESETS = {
+    "pggan-dres": _preset_pggan_dres,
+    "pggan-res": _preset_pggan_res,
+    "demo": _preset_demo,
+    "tiny": _preset_tiny,
+}
+
+
+def get_preset(name: str) -> ExperimentConfig:
+    """Returns a named preset: ``pggan-dres``, ``pggan-res``, ``demo`` or ``tiny``.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]()

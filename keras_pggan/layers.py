@@ -1,0 +1,140 @@
+"""Building blocks shared by the generator and discriminator.
+
+The generator up-samples with "interpolated convolution" (resize ×2, then a convolution) as the
+paper describes; ``ResizeUpsample`` wraps ``tf.image.resize`` because Keras 3.14–3.15's
+``UpSampling2D(interpolation="bilinear")`` breaks ``fit``/``export`` when the spatial dimensions are
+unknown (keras PR #23315, not released at the time of writing).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="keras_pggan")
+class ResizeUpsample(keras.layers.Layer):
+    """Resizes the spatial dimensions by an integer factor with ``tf.image.resize``.
+
+    Works on inputs with unknown height and width, exports to SavedModel and converts to the
+    TFLite builtin ``RESIZE_BILINEAR`` / ``RESIZE_NEAREST_NEIGHBOR`` ops.
+
+    Args:
+        factor: integer scale factor for height and width.
+        interpolation: ``"bilinear"`` or ``"nearest"``.
+        **kwargs: passed to ``keras.layers.Layer``.
+
+    Example:
+        >>> y = ResizeUpsample(2)(tf.zeros([1, 5, 7, 3]))
+        >>> tuple(y.shape)
+        (1, 10, 14, 3)
+    """
+
+    def __init__(self, factor: int = 2, interpolation: str = "bilinear", **kwargs):
+        super().__init__(**kwargs)
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+        if int(factor) != factor or factor < 1:
+            raise ValueError(f"factor must be a positive integer, got {factor!r}")
+        self.factor = int(factor)
+        self.interpolation = interpolation
+
+    def call(self, inputs):
+        shape = tf.shape(inputs)
+        size = tf.stack([shape[1] * self.factor, shape[2] * self.factor])
+        method = (
+            tf.image.ResizeMethod.BILINEAR
+            if self.interpolation == "bilinear"
+            else tf.image.ResizeMethod.NEAREST_NEIGHBOR
+        )
+        out = tf.image.resize(inputs, size, method=method)
+        return tf.cast(out, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (
+            b,
+            None if h is None else h * self.factor,
+            None if w is None else w * self.factor,
+            c,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"factor": self.factor, "interpolation": self.interpolation})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_pggan")
+class MaskedInput(keras.layers.Layer):
+    """Zeroes the holes of ``image`` and appends the mask: ``concat(image·(1−m), m)``.
+
+    Doing this inside the generator makes it idempotent for callers that already zeroed the holes
+    and safe for callers that did not: hole pixels can never reach the network.
+    """
+
+    def call(self, inputs):
+        image, holes = inputs
+        holes = tf.cast(holes, image.dtype)
+        return tf.concat([image * (1.0 - holes), holes], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        image_shape, holes_shape = input_shape
+        return (*image_shape[:-1], image_shape[-1] + holes_shape[-1])
+
+
+def normalization(norm: str, name: str) -> keras.layers.Layer | None:
+    """Returns the normalisation layer for ``norm`` or ``None`` for ``"none"``.
+
+    ``"instance"`` is ``GroupNormalization(groups=-1)``: Keras 3's instance normalisation, which
+    replaces tensorflow-addons' ``InstanceNormalization``. Being per-sample, it gives the same
+    result whatever the per-replica batch, which keeps distributed training exact.
+    """
+    if norm == "instance":
+        return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=f"{name}_norm")
+    if norm in ("none", "spectral"):
+        return None
+    raise ValueError(f"unknown normalisation {norm!r}")
+
+
+def apply_conv_norm_act(
+    x,
+    filters: int,
+    kernel_size: int,
+    strides: int = 1,
+    dilation_rate: int = 1,
+    norm: str = "instance",
+    activation: str | None = "relu",
+    name: str = "conv",
+):
+    """Conv2D ('same' padding) → optional normalisation → optional activation."""
+    x = keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        dilation_rate=dilation_rate,
+        padding="same",
+        use_bias=norm == "none",
+        name=f"{name}_conv",
+    )(x)
+    layer = normalization(norm, name)
+    if layer is not None:
+        x = layer(x)
+    if activation is not None:
+        x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
+    return x
+
+
+def apply_residual_block(x, filters: int, dilation_rate: int = 1, norm: str = "instance",
+                         name: str = "block"):
+    """Residual block: two 3×3 convolutions (dilated by ``dilation_rate``) plus the identity.
+
+    With ``dilation_rate=1`` this is PGGAN-Res's plain block; with growing rates it is
+    PGGAN-DRes's dilated residual block, whose receptive field grows without down-sampling.
+    """
+    shortcut = x
+    x = apply_conv_norm_act(x, filters, 3, dilation_rate=dilation_rate, norm=norm,
+                            name=f"{name}_1")
+    x = apply_conv_norm_act(x, filters, 3, dilation_rate=dilation_rate, norm=norm,
+                            activation=None, name=f"{name}_2")
+    return keras.layers.Add(name=f"{name}_add")([shortcut, x])

@@ -1,0 +1,209 @@
+"""``PGGAN``: the generator and the two-headed discriminator trained together with ``fit``.
+
+Example:
+    >>> from keras_pggan.config import get_preset
+    >>> from keras_pggan.generator import build_generator
+    >>> from keras_pggan.discriminator import build_discriminator
+    >>> cfg = get_preset("tiny")
+    >>> gan = PGGAN(build_generator(cfg.generator),
+    ...             build_discriminator(cfg.discriminator, cfg.data.image_size), cfg.loss)
+    >>> gan.compile()   # Adam(2e-4, β1=0.5) for both, built at once
+    >>> # gan.fit(dataset_of_{"image", "mask"}_batches, steps_per_epoch=..., epochs=...)
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_pggan import losses
+from keras_pggan.config import LossConfig
+from keras_pggan.generator import composite
+
+METRIC_NAMES = (
+    "g_loss",
+    "g_l1",
+    "g_adv_global",
+    "g_adv_patch",
+    "d_loss",
+    "d_global",
+    "d_patch",
+    "hole_l1",
+)
+
+
+def _global_mean(per_replica_scaled):
+    """All-reduces a per-replica loss already divided by the global batch into the global mean.
+
+    Each replica divides its per-example sum by the *global* batch size, so summing over replicas
+    gives the mean over the global batch; the trackers then hold the same value on every replica.
+    """
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        return ctx.all_reduce(tf.distribute.ReduceOp.SUM, per_replica_scaled)
+    return per_replica_scaled
+
+
+class PGGAN(keras.Model):
+    """Patch-based GAN for inpainting (Demir & Unal 2018).
+
+    ``train_step`` alternates one discriminator update and one generator update on the same
+    composited fake. Batches follow the project's contract: ``{"image": float32 [B,H,W,3] in
+    [0,1], "mask": float32 [B,H,W,1]}`` with 1 = hole.
+
+    Logged per step: ``g_loss`` (λ1·L1 + λ2·adv_global + λ3·adv_patch), ``g_l1``, ``g_adv_global``,
+    ``g_adv_patch``, ``d_loss`` (= ``d_global`` + ``d_patch``), ``d_global``, ``d_patch``, and
+    ``hole_l1`` (mean |output − truth| on hole pixels, [0,1] scale). A head the discriminator
+    does not have (ablations) logs 0. No key is called ``loss``: Keras overwrites that key.
+
+    Args:
+        generator: model from ``build_generator``.
+        discriminator: model from ``build_discriminator``.
+        loss_config: loss weights and kinds; defaults to the paper's weights.
+        **kwargs: passed to ``keras.Model``.
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model,
+                 loss_config: LossConfig | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.loss_config = loss_config or LossConfig()
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in METRIC_NAMES}
+        self.g_optimizer = None
+        self.d_optimizer = None
+        # Sub-models are built; marking the wrapper built lets BackupAndRestore and
+        # save_weights work before the first step.
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Sets the two optimisers (Adam(2e-4, β1=0.5) by default) and builds them at once.
+
+        Building here, under the caller's strategy scope, creates every optimiser variable before
+        ``fit``: Keras' BackupAndRestore otherwise restores into unbuilt optimisers and silently
+        drops their state (moments and iteration count).
+        """
+        kwargs.setdefault("optimizer", None)
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, name="g_adam")
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, name="d_adam")
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def call(self, inputs, training=False):
+        """Returns the composited inpainting in [0,1] for a batch dict ``{"image","mask"}``."""
+        image = tf.cast(inputs["image"], tf.float32)
+        mask = tf.cast(inputs["mask"], tf.float32)
+        raw = self.generator({"image": image * 2.0 - 1.0, "mask": mask}, training=training)
+        return composite((tf.cast(raw, tf.float32) + 1.0) * 0.5, image, mask)
+
+    # -- loss pieces ---------------------------------------------------------------------------
+    def _scale(self, per_example):
+        # Divide the per-replica sum by the GLOBAL batch: gradients are SUM-all-reduced across
+        # replicas, so the result equals the single-device mean over the global batch.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        global_batch = tf.shape(per_example)[0] * replicas
+        return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+
+    def _d_losses(self, real_out, fake_out):
+        kind = self.loss_config.adversarial
+        zero = tf.constant(0.0)
+        d_global = d_patch = zero
+        if "global" in real_out:
+            d_global = self._scale(losses.discriminator_adversarial_loss(
+                real_out["global"], fake_out["global"], kind))
+        if "patch" in real_out:
+            d_patch = self._scale(losses.discriminator_adversarial_loss(
+                real_out["patch"], fake_out["patch"], kind))
+        return d_global, d_patch
+
+    def _g_losses(self, images, fake_raw, composited, masks, fake_out):
+        cfg = self.loss_config
+        g_l1 = self._scale(losses.reconstruction_loss(
+            images, fake_raw, masks, cfg.reconstruction, cfg.hole_weight))
+        g_global = g_patch = tf.constant(0.0)
+        if "global" in fake_out:
+            g_global = self._scale(losses.generator_adversarial_loss(fake_out["global"],
+                                                                     cfg.adversarial))
+        if "patch" in fake_out:
+            g_patch = self._scale(losses.generator_adversarial_loss(fake_out["patch"],
+                                                                    cfg.adversarial))
+        g_loss = (cfg.l1_weight * g_l1 + cfg.global_adv_weight * g_global
+                  + cfg.patch_adv_weight * g_patch)
+        return g_loss, g_l1, g_global, g_patch
+
+    def _hole_l1(self, images, composited, masks):
+        # [0,1]-scale L1 over hole pixels: a loss-independent measure of inpainting quality.
+        per = losses.reconstruction_loss(images, composited, masks, "hole") * 0.5
+        return self._scale(per)
+
+    def _update_trackers(self, values):
+        for name, value in values.items():
+            self.trackers[name].update_state(_global_mean(value))
+        return self._results()
+
+    def _results(self):
+        results = {name: t.result() for name, t in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras concatenates per-replica outputs under MultiWorkerMirroredStrategy, which
+            # fails on scalars: return shape [1].
+            results = {k: tf.reshape(v, [1]) for k, v in results.items()}
+        return results
+
+    # -- steps -----------------------------------------------------------------------------------
+    def train_step(self, data):
+        # Phase 1: inputs in [-1,1]; the generator zeroes the holes itself.
+        images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
+        masks = tf.cast(data["mask"], tf.float32)
+
+        with tf.GradientTape() as g_tape:
+            fake_raw = self.generator({"image": images, "mask": masks}, training=True)
+            composited = composite(fake_raw, images, masks)
+
+            # Phase 2: discriminator step on real vs the composited fake. Not recorded on the
+            # generator tape, and the fake is a constant to D, so it moves only D's weights.
+            with g_tape.stop_recording():
+                fake_const = tf.stop_gradient(composited)
+                with tf.GradientTape() as d_tape:
+                    real_out = self.discriminator(images, training=True)
+                    fake_out_d = self.discriminator(fake_const, training=True)
+                    d_global, d_patch = self._d_losses(real_out, fake_out_d)
+                    d_loss = d_global + d_patch
+                d_vars = self.discriminator.trainable_variables
+                self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+
+            # Phase 3: generator step against the freshly updated discriminator, reusing the
+            # same forward pass of G (no second generator evaluation).
+            fake_out = self.discriminator(composited, training=True)
+            g_loss, g_l1, g_global, g_patch = self._g_losses(
+                images, fake_raw, composited, masks, fake_out)
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+
+        # Phase 4: trackers hold global-batch means, identical on every replica.
+        return self._update_trackers({
+            "g_loss": g_loss, "g_l1": g_l1, "g_adv_global": g_global, "g_adv_patch": g_patch,
+            "d_loss": d_loss, "d_global": d_global, "d_patch": d_patch,
+            "hole_l1": self._hole_l1(images, composited, masks),
+        })
+
+    def test_step(self, data):
+        # Same losses as train_step, no updates, inference-mode forward passes.
+        images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
+        masks = tf.cast(data["mask"], tf.float32)
+        fake_raw = self.generator({"image": images, "mask": masks}, training=False)
+        composited = composite(fake_raw, images, masks)
+        real_out = self.discriminator(images, training=False)
+        fake_out = self.discriminator(composited, training=False)
+        d_global, d_patch = self._d_losses(real_out, fake_out)
+        g_loss, g_l1, g_global, g_patch = self._g_losses(
+            images, fake_raw, composited, masks, fake_out)
+        return self._update_trackers({
+            "g_loss": g_loss, "g_l1": g_l1, "g_adv_global": g_global, "g_adv_patch": g_patch,
+            "d_loss": d_global + d_patch, "d_global": d_global, "d_patch": d_patch,
+            "hole_l1": self._hole_l1(images, composited, masks),
+        })

@@ -1,0 +1,43 @@
+"""Shared test setup: quiet TensorFlow, two logical CPUs, tiny configs and synthetic batches."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Split the CPU into two logical devices before any op runs, so MirroredStrategy tests can
+# compare 1 vs 2 replicas in one process. Single-device code keeps using /cpu:0.
+_cpus = tf.config.list_physical_devices("CPU")
+try:
+    tf.config.set_logical_device_configuration(
+        _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    )
+except RuntimeError:
+    pass
+
+from keras_pggan.config import get_preset  # noqa: E402
+
+
+@pytest.fixture
+def tiny_cfg():
+    return get_preset("tiny")
+
+
+def make_batch(n=4, size=32, seed=0, width=None):
+    """A batch of the data contract with random images and rectangle holes."""
+    rng = np.random.default_rng(seed)
+    h, w = size, width or size
+    images = rng.uniform(size=(n, h, w, 3)).astype("float32")
+    masks = np.zeros((n, h, w, 1), "float32")
+    for i in range(n):
+        y, x = rng.integers(0, h // 2), rng.integers(0, w // 2)
+        masks[i, y : y + h // 3, x : x + w // 3] = 1.0
+    return {"image": images, "mask": masks}
+
+
+@pytest.fixture
+def batch():
+    return make_batch()
