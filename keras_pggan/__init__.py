@@ -1,0 +1,36 @@
+"""keras_pggan: image inpainting with a patch-based GAN (PGGAN, Demir & Unal 2018) in Keras 3.
+
+The public API is re-exported here; submodules hold one concept each (see docs/design.md).
+"""
+
+from keras_pggan.config import (
+    DataConfig,
+    DiscriminatorConfig,
+    ExperimentConfig,
+    GeneratorConfig,
+    LossConfig,
+    MaskConfig,
+    TrainConfig,
+    get_preset,
+)
+from keras_pggan.discriminator import build_discriminator
+from keras_pggan.generator import build_generator, composite, inpaint
+from keras_pggan.model import PGGAN
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PGGAN",
+    "DataConfig",
+    "DiscriminatorConfig",
+    "ExperimentConfig",
+    "GeneratorConfig",
+    "LossConfig",
+    "MaskConfig",
+    "TrainConfig",
+    "build_discriminator",
+    "build_generator",
+    "composite",
+    "get_preset",
+    "inpaint",
+]

@@ -246,7 +246,9 @@ class MaskConfig:
 
     def __post_init__(self):
         c = "MaskConfig"
-        _non_negative_float(c, min_hole_ratio=self.min_hole_ratio, max_hole_ratio=self.max_hole_ratio)
+        _non_negative_float(
+            c, min_hole_ratio=self.min_hole_ratio, max_hole_ratio=self.max_hole_ratio
+        )
         if not 0 <= self.min_hole_ratio <= self.max_hole_ratio <= 1:
             _fail(c, "max_hole_ratio", "need 0 <= min_hole_ratio <= max_hole_ratio <= 1")
         if not isinstance(self.spec, str) or not self.spec.strip():
@@ -412,9 +414,7 @@ def _preset_pggan_dres() -> ExperimentConfig:
 def _preset_pggan_res() -> ExperimentConfig:
     return ExperimentConfig(
         name="pggan-res",
-        generator=GeneratorConfig(
-            variant="res", num_downsamplings=3, dilation_rates=(1,) * 8
-        ),
+        generator=GeneratorConfig(variant="res", num_downsamplings=3, dilation_rates=(1,) * 8),
     )
 
 
@@ -435,12 +435,16 @@ def _preset_tiny() -> ExperimentConfig:
         name="tiny",
         generator=GeneratorConfig(base_filters=8, max_filters=16, dilation_rates=(1, 2)),
         discriminator=DiscriminatorConfig(
-            base_filters=8, max_filters=16, num_shared_layers=2, num_patch_layers=1,
+            base_filters=8,
+            max_filters=16,
+            num_shared_layers=2,
+            num_patch_layers=1,
             num_global_layers=2,
         ),
         data=DataConfig(image_size=32, shuffle_buffer=16),
-        train=TrainConfig(global_batch_size=4, steps_per_epoch=2, epochs=1, validation_steps=1,
-                          num_samples=2),
+        train=TrainConfig(
+            global_batch_size=4, steps_per_epoch=2, epochs=1, validation_steps=1, num_samples=2
+        ),
     )
 
 

@@ -23,8 +23,12 @@ from keras_pggan.layers import normalization
 
 def _conv(x, filters, kernel_size, strides, cfg: DiscriminatorConfig, name, norm=True, act=True):
     conv = keras.layers.Conv2D(
-        filters, kernel_size, strides=strides, padding="same",
-        use_bias=not (norm and cfg.norm == "instance"), name=f"{name}_conv",
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=not (norm and cfg.norm == "instance"),
+        name=f"{name}_conv",
     )
     if cfg.norm == "spectral":
         conv = keras.layers.SpectralNormalization(conv, name=f"{name}_sn")

@@ -14,7 +14,12 @@ import keras
 import tensorflow as tf
 
 from keras_pggan.config import GeneratorConfig
-from keras_pggan.layers import MaskedInput, ResizeUpsample, apply_conv_norm_act, apply_residual_block
+from keras_pggan.layers import (
+    MaskedInput,
+    ResizeUpsample,
+    apply_conv_norm_act,
+    apply_residual_block,
+)
 
 
 def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Model:
@@ -46,15 +51,15 @@ def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Mode
         filters = min(filters * 2, cfg.max_filters)
         x = apply_conv_norm_act(x, filters, 3, strides=2, norm=cfg.norm, name=f"down{i + 1}")
     for i, rate in enumerate(cfg.dilation_rates):
-        x = apply_residual_block(x, filters, dilation_rate=rate, norm=cfg.norm,
-                                 name=f"res{i + 1}")
+        x = apply_residual_block(x, filters, dilation_rate=rate, norm=cfg.norm, name=f"res{i + 1}")
     for i, up_filters in enumerate(reversed(encoder_filters)):
         x = ResizeUpsample(2, cfg.upsample_interpolation, name=f"up{i + 1}_resize")(x)
         x = apply_conv_norm_act(x, up_filters, 3, norm=cfg.norm, name=f"up{i + 1}")
     x = keras.layers.Conv2D(3, cfg.stem_kernel_size, padding="same", name="to_rgb_conv")(x)
     out = keras.layers.Activation("tanh", name="to_rgb_tanh", dtype="float32")(x)
-    return keras.Model({"image": image, "mask": mask}, out,
-                       name=name or f"pggan_{cfg.variant}_generator")
+    return keras.Model(
+        {"image": image, "mask": mask}, out, name=name or f"pggan_{cfg.variant}_generator"
+    )
 
 
 def composite(generated, image, mask):

@@ -33,7 +33,9 @@ class ResizeUpsample(keras.layers.Layer):
     def __init__(self, factor: int = 2, interpolation: str = "bilinear", **kwargs):
         super().__init__(**kwargs)
         if interpolation not in ("bilinear", "nearest"):
-            raise ValueError(f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+            raise ValueError(
+                f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}"
+            )
         if int(factor) != factor or factor < 1:
             raise ValueError(f"factor must be a positive integer, got {factor!r}")
         self.factor = int(factor)
@@ -125,16 +127,17 @@ def apply_conv_norm_act(
     return x
 
 
-def apply_residual_block(x, filters: int, dilation_rate: int = 1, norm: str = "instance",
-                         name: str = "block"):
+def apply_residual_block(
+    x, filters: int, dilation_rate: int = 1, norm: str = "instance", name: str = "block"
+):
     """Residual block: two 3×3 convolutions (dilated by ``dilation_rate``) plus the identity.
 
     With ``dilation_rate=1`` this is PGGAN-Res's plain block; with growing rates it is
     PGGAN-DRes's dilated residual block, whose receptive field grows without down-sampling.
     """
     shortcut = x
-    x = apply_conv_norm_act(x, filters, 3, dilation_rate=dilation_rate, norm=norm,
-                            name=f"{name}_1")
-    x = apply_conv_norm_act(x, filters, 3, dilation_rate=dilation_rate, norm=norm,
-                            activation=None, name=f"{name}_2")
+    x = apply_conv_norm_act(x, filters, 3, dilation_rate=dilation_rate, norm=norm, name=f"{name}_1")
+    x = apply_conv_norm_act(
+        x, filters, 3, dilation_rate=dilation_rate, norm=norm, activation=None, name=f"{name}_2"
+    )
     return keras.layers.Add(name=f"{name}_add")([shortcut, x])

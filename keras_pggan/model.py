@@ -63,8 +63,13 @@ class PGGAN(keras.Model):
         **kwargs: passed to ``keras.Model``.
     """
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model,
-                 loss_config: LossConfig | None = None, **kwargs):
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        loss_config: LossConfig | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -114,26 +119,32 @@ class PGGAN(keras.Model):
         zero = tf.constant(0.0)
         d_global = d_patch = zero
         if "global" in real_out:
-            d_global = self._scale(losses.discriminator_adversarial_loss(
-                real_out["global"], fake_out["global"], kind))
+            d_global = self._scale(
+                losses.discriminator_adversarial_loss(real_out["global"], fake_out["global"], kind)
+            )
         if "patch" in real_out:
-            d_patch = self._scale(losses.discriminator_adversarial_loss(
-                real_out["patch"], fake_out["patch"], kind))
+            d_patch = self._scale(
+                losses.discriminator_adversarial_loss(real_out["patch"], fake_out["patch"], kind)
+            )
         return d_global, d_patch
 
     def _g_losses(self, images, fake_raw, composited, masks, fake_out):
         cfg = self.loss_config
-        g_l1 = self._scale(losses.reconstruction_loss(
-            images, fake_raw, masks, cfg.reconstruction, cfg.hole_weight))
+        g_l1 = self._scale(
+            losses.reconstruction_loss(images, fake_raw, masks, cfg.reconstruction, cfg.hole_weight)
+        )
         g_global = g_patch = tf.constant(0.0)
         if "global" in fake_out:
-            g_global = self._scale(losses.generator_adversarial_loss(fake_out["global"],
-                                                                     cfg.adversarial))
+            g_global = self._scale(
+                losses.generator_adversarial_loss(fake_out["global"], cfg.adversarial)
+            )
         if "patch" in fake_out:
-            g_patch = self._scale(losses.generator_adversarial_loss(fake_out["patch"],
-                                                                    cfg.adversarial))
-        g_loss = (cfg.l1_weight * g_l1 + cfg.global_adv_weight * g_global
-                  + cfg.patch_adv_weight * g_patch)
+            g_patch = self._scale(
+                losses.generator_adversarial_loss(fake_out["patch"], cfg.adversarial)
+            )
+        g_loss = (
+            cfg.l1_weight * g_l1 + cfg.global_adv_weight * g_global + cfg.patch_adv_weight * g_patch
+        )
         return g_loss, g_l1, g_global, g_patch
 
     def _hole_l1(self, images, composited, masks):
@@ -180,16 +191,24 @@ class PGGAN(keras.Model):
             # same forward pass of G (no second generator evaluation).
             fake_out = self.discriminator(composited, training=True)
             g_loss, g_l1, g_global, g_patch = self._g_losses(
-                images, fake_raw, composited, masks, fake_out)
+                images, fake_raw, composited, masks, fake_out
+            )
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
 
         # Phase 4: trackers hold global-batch means, identical on every replica.
-        return self._update_trackers({
-            "g_loss": g_loss, "g_l1": g_l1, "g_adv_global": g_global, "g_adv_patch": g_patch,
-            "d_loss": d_loss, "d_global": d_global, "d_patch": d_patch,
-            "hole_l1": self._hole_l1(images, composited, masks),
-        })
+        return self._update_trackers(
+            {
+                "g_loss": g_loss,
+                "g_l1": g_l1,
+                "g_adv_global": g_global,
+                "g_adv_patch": g_patch,
+                "d_loss": d_loss,
+                "d_global": d_global,
+                "d_patch": d_patch,
+                "hole_l1": self._hole_l1(images, composited, masks),
+            }
+        )
 
     def test_step(self, data):
         # Same losses as train_step, no updates, inference-mode forward passes.
@@ -201,9 +220,17 @@ class PGGAN(keras.Model):
         fake_out = self.discriminator(composited, training=False)
         d_global, d_patch = self._d_losses(real_out, fake_out)
         g_loss, g_l1, g_global, g_patch = self._g_losses(
-            images, fake_raw, composited, masks, fake_out)
-        return self._update_trackers({
-            "g_loss": g_loss, "g_l1": g_l1, "g_adv_global": g_global, "g_adv_patch": g_patch,
-            "d_loss": d_global + d_patch, "d_global": d_global, "d_patch": d_patch,
-            "hole_l1": self._hole_l1(images, composited, masks),
-        })
+            images, fake_raw, composited, masks, fake_out
+        )
+        return self._update_trackers(
+            {
+                "g_loss": g_loss,
+                "g_l1": g_l1,
+                "g_adv_global": g_global,
+                "g_adv_patch": g_patch,
+                "d_loss": d_global + d_patch,
+                "d_global": d_global,
+                "d_patch": d_patch,
+                "hole_l1": self._hole_l1(images, composited, masks),
+            }
+        )

@@ -59,6 +59,9 @@ def configure_cpu_replicas(n: int) -> None:
             ) from e
 
 
+_MIRRORED: dict = {}
+
+
 def make_strategy(name: str = "auto", cpu_replicas: int = 0):
     """Returns a ``tf.distribute`` strategy.
 
@@ -88,9 +91,15 @@ def make_strategy(name: str = "auto", cpu_replicas: int = 0):
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if gpus:
-        return tf.distribute.MirroredStrategy()
-    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
-    return tf.distribute.MirroredStrategy(cpus[: max(cpu_replicas, 1)])
+        devices = tuple(d.name for d in gpus)
+    else:
+        devices = tuple(d.name for d in tf.config.list_logical_devices("CPU"))
+        devices = devices[: max(cpu_replicas, 1)]
+    # One MirroredStrategy per device set and process: a second instance reuses the collective
+    # instance keys of the first and its all-reduces fail with a shape mismatch.
+    if devices not in _MIRRORED:
+        _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
+    return _MIRRORED[devices]
 
 
 def _worker_info(strategy):
@@ -105,7 +114,7 @@ def _worker_info(strategy):
     return is_chief, task_id or 0
 
 
-# -- the training run --------------------------------------------------------------------------------
+# -- the training run ---------------------------------------------------------------------------
 def completed_epochs(backup_dir: str) -> int:
     """Epochs completed according to a BackupAndRestore directory (0 when there is none)."""
     path = os.path.join(backup_dir, "training_metadata.json")
@@ -130,15 +139,17 @@ def build_pggan(cfg: ExperimentConfig):
 
 
 def compile_pggan(gan, cfg: ExperimentConfig) -> None:
-    """Compiles with the config's Adam settings (optimisers built at once, see ``PGGAN.compile``)."""
+    """Compiles with the Adam settings of the config; builds both optimisers (PGGAN.compile)."""
     import keras
 
     t = cfg.train
     gan.compile(
-        g_optimizer=keras.optimizers.Adam(t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2,
-                                          name="g_adam"),
-        d_optimizer=keras.optimizers.Adam(t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2,
-                                          name="d_adam"),
+        g_optimizer=keras.optimizers.Adam(
+            t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2, name="g_adam"
+        ),
+        d_optimizer=keras.optimizers.Adam(
+            t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2, name="d_adam"
+        ),
     )
 
 
@@ -177,13 +188,15 @@ def run_training(
 
     strategy = strategy or tf.distribute.get_strategy()
     is_chief, task_id = _worker_info(strategy)
-    backup_dir = os.path.join(run_dir, "backup")
-    if not is_chief:
-        # Non-chief workers keep their own resume state and write nothing else.
-        backup_dir = os.path.join(run_dir, f"backup-worker{task_id}")
+    # Non-chief workers of a multi-worker run keep their own state in run_dir/worker<i>/ so
+    # that no two processes write the same file; only the chief writes samples and checkpoints.
+    own_dir = run_dir if is_chief else os.path.join(run_dir, f"worker{task_id}")
+    backup_dir = os.path.join(own_dir, "backup")
     if os.path.isdir(run_dir) and os.listdir(run_dir) and not resume and is_chief:
-        raise UserError(f"{run_dir}: run directory already exists; pass --resume to continue it "
-                        f"or choose another --run-dir")
+        raise UserError(
+            f"{run_dir}: run directory already exists; pass --resume to continue it "
+            f"or choose another --run-dir"
+        )
     os.makedirs(run_dir, exist_ok=True)
     if is_chief:
         write_text_atomic(os.path.join(run_dir, "config.json"), cfg.to_json() + "\n")
@@ -193,7 +206,10 @@ def run_training(
     # The data stream is a pure function of (seed, position), so a resumed run continues with
     # exactly the batches the uninterrupted run would have seen.
     train_ds = data_lib.make_train_dataset(
-        cfg.data, cfg.mask, t.global_batch_size, t.seed,
+        cfg.data,
+        cfg.mask,
+        t.global_batch_size,
+        t.seed,
         start_step=initial_epoch * t.steps_per_epoch,
     )
     val_ds = None
@@ -202,7 +218,8 @@ def run_training(
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA)
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
         train_ds = train_ds.with_options(options)
         if val_ds is not None:
             val_ds = val_ds.with_options(options)
@@ -211,12 +228,15 @@ def run_training(
         gan = build_pggan(cfg)
         compile_pggan(gan, cfg)
 
-    log_dir = os.path.join(run_dir, "logs" if is_chief else f"logs-worker{task_id}")
+    log_dir = os.path.join(own_dir, "logs")
     callbacks = [
-        keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch", delete_checkpoint=False,
-                                         double_checkpoint=True),
+        keras.callbacks.BackupAndRestore(
+            backup_dir, save_freq="epoch", delete_checkpoint=False, double_checkpoint=True
+        ),
         keras.callbacks.TensorBoard(
-            log_dir, update_freq="epoch", write_graph=False,
+            log_dir,
+            update_freq="epoch",
+            write_graph=False,
             profile_batch=tuple(profile_batches) if profile_batches else 0,
         ),
         keras.callbacks.TerminateOnNaN(),
@@ -242,13 +262,14 @@ def run_training(
         verbose=verbose,
     )
     seconds = time.time() - start
-    generator_path = os.path.join(run_dir, "generator.keras")
+    generator_path = os.path.join(own_dir, "generator.keras")
+    with atomic_path(generator_path) as tmp:
+        gan.generator.save(tmp)
     if is_chief:
-        with atomic_path(generator_path) as tmp:
-            gan.generator.save(tmp)
         summary = {k: [float(x) for x in v] for k, v in history.history.items()}
-        write_text_atomic(os.path.join(run_dir, "history.json"),
-                          json.dumps(summary, indent=2) + "\n")
+        write_text_atomic(
+            os.path.join(run_dir, "history.json"), json.dumps(summary, indent=2) + "\n"
+        )
     return {
         "run_dir": run_dir,
         "history": history.history,
@@ -267,13 +288,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train PGGAN (Demir & Unal 2018) for image inpainting with model.fit.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--preset", default=None, choices=sorted(PRESETS),
-                   help=f"model/training preset (default: {DEFAULT_PRESET}, or the run's "
-                        "config.json with --resume)")
+    p.add_argument(
+        "--preset",
+        default=None,
+        choices=sorted(PRESETS),
+        help=f"model/training preset (default: {DEFAULT_PRESET}, or the run's "
+        "config.json with --resume)",
+    )
     p.add_argument("--config", default=None, help="JSON config file (overrides --preset)")
-    p.add_argument("--data", action="append", default=None,
-                   help="training source, repeatable: image folder, list file or TFRecord glob "
-                        "(default: the embedded photos)")
+    p.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        help="training source, repeatable: image folder, list file or TFRecord glob "
+        "(default: the embedded photos)",
+    )
     p.add_argument("--val-data", action="append", default=None, help="validation source")
     p.add_argument("--mask", default=None, help="mask mixture, e.g. freeform:0.5,rect:0.5")
     p.add_argument("--image-size", type=int, default=None, help="square crop size")
@@ -281,20 +310,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--validation-steps", type=int, default=None)
-    p.add_argument("--discriminator", default=None, choices=DISCRIMINATOR_VARIANTS,
-                   help="pggan (both heads), global (G-GAN only) or patch (PatchGAN only)")
+    p.add_argument(
+        "--discriminator",
+        default=None,
+        choices=DISCRIMINATOR_VARIANTS,
+        help="pggan (both heads), global (G-GAN only) or patch (PatchGAN only)",
+    )
     p.add_argument("--g-lr", type=float, default=None, help="generator learning rate")
     p.add_argument("--d-lr", type=float, default=None, help="discriminator learning rate")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--run-dir", default=None,
-                   help="output directory (default: runs/<preset>-<timestamp>)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --run-dir from its last completed epoch")
+    p.add_argument(
+        "--run-dir", default=None, help="output directory (default: runs/<preset>-<timestamp>)"
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --run-dir from its last completed epoch",
+    )
     p.add_argument("--strategy", default="auto", choices=STRATEGIES)
-    p.add_argument("--cpu-replicas", type=int, default=0,
-                   help="split the CPU into N logical devices for MirroredStrategy")
-    p.add_argument("--profile-batches", default=None,
-                   help="A,B: trace batches A..B of the first epoch for TensorBoard's profiler")
+    p.add_argument(
+        "--cpu-replicas",
+        type=int,
+        default=0,
+        help="split the CPU into N logical devices for MirroredStrategy",
+    )
+    p.add_argument(
+        "--profile-batches",
+        default=None,
+        help="A,B: trace batches A..B of the first epoch for TensorBoard's profiler",
+    )
     p.add_argument("--verbose", default="auto", help="fit verbosity: auto, 0, 1 or 2")
     return p
 
@@ -320,9 +364,15 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         data["image_size"] = args.image_size
     if args.mask:
         mask["spec"] = args.mask
-    for flag, key in (("batch_size", "global_batch_size"), ("steps_per_epoch", "steps_per_epoch"),
-                      ("epochs", "epochs"), ("validation_steps", "validation_steps"),
-                      ("g_lr", "g_learning_rate"), ("d_lr", "d_learning_rate"), ("seed", "seed")):
+    for flag, key in (
+        ("batch_size", "global_batch_size"),
+        ("steps_per_epoch", "steps_per_epoch"),
+        ("epochs", "epochs"),
+        ("validation_steps", "validation_steps"),
+        ("g_lr", "g_learning_rate"),
+        ("d_lr", "d_learning_rate"),
+        ("seed", "seed"),
+    ):
         if getattr(args, flag) is not None:
             train[key] = getattr(args, flag)
     if args.discriminator:
@@ -349,24 +399,36 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config_from_args(args)
         profile = _parse_profile(args.profile_batches)
         run_dir = args.run_dir or os.path.join(
-            "runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+            "runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        )
         if args.resume and not os.path.isdir(os.path.join(run_dir, "backup")):
             raise UserError(f"{run_dir}: nothing to resume (no backup/ directory)")
         verbose = int(args.verbose) if args.verbose.isdigit() else args.verbose
         strategy = make_strategy(args.strategy, args.cpu_replicas)
-        print(f"keras_pggan.train: preset {cfg.name}, {cfg.data.image_size}px, global batch "
-              f"{cfg.train.global_batch_size}, {strategy.num_replicas_in_sync} replica(s), "
-              f"run dir {run_dir}", flush=True)
-        result = run_training(cfg, run_dir, strategy=strategy, resume=args.resume,
-                              profile_batches=profile, verbose=verbose)
+        print(
+            f"keras_pggan.train: preset {cfg.name}, {cfg.data.image_size}px, global batch "
+            f"{cfg.train.global_batch_size}, {strategy.num_replicas_in_sync} replica(s), "
+            f"run dir {run_dir}",
+            flush=True,
+        )
+        result = run_training(
+            cfg,
+            run_dir,
+            strategy=strategy,
+            resume=args.resume,
+            profile_batches=profile,
+            verbose=verbose,
+        )
     except (UserError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     hist = result["history"]
     last = {k: round(float(v[-1]), 4) for k, v in hist.items() if v}
     print(f"done in {result['seconds']:.0f} s; last epoch: {json.dumps(last)}")
-    print(f"generator: {result['generator_path']}; TensorBoard: tensorboard --logdir "
-          f"{os.path.join(run_dir, 'logs')}")
+    print(
+        f"generator: {result['generator_path']}; TensorBoard: tensorboard --logdir "
+        f"{os.path.join(run_dir, 'logs')}"
+    )
     return 0
 
 

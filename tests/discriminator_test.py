@@ -21,13 +21,17 @@ def test_heads_share_the_trunk():
     assert sum(n.startswith("shared") and n.endswith("_conv") for n in names) == 3
     # Both heads branch from the same last trunk activation.
     trunk_out = d.get_layer("shared3_lrelu").output
-    consumers = [layer.name for layer in d.layers
-                 if any(n is trunk_out for n in tf.nest.flatten(layer.input))]
+    consumers = [
+        layer.name
+        for layer in d.layers
+        if any(n is trunk_out for n in tf.nest.flatten(layer.input))
+    ]
     assert {"patch1_conv", "global1_conv"} <= set(consumers)
 
 
-@pytest.mark.parametrize("variant,keys", [("global", {"global"}), ("patch", {"patch"}),
-                                          ("pggan", {"global", "patch"})])
+@pytest.mark.parametrize(
+    "variant,keys", [("global", {"global"}), ("patch", {"patch"}), ("pggan", {"global", "patch"})]
+)
 def test_ablation_variants(variant, keys):
     cfg = DiscriminatorConfig(variant=variant, base_filters=4, max_filters=8)
     out = build_discriminator(cfg, (64, 96))(tf.zeros([2, 64, 96, 3]))

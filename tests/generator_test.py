@@ -36,10 +36,14 @@ def test_fully_convolutional_non_square(tiny_cfg, h, w):
 
 
 def test_res_variant_needs_multiple_of_8():
-    g = build_generator(get_preset("pggan-res").generator.__class__(
-        variant="res", num_downsamplings=3, base_filters=4, max_filters=8, dilation_rates=(1,)))
-    assert tuple(g({"image": tf.zeros([1, 24, 40, 3]),
-                    "mask": tf.zeros([1, 24, 40, 1])}).shape) == (1, 24, 40, 3)
+    g = build_generator(
+        get_preset("pggan-res").generator.__class__(
+            variant="res", num_downsamplings=3, base_filters=4, max_filters=8, dilation_rates=(1,)
+        )
+    )
+    assert tuple(
+        g({"image": tf.zeros([1, 24, 40, 3]), "mask": tf.zeros([1, 24, 40, 1])}).shape
+    ) == (1, 24, 40, 3)
 
 
 def test_hole_pixels_never_reach_the_network(tiny_cfg):
@@ -50,8 +54,9 @@ def test_hole_pixels_never_reach_the_network(tiny_cfg):
     mask[:, 8:20, 8:20] = 1
     other = img.copy()
     other[:, 8:20, 8:20] = rng.uniform(-1, 1, (1, 12, 12, 3))
-    np.testing.assert_array_equal(g({"image": img, "mask": mask}),
-                                  g({"image": other, "mask": mask}))
+    np.testing.assert_array_equal(
+        g({"image": img, "mask": mask}), g({"image": other, "mask": mask})
+    )
     # ...while known pixels do matter.
     changed = img.copy()
     changed[:, 0:4, 0:4] = 0.9

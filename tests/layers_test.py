@@ -13,8 +13,9 @@ def test_resize_upsample_matches_tf_image_resize_and_handles_unknown_dims():
     fn = tf.function(layer.call, input_signature=[tf.TensorSpec([None, None, None, 3])])
     assert tuple(fn(tf.zeros([1, 3, 9, 3])).shape) == (1, 6, 18, 3)
     nearest = ResizeUpsample(2, "nearest")(tf.reshape(tf.range(4.0), [1, 2, 2, 1]))
-    np.testing.assert_array_equal(nearest[0, :, :, 0], [[0, 0, 1, 1], [0, 0, 1, 1],
-                                                        [2, 2, 3, 3], [2, 2, 3, 3]])
+    np.testing.assert_array_equal(
+        nearest[0, :, :, 0], [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
+    )
     with pytest.raises(ValueError, match="interpolation"):
         ResizeUpsample(2, "bicubic")
 
@@ -41,6 +42,5 @@ def test_generator_file_round_trip(tmp_path, tiny_cfg):
     path = str(tmp_path / "g.keras")
     g.save(path)
     loaded = keras.saving.load_model(path)  # no custom_objects: layers are registered
-    x = {"image": tf.random.uniform([1, 16, 24, 3], -1, 1, seed=2),
-         "mask": tf.ones([1, 16, 24, 1])}
+    x = {"image": tf.random.uniform([1, 16, 24, 3], -1, 1, seed=2), "mask": tf.ones([1, 16, 24, 1])}
     np.testing.assert_allclose(g(x), loaded(x), atol=1e-6)

@@ -22,12 +22,15 @@ def test_discriminator_losses_hand_computed():
 
 def test_generator_losses_hand_computed():
     f = tf.constant([[-1.0], [0.5]])
-    np.testing.assert_allclose(losses.generator_adversarial_loss(f, "bce").numpy(),
-                               [SP(1.0), SP(-0.5)], rtol=1e-6)
-    np.testing.assert_allclose(losses.generator_adversarial_loss(f, "hinge").numpy(),
-                               [1.0, -0.5], rtol=1e-6)
-    np.testing.assert_allclose(losses.generator_adversarial_loss(f, "lsgan").numpy(),
-                               [0.5 * 4.0, 0.5 * 0.25], rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.generator_adversarial_loss(f, "bce").numpy(), [SP(1.0), SP(-0.5)], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        losses.generator_adversarial_loss(f, "hinge").numpy(), [1.0, -0.5], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        losses.generator_adversarial_loss(f, "lsgan").numpy(), [0.5 * 4.0, 0.5 * 0.25], rtol=1e-6
+    )
 
 
 def test_any_rank_means_per_example():

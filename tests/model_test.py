@@ -2,21 +2,27 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import make_batch
+
 from keras_pggan.discriminator import build_discriminator
 from keras_pggan.generator import build_generator
 from keras_pggan.model import METRIC_NAMES, PGGAN
+from keras_pggan.train import make_strategy
 
 
 def _gan(cfg, strategy=None, g_lr=2e-4, d_lr=2e-4, seed=0):
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         keras.utils.set_random_seed(seed)
-        gan = PGGAN(build_generator(cfg.generator),
-                    build_discriminator(cfg.discriminator, cfg.data.image_size), cfg.loss)
-        gan.compile(g_optimizer=keras.optimizers.Adam(g_lr, beta_1=0.5),
-                    d_optimizer=keras.optimizers.Adam(d_lr, beta_1=0.5))
+        gan = PGGAN(
+            build_generator(cfg.generator),
+            build_discriminator(cfg.discriminator, cfg.data.image_size),
+            cfg.loss,
+        )
+        gan.compile(
+            g_optimizer=keras.optimizers.Adam(g_lr, beta_1=0.5),
+            d_optimizer=keras.optimizers.Adam(d_lr, beta_1=0.5),
+        )
     return gan
 
 
@@ -58,8 +64,11 @@ def test_metrics_and_loss_composition(tiny_cfg, batch):
     logs = {k: float(v) for k, v in gan.test_step(batch).items()}
     assert set(logs) == set(METRIC_NAMES) and "loss" not in logs
     lc = tiny_cfg.loss
-    expected = (lc.l1_weight * logs["g_l1"] + lc.global_adv_weight * logs["g_adv_global"]
-                + lc.patch_adv_weight * logs["g_adv_patch"])
+    expected = (
+        lc.l1_weight * logs["g_l1"]
+        + lc.global_adv_weight * logs["g_adv_global"]
+        + lc.patch_adv_weight * logs["g_adv_patch"]
+    )
     assert logs["g_loss"] == pytest.approx(expected, rel=1e-5)
     assert logs["d_loss"] == pytest.approx(logs["d_global"] + logs["d_patch"], rel=1e-5)
 
@@ -81,7 +90,7 @@ def test_mirrored_two_replicas_equal_one_device(tiny_cfg):
         return _values(gan.generator.weights + gan.discriminator.weights), hist, gan
 
     one, h1, g1 = run(tf.distribute.get_strategy())
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored = make_strategy("mirrored", cpu_replicas=2)  # one instance per process
     two, h2, g2 = run(mirrored)
     assert g2.distribute_strategy.num_replicas_in_sync == 2
     assert int(g1.g_optimizer.iterations.numpy()) == int(g2.g_optimizer.iterations.numpy()) == 3

@@ -1,0 +1,1 @@
+"""Benchmarks: programs that print a table and write bench/results/<name>.md and .json."""

@@ -1,0 +1,86 @@
+"""Shared helpers for the benchmarks: machine facts and report writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def machine_facts() -> dict:
+    """CPU model, core count, flags of interest, Python/TF/Keras versions."""
+    import keras
+    import tensorflow as tf
+
+    cpu, flags = platform.processor() or "unknown", []
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name") and cpu in ("unknown", "", platform.machine()):
+                    cpu = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    flags = sorted(
+                        have
+                        & {
+                            "avx2",
+                            "avx512f",
+                            "avx512_bf16",
+                            "amx_bf16",
+                            "amx_int8",
+                            "avx512_vnni",
+                            "fma",
+                        }
+                    )
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "flags": flags,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def write_report(
+    name: str,
+    title: str,
+    header: list[str],
+    rows: list[list],
+    facts: dict,
+    notes: list[str] | None = None,
+    extra: dict | None = None,
+) -> str:
+    """Writes ``results/<name>.md`` (a table) and ``results/<name>.json``; returns the md path."""
+    os.makedirs(RESULTS, exist_ok=True)
+    lines = [f"# {title}", "", "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()), ""]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        lines.append("| " + " | ".join(str(x) for x in row) + " |")
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    md = os.path.join(RESULTS, f"{name}.md")
+    with open(md, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(RESULTS, f"{name}.json"), "w", encoding="utf-8") as f:
+        json.dump(
+            {
+                "machine": facts,
+                "header": header,
+                "rows": rows,
+                "notes": notes or [],
+                **(extra or {}),
+            },
+            f,
+            indent=2,
+        )
+    print("\n".join(lines))
+    return md

@@ -1,0 +1,175 @@
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pggan import train
+from keras_pggan.config import ExperimentConfig, get_preset
+
+# 32² tiny model, embedded photos, 2 steps/epoch: seconds per run.
+TINY = ["--preset", "tiny", "--steps-per-epoch", "2", "--validation-steps", "1", "--verbose", "0"]
+
+
+def _weights(path):
+    return [w.numpy() for w in keras.saving.load_model(path).weights]
+
+
+def _assert_same_weights(a, b, atol=1e-5):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, atol=atol)
+
+
+def test_cli_writes_the_run_directory(tmp_path):
+    run = str(tmp_path / "run")
+    assert train.main([*TINY, "--epochs", "2", "--run-dir", run, "--seed", "3"]) == 0
+    cfg = ExperimentConfig.load(os.path.join(run, "config.json"))
+    assert cfg == get_preset("tiny").replace(
+        train={"steps_per_epoch": 2, "epochs": 2, "validation_steps": 1, "seed": 3}
+    )
+    assert os.path.exists(os.path.join(run, "backup", "training_metadata.json"))
+    assert train.completed_epochs(os.path.join(run, "backup")) == 2
+    assert sorted(os.listdir(os.path.join(run, "samples"))) == ["epoch_001.png", "epoch_002.png"]
+    assert len(glob.glob(os.path.join(run, "checkpoints", "generator-epoch*.keras"))) == 2
+    assert glob.glob(os.path.join(run, "logs", "train", "events.out.tfevents.*"))
+    assert glob.glob(os.path.join(run, "logs", "images", "events.out.tfevents.*"))
+    hist = json.load(open(os.path.join(run, "history.json")))
+    assert {"g_loss", "d_loss", "g_l1", "val_hole_l1"} <= set(hist) and len(hist["g_loss"]) == 2
+    from PIL import Image
+
+    grid = np.asarray(Image.open(os.path.join(run, "samples", "epoch_002.png")))
+    n = get_preset("tiny").train.num_samples
+    assert grid.shape == (n * 32, 3 * 32, 3)
+    # generator.keras equals the last checkpoint.
+    _assert_same_weights(
+        _weights(os.path.join(run, "generator.keras")),
+        _weights(os.path.join(run, "checkpoints", "generator-epoch002.keras")),
+        atol=0,
+    )
+
+
+def test_cli_user_errors_exit_2_and_lose_nothing(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("precious")
+    assert train.main([*TINY, "--run-dir", str(run)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (run / "notes.txt").read_text() == "precious"
+    assert train.main([*TINY, "--run-dir", str(tmp_path / "none"), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert train.main([*TINY, "--image-size", "36", "--run-dir", str(tmp_path / "x")]) == 2
+    assert "DataConfig.image_size" in capsys.readouterr().err
+    assert train.main([*TINY, "--profile-batches", "3", "--run-dir", str(tmp_path / "y")]) == 2
+    assert "--profile-batches" in capsys.readouterr().err
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    cfg = get_preset("tiny").replace(
+        train={"epochs": 2, "steps_per_epoch": 3, "validation_steps": 0}
+    )
+    full = train.run_training(cfg, str(tmp_path / "full"), verbose=0)["model"]
+    part = str(tmp_path / "part")
+    train.run_training(cfg.replace(train={"epochs": 1}), part, verbose=0)
+    resumed = train.run_training(cfg, part, resume=True, verbose=0)
+    assert resumed["initial_epoch"] == 1
+    model = resumed["model"]
+    for opt in ("g_optimizer", "d_optimizer"):
+        assert int(getattr(model, opt).iterations.numpy()) == 6
+        assert int(getattr(full, opt).iterations.numpy()) == 6
+    _assert_same_weights([w.numpy() for w in full.weights], [w.numpy() for w in model.weights])
+    # The optimiser moments were restored too (not re-initialised at the resume).
+    _assert_same_weights(
+        [v.numpy() for v in full.g_optimizer.variables],
+        [v.numpy() for v in model.g_optimizer.variables],
+    )
+
+
+def test_cli_mirrored_two_cpu_replicas_equals_one_device(tmp_path):
+    args = [*TINY, "--epochs", "1", "--steps-per-epoch", "3", "--validation-steps", "0"]
+    assert train.main([*args, "--strategy", "default", "--run-dir", str(tmp_path / "a")]) == 0
+    assert (
+        train.main(
+            [
+                *args,
+                "--strategy",
+                "mirrored",
+                "--cpu-replicas",
+                "2",
+                "--run-dir",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
+    _assert_same_weights(
+        _weights(str(tmp_path / "a" / "generator.keras")),
+        _weights(str(tmp_path / "b" / "generator.keras")),
+    )
+
+
+def test_make_strategy_choices():
+    import tensorflow as tf
+
+    assert train.make_strategy("default").num_replicas_in_sync == 1
+    mirrored = train.make_strategy("mirrored", cpu_replicas=2)
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy)
+    assert mirrored.num_replicas_in_sync == 2
+    assert train.make_strategy("auto", cpu_replicas=2).num_replicas_in_sync == 2
+    with pytest.raises(train.UserError, match="--strategy"):
+        train.make_strategy("tpu")
+
+
+@pytest.mark.large
+def test_multi_worker_two_processes_end_identical(tmp_path):
+    import socket
+
+    ports = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        ports.append(s.getsockname()[1])
+        s.close()
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    run = str(tmp_path / "mw")
+    procs = []
+    for i in range(2):
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+            TF_CPP_MIN_LOG_LEVEL="2",
+        )
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "keras_pggan.train",
+                    *TINY,
+                    "--epochs",
+                    "2",
+                    "--validation-steps",
+                    "0",
+                    "--strategy",
+                    "multi-worker",
+                    "--run-dir",
+                    run,
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert "2 replica(s)" in outs[0]
+    chief = _weights(os.path.join(run, "generator.keras"))
+    worker = _weights(os.path.join(run, "worker1", "generator.keras"))
+    _assert_same_weights(chief, worker, atol=0)
+    init = [w.numpy() for w in train.build_pggan(get_preset("tiny")).generator.weights]
+    assert any(not np.allclose(a, b) for a, b in zip(chief, init))  # it did train
