@@ -202,8 +202,12 @@ class DataConfig:
             a TFRecord glob. Empty means the embedded default photos (shipped by scikit-image).
         val: validation sources, same forms; empty means a deterministic pass over ``train``.
         image_size: side of the square training crops. The paper trains at 256 and 512.
-        crop: ``"resize_crop"`` (resize the short side to ``image_size``, then random crop) or
-            ``"random_crop"`` (random crop at native scale; smaller images are resized up).
+        crop: ``"resize_crop"`` (resize the short side to ``resize_to`` (default
+            ``image_size``), then random crop) or ``"random_crop"`` (random crop at native
+            scale; smaller images are resized up).
+        resize_to: short side before cropping in ``"resize_crop"`` mode; ``None`` means
+            ``image_size``. Training 128² crops of photos scaled to 256 keeps the object scale of
+            256² evaluation at a quarter of the cost.
         flip: random horizontal flips.
         shuffle_buffer: size of the file-level shuffle buffer. Our default.
         cache: cache decoded images in memory (small data sets only).
@@ -213,6 +217,7 @@ class DataConfig:
     val: tuple[str, ...] = ()
     image_size: int = 256
     crop: str = "resize_crop"
+    resize_to: int | None = None
     flip: bool = True
     shuffle_buffer: int = 1024
     cache: bool = False
@@ -221,6 +226,10 @@ class DataConfig:
         c = "DataConfig"
         _positive(c, image_size=self.image_size, shuffle_buffer=self.shuffle_buffer)
         _choice(c, "crop", self.crop, CROP_MODES)
+        if self.resize_to is not None and (
+            not isinstance(self.resize_to, int) or self.resize_to < self.image_size
+        ):
+            _fail(c, "resize_to", f"must be an int >= image_size, got {self.resize_to!r}")
         for field in ("train", "val"):
             for s in getattr(self, field):
                 if not isinstance(s, str) or not s:

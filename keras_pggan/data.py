@@ -303,13 +303,13 @@ def _resize_short_side(image, size: int):
     return tf.image.resize(image, tf.stack([nh, nw]), method="bilinear", antialias=True)
 
 
-def _crop_image(image_u8, size: int, crop: str, flip: bool, seed, training: bool):
+def _crop_image(image_u8, size: int, crop: str, flip: bool, seed, training: bool, resize_to=None):
     """uint8 [h,w,3] → float32 [size,size,3] in [0,1]: resize/crop/flip, seeded."""
     import tensorflow as tf
 
     image = tf.cast(image_u8, tf.float32) / 255.0
     if crop == "resize_crop":
-        image = _resize_short_side(image, size)
+        image = _resize_short_side(image, resize_to or size)
     else:  # random_crop at native scale; images smaller than the crop are resized up.
         shape = tf.shape(image)
         image = tf.cond(
@@ -344,6 +344,16 @@ def _parse_record(serialized):
     return features["image/filename"], features["image/encoded"]
 
 
+def _with_empty_bytes(name):
+    import tensorflow as tf
+
+    return name, tf.constant(b"")
+
+
+def _flatten(index, element):
+    return index, element[0], element[1]
+
+
 def _epoch_elements(files, records, seed: int, epoch, shuffle_buffer: int):
     """(name, bytes-or-empty) for one pass over all sources, in a seeded order."""
     import tensorflow as tf
@@ -352,7 +362,7 @@ def _epoch_elements(files, records, seed: int, epoch, shuffle_buffer: int):
     parts = []
     if files:
         names = tf.random.experimental.stateless_shuffle(tf.constant(files), seed=epoch_seed)
-        parts.append(tf.data.Dataset.from_tensor_slices(names).map(lambda n: (n, tf.constant(b""))))
+        parts.append(tf.data.Dataset.from_tensor_slices(names).map(_with_empty_bytes))
     if records:
         shard_order = tf.random.experimental.stateless_shuffle(
             tf.constant(records), seed=epoch_seed + [0, 1]
@@ -387,7 +397,7 @@ def _element_stream(files, records, seed: int, start_element: int, shuffle_buffe
     ds = epochs.flat_map(lambda e: _epoch_elements(files, records, seed, e, shuffle_buffer))
     ds = ds.skip(within)
     ds = tf.data.Dataset.zip(tf.data.Dataset.range(start_element, np.iinfo(np.int64).max), ds)
-    return ds.map(lambda i, el: (i, el[0], el[1]))
+    return ds.map(_flatten)
 
 
 def _read_if_empty(name, data):
@@ -415,7 +425,8 @@ def _build(
     files, records = resolve_sources(sources)
     size = data_cfg.image_size
     sampler = masks_lib.MaskSampler(mask_cfg, size, size)
-    decoder = _Decoder(size if data_cfg.crop == "resize_crop" else None, data_cfg.cache)
+    short_side = data_cfg.resize_to or size
+    decoder = _Decoder(short_side if data_cfg.crop == "resize_crop" else None, data_cfg.cache)
     autotune = tf.data.AUTOTUNE
     salt = 0 if training else 1_000_003
 
@@ -425,12 +436,12 @@ def _build(
         names = tf.data.Dataset.from_tensor_slices(tf.constant(files or [""], tf.string))
         if not files:
             names = names.take(0)
-        ds = names.map(lambda n: (n, tf.constant(b"")))
+        ds = names.map(_with_empty_bytes)
         if records:
             ds = ds.concatenate(tf.data.TFRecordDataset(records).map(_parse_record))
         if max_examples:
             ds = ds.take(max_examples)
-        ds = ds.enumerate().map(lambda i, el: (i, el[0], el[1]))
+        ds = ds.enumerate().map(_flatten)
 
     def load(index, name, data):
         data = _read_if_empty(name, data)
@@ -442,15 +453,25 @@ def _build(
     def finish(index, rgb):
         example_seed = tf.stack([tf.cast(seed, tf.int64) + salt, tf.cast(index, tf.int64)])
         crop_seed, mask_seed = tf.unstack(tf.random.experimental.stateless_split(example_seed, 2))
-        image = _crop_image(rgb, size, data_cfg.crop, data_cfg.flip, crop_seed, training)
+        image = _crop_image(
+            rgb, size, data_cfg.crop, data_cfg.flip, crop_seed, training, short_side
+        )
         mask = tf.reshape(tf.cast(sampler(mask_seed), tf.float32), [size, size, 1])
         return {"image": image, "mask": mask}
 
+    def decoded_ok(index, rgb, ok):
+        del index, rgb
+        return ok
+
+    def drop_flag(index, rgb, ok):
+        del ok
+        return index, rgb
+
     ds = ds.map(load, num_parallel_calls=autotune, deterministic=True)
-    ds = ds.filter(lambda i, rgb, ok: ok).map(lambda i, rgb, ok: (i, rgb))
+    ds = ds.filter(decoded_ok).map(drop_flag)
     ds = ds.map(finish, num_parallel_calls=autotune, deterministic=True)
     if not training:
-        ds = ds.cache().repeat()
+        ds = ds.repeat()  # every pass is identical: sorted files, index-seeded crops and masks
     ds = ds.batch(batch_size, drop_remainder=True, num_parallel_calls=autotune, deterministic=True)
     options = tf.data.Options()
     options.deterministic = True

@@ -262,6 +262,17 @@ def run_training(
         verbose=verbose,
     )
     seconds = time.time() - start
+    skipped = data_lib.skipped_files()
+    if skipped and is_chief:
+        print(
+            f"keras_pggan.train: {len(skipped)} undecodable file(s) were skipped; "
+            f"list in {os.path.join(run_dir, 'skipped_files.txt')}",
+            file=sys.stderr,
+        )
+        write_text_atomic(
+            os.path.join(run_dir, "skipped_files.txt"),
+            "".join(f"{name}\t{reason}\n" for name, reason in sorted(skipped.items())),
+        )
     generator_path = os.path.join(own_dir, "generator.keras")
     with atomic_path(generator_path) as tmp:
         gan.generator.save(tmp)
@@ -277,6 +288,7 @@ def run_training(
         "seconds": seconds,
         "generator_path": generator_path,
         "model": gan,
+        "skipped_files": skipped,
     }
 
 
@@ -305,7 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--val-data", action="append", default=None, help="validation source")
     p.add_argument("--mask", default=None, help="mask mixture, e.g. freeform:0.5,rect:0.5")
+    p.add_argument("--mask-dir", default=None, help="mask files for the 'folder' mask kind")
     p.add_argument("--image-size", type=int, default=None, help="square crop size")
+    p.add_argument(
+        "--resize-to",
+        type=int,
+        default=None,
+        help="resize the short side to this before cropping (default: the crop size)",
+    )
     p.add_argument("--batch-size", type=int, default=None, help="GLOBAL batch size")
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
@@ -362,8 +381,12 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         data["val"] = list(args.val_data)
     if args.image_size is not None:
         data["image_size"] = args.image_size
+    if args.resize_to is not None:
+        data["resize_to"] = args.resize_to
     if args.mask:
         mask["spec"] = args.mask
+    if args.mask_dir:
+        mask["mask_dir"] = args.mask_dir
     for flag, key in (
         ("batch_size", "global_batch_size"),
         ("steps_per_epoch", "steps_per_epoch"),

@@ -173,3 +173,40 @@ def test_multi_worker_two_processes_end_identical(tmp_path):
     _assert_same_weights(chief, worker, atol=0)
     init = [w.numpy() for w in train.build_pggan(get_preset("tiny")).generator.weights]
     assert any(not np.allclose(a, b) for a, b in zip(chief, init))  # it did train
+
+
+def _write_photos(folder, n=6, bad=()):
+    from PIL import Image
+
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        img = rng.integers(0, 255, (40 + i, 48, 3), dtype=np.uint8)
+        Image.fromarray(img).save(os.path.join(folder, f"p{i}.jpg"), quality=90)
+    for name in bad:
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(b"")
+
+
+def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
+    from keras_pggan import data
+
+    photos = str(tmp_path / "photos")
+    _write_photos(photos, bad=("broken.jpg",))
+    data.reset_skipped_files()
+    run_a = str(tmp_path / "folder_run")
+    args = [*TINY, "--epochs", "1", "--mask", "freeform:0.5,rect:0.5"]
+    assert train.main([*args, "--data", photos, "--val-data", photos, "--run-dir", run_a]) == 0
+    assert os.path.exists(os.path.join(run_a, "generator.keras"))
+    cfg = ExperimentConfig.load(os.path.join(run_a, "config.json"))
+    assert cfg.data.train == (photos,) and cfg.mask.spec == "freeform:0.5,rect:0.5"
+    skipped = open(os.path.join(run_a, "skipped_files.txt")).read().splitlines()
+    assert [os.path.basename(line.split("\t")[0]) for line in skipped] == ["broken.jpg"]
+
+    shards = str(tmp_path / "shards")
+    assert data.main(["make-tfrecords", photos, shards, "--shards", "2"]) == 0
+    run_b = str(tmp_path / "tfrecord_run")
+    glob_arg = os.path.join(shards, "*.tfrecord")
+    assert train.main([*args, "--data", glob_arg, "--run-dir", run_b]) == 0
+    hist = json.load(open(os.path.join(run_b, "history.json")))
+    assert np.isfinite(hist["g_loss"][0]) and np.isfinite(hist["d_loss"][0])
