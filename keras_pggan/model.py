@@ -99,6 +99,16 @@ class PGGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skips Keras' symbolic build: PGGAN is built in ``__init__`` and ``compile``.
+
+        Keras 3.15's TF trainer pulls a batch off the iterator here and ``strategy.reduce``-s it;
+        under ``MultiWorkerMirroredStrategy`` that reduce fails on dict batches ("Attempt to
+        convert a value ({'image': PerReplica...}) with an unsupported type"). Nothing it would
+        build is missing: both sub-models, both optimisers and the loss trackers exist already.
+        """
+        del iterator, data_batch
+
     def call(self, inputs, training=False):
         """Returns the composited inpainting in [0,1] for a batch dict ``{"image","mask"}``."""
         image = tf.cast(inputs["image"], tf.float32)

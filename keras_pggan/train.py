@@ -418,6 +418,10 @@ def _parse_profile(text: str | None):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m keras_pggan.train``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if os.environ.get("KERAS_PGGAN_DEBUG"):
+        import keras
+
+        keras.config.disable_traceback_filtering()
     try:
         cfg = config_from_args(args)
         profile = _parse_profile(args.profile_batches)
@@ -443,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             verbose=verbose,
         )
     except (UserError, ValueError, FileNotFoundError) as e:
+        if os.environ.get("KERAS_PGGAN_DEBUG"):
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
     hist = result["history"]
