@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import importlib
 import json
 import os
 import tempfile
@@ -58,17 +57,6 @@ INPUT_NAMES = ("image", "mask")
 OUTPUT_NAME = "inpainted"
 METADATA_NAME = "keras_pggan"
 METADATA_VERSION = 1
-# scikit-image's shipped colour photos: the project's embedded default photos.
-DEFAULT_PHOTO_FILES = (
-    "astronaut.png",
-    "coffee.png",
-    "chelsea.png",
-    "rocket.jpg",
-    "motorcycle_left.png",
-    "hubble_deep_field.jpg",
-    "retina.jpg",
-    "ihc.png",
-)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # TFLite kernels and mmap readers expect constant buffers aligned like the C++ writer leaves them.
 _BUFFER_ALIGNMENT = 16
@@ -252,22 +240,10 @@ def build_tflite_archive(
 
 
 def default_photo_paths() -> list[str]:
-    """The embedded default photos (scikit-image's shipped colour images).
+    """The embedded default photos (see ``keras_pggan.data.default_photo_paths``)."""
+    from keras_pggan.data import default_photo_paths as paths
 
-    Uses ``keras_pggan.data.default_photo_paths`` when that module provides it.
-    """
-    with contextlib.suppress(ImportError):
-        data = importlib.import_module("keras_pggan.data")
-        if hasattr(data, "default_photo_paths"):
-            return list(data.default_photo_paths())
-    import skimage
-
-    folder = os.path.join(os.path.dirname(skimage.__file__), "data")
-    return [
-        os.path.join(folder, f)
-        for f in DEFAULT_PHOTO_FILES
-        if os.path.exists(os.path.join(folder, f))
-    ]
+    return paths()
 
 
 def _image_files(folder: str) -> list[str]:
