@@ -47,6 +47,11 @@ PNG_COMPRESS_LEVEL = 3
 # -- arrays ------------------------------------------------------------------------------------
 
 
+SHIPPED_MODELS_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models"
+)
+
+
 def as_hole_mask(mask) -> np.ndarray:
     """Returns a bool [H,W] hole mask from bool, {0,1} or 8-bit (>= 128 = hole) [H,W] / [H,W,1]."""
     m = np.asarray(mask)
@@ -752,6 +757,22 @@ def inpaint_file(
     }
 
 
+def default_model_path() -> str:
+    """The shipped model (``saved_models/pggan_dres.keras`` in the source tree).
+
+    Raises:
+        FileNotFoundError: when the package was installed without the repository's
+            ``saved_models/`` folder.
+    """
+    path = os.path.join(SHIPPED_MODELS_DIR, "pggan_dres.keras")
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{path}: no shipped model here (install from a clone of the repository with "
+            f"`pip install -e .`, or pass --model)"
+        )
+    return path
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m keras_pggan.inpaint",
@@ -759,7 +780,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Example: python -m keras_pggan.inpaint --model g.keras photo.jpg --mask m.png "
         "-o out.png",
     )
-    p.add_argument("--model", required=True, help=".keras file, SavedModel dir or .tflite file")
+    p.add_argument(
+        "--model",
+        default=None,
+        help=".keras file, SavedModel dir or .tflite file (default: the shipped model, "
+        "saved_models/pggan_dres.keras)",
+    )
     p.add_argument("image", nargs="?", help="input image (single-image mode)")
     p.add_argument("--mask", help="mask file, white = hole (default: the image's transparency)")
     p.add_argument("-o", "--output", help="output file; its extension picks the format")
@@ -826,7 +852,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if path and not os.path.isfile(path):
                     raise FileNotFoundError(f"{path}: no such file")
         inpainter = Inpainter.from_path(
-            args.model,
+            args.model or default_model_path(),
             working_size=args.working_size or None,
             context=args.context,
             num_threads=args.num_threads,

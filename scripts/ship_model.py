@@ -1,0 +1,275 @@
+"""Turns a training run into the shipped model: SavedModel, TFLite builds, .keras, MODEL_CARD.md.
+
+Example (the command used for the shipped model; see saved_models/MODEL_CARD.md):
+
+    python scripts/ship_model.py --run-dir /work/runs/pggan_dres_shipped \\
+        --val-data ../shared/data/train/cmp_facade_val
+
+Writes into ``--out`` (default ``saved_models/``):
+
+* ``<name>/1/``            SavedModel with ``serving_default`` and ``serving_bytes``;
+* ``<name>-fp32.tflite``, ``<name>-int8.tflite``  TFLite builds (int8 calibrated on the embedded
+  photos unless ``--calibration-data``);
+* ``<name>.keras``         the Keras generator;
+* ``MODEL_CARD.md``        data, steps, time, command, limits and the evaluation table, regenerated
+  from ``model_card.json`` (also written) by :func:`render_model_card`.
+
+The evaluation uses ``keras_pggan.evaluate`` on the held-out folder with two fixed, seeded mask sets
+(centred 128² square at 256², and free-form at 256²) and scores Telea, Navier–Stokes and mean fill
+on the same masks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+EVAL_SETS = (("center", "centred 128² square"), ("freeform", "free-form strokes"))
+
+
+def evaluate_shipped(
+    model_paths: dict[str, str],
+    val_data: str,
+    work_dir: str,
+    size: int = 256,
+    count: int | None = None,
+    seed: int = 0,
+    baselines: tuple[str, ...] = ("telea", "ns", "mean"),
+) -> dict:
+    """Scores the models and the baselines on both fixed mask sets; returns ``{kind: metrics}``."""
+    from keras_pggan import masks as masks_lib
+    from keras_pggan.data import list_image_files
+    from keras_pggan.evaluate import EvalConfig, run_evaluation
+
+    n = count or len(list_image_files(val_data))
+    results = {}
+    for kind, _ in EVAL_SETS:
+        mask_dir = os.path.join(work_dir, f"masks_{kind}{size}")
+        if not os.path.exists(os.path.join(mask_dir, "manifest.json")):
+            masks_lib.make_eval_set(kind, size, n, seed, mask_dir)
+        cfg = EvalConfig(
+            models=tuple(model_paths.items()),
+            data_dir=val_data,
+            out_dir=os.path.join(work_dir, f"eval_{kind}"),
+            size=size,
+            masks_dir=mask_dir,
+            seed=seed,
+            count=count,
+            baselines=baselines,
+            num_sheets=4,
+        )
+        results[kind] = run_evaluation(cfg, progress=False)
+    return results
+
+
+def _row(name: str, overall: dict) -> list[str]:
+    return [
+        name,
+        f"{overall['psnr']:.2f}",
+        f"{overall['ssim']:.4f}",
+        f"{overall['l1']:.2f}",
+        f"{overall['hole_psnr']:.2f}",
+        f"{overall['hole_l1']:.2f}",
+    ]
+
+
+def render_model_card(card: dict) -> str:
+    """The markdown model card from the ``model_card.json`` dict."""
+    t = card["training"]
+    lines = [
+        f"# Model card: `{card['name']}` (PGGAN-DRes)",
+        "",
+        "Image inpainting generator, PGGAN-DRes (Demir & Unal 2018) as built by keras_pggan "
+        "(layer widths and counts are our defaults; the paper's tables were not available).",
+        "",
+        "## Files",
+        "",
+        "| file | what | size |",
+        "|---|---|---:|",
+    ]
+    for f in card["files"]:
+        lines.append(f"| `{f['path']}` | {f['what']} | {f['bytes'] / 1e6:.1f} MB |")
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"- Data: {', '.join(t['data'])} (held out: {t['val_data']}).",
+        f"- Crops {t['image_size']}² of photos resized to a {t['resize_to']}-px short side; "
+        f"masks `{t['mask']}`; global batch {t['batch_size']}; seed {t['seed']}.",
+        f"- Steps: {t['steps']} ({t['epochs']} epochs × {t['steps_per_epoch']}), wall time "
+        f"{t['hours']:.2f} h on {t['machine']}.",
+        f"- Losses: λ1·L1 + λ2·adv(G-GAN) + λ3·adv(PatchGAN) with λ = {t['loss_weights']} "
+        "(the paper's weights), non-saturating BCE, Adam(2e-4, β1 = 0.5).",
+        f"- Final epoch: {t['last_epoch']}.",
+        "",
+        "Command:",
+        "",
+        "```bash",
+        t["command"],
+        "```",
+        "",
+        "## Evaluation",
+        "",
+        f"Held-out `{card['evaluation']['data']}` ({card['evaluation']['images']} photos), "
+        f"{card['evaluation']['size']}² centre crops, fixed seeded mask sets (seed "
+        f"{card['evaluation']['seed']}); composited outputs; PSNR/L1 over the whole image and "
+        "over the hole only. Produced by `scripts/ship_model.py` with `keras_pggan.evaluate`.",
+        "",
+    ]
+    for kind, title in EVAL_SETS:
+        rows = card["evaluation"]["tables"].get(kind)
+        if not rows:
+            continue
+        lines += [
+            f"### {title}",
+            "",
+            "| method | PSNR (dB) | SSIM | L1 (%) | hole PSNR (dB) | hole L1 (%) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines.append("")
+    lines += ["## Verdict and limits", ""] + [f"- {x}" for x in card["limits"]] + [""]
+    return "\n".join(lines)
+
+
+def _verdict(tables: dict, name: str) -> list[str]:
+    out = []
+    telea = "OpenCV Telea"
+    for kind, title in EVAL_SETS:
+        psnr = {r[0]: float(r[1]) for r in tables.get(kind, [])}
+        if name in psnr and telea in psnr:
+            gap = psnr[name] - psnr[telea]
+            goal = "meets" if gap >= 1.0 else "does NOT meet"
+            out.append(
+                f"{title}: PSNR {psnr[name]:.2f} dB vs Telea {psnr[telea]:.2f} dB "
+                f"({gap:+.2f} dB)" + (f": {goal} the ≥ 1 dB goal." if kind == "center" else ".")
+            )
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--val-data", required=True)
+    p.add_argument("--out", default=os.path.join(ROOT, "saved_models"))
+    p.add_argument("--name", default="pggan_dres")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--count", type=int, default=None)
+    p.add_argument("--calibration-data", default=None)
+    p.add_argument("--work-dir", default=None, help="evaluation outputs (default: RUN/ship)")
+    p.add_argument("--command", default=None, help="the training command, for the card")
+    p.add_argument("--skip-export", action="store_true", help="re-evaluate only")
+    args = p.parse_args(argv)
+
+    from keras_pggan.export import export_saved_model
+    from keras_pggan.tflite import export_tflite
+
+    run = args.run_dir
+    gen = os.path.join(run, "generator.keras")
+    if not os.path.exists(gen):
+        print(f"error: {gen}: no generator (is the run finished?)", file=sys.stderr)
+        return 2
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    work = args.work_dir or os.path.join(run, "ship")
+    keras_path = os.path.join(out, f"{args.name}.keras")
+    sm_base = os.path.join(out, args.name)
+    tfl = {m: os.path.join(out, f"{args.name}-{m}.tflite") for m in ("fp32", "int8")}
+    if not args.skip_export:
+        shutil.copyfile(gen, keras_path)
+        export_saved_model(keras_path, sm_base, version=1, overwrite=True)
+        for mode, path in tfl.items():
+            kw = {"calibration_data": args.calibration_data} if mode == "int8" else {}
+            export_tflite(keras_path, path, mode=mode, **kw)
+
+    models = {
+        args.name: keras_path,
+        f"{args.name}-int8": tfl["int8"],
+    }
+    results = evaluate_shipped(models, args.val_data, work, args.size, args.count)
+    tables = {}
+    from keras_pggan.evaluate import BASELINE_TITLES
+
+    for kind, res in results.items():
+        tables[kind] = [
+            _row(BASELINE_TITLES.get(name, name) if m["kind"] != "model" else name, m["overall"])
+            for name, m in res["methods"].items()
+        ]
+
+    cfg = json.load(open(os.path.join(run, "config.json"), encoding="utf-8"))
+    hist = json.load(open(os.path.join(run, "history.json"), encoding="utf-8"))
+    meta_path = os.path.join(run, "ship_meta.json")
+    meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+    epochs = len(hist.get("g_loss", []))
+    tc, dc = cfg["train"], cfg["data"]
+    files = []
+    for path, what in [
+        (os.path.join(sm_base, "1"), "SavedModel (TF Serving): serving_default, serving_bytes"),
+        (tfl["fp32"], "TFLite fp32"),
+        (tfl["int8"], "TFLite int8 (full integer, float I/O)"),
+        (keras_path, "Keras generator"),
+    ]:
+        size = (
+            sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+            if os.path.isdir(path)
+            else os.path.getsize(path)
+        )
+        files.append({"path": os.path.relpath(path, out), "what": what, "bytes": size})
+    card = {
+        "name": args.name,
+        "files": files,
+        "training": {
+            "data": list(dc["train"]),
+            "val_data": ", ".join(dc["val"]) or "none",
+            "image_size": dc["image_size"],
+            "resize_to": dc.get("resize_to") or dc["image_size"],
+            "mask": cfg["mask"]["spec"],
+            "batch_size": tc["global_batch_size"],
+            "seed": tc["seed"],
+            "steps": epochs * tc["steps_per_epoch"],
+            "epochs": epochs,
+            "steps_per_epoch": tc["steps_per_epoch"],
+            "hours": meta.get("hours", float("nan")),
+            "machine": meta.get("machine", "2 CPU cores"),
+            "loss_weights": [
+                cfg["loss"]["l1_weight"],
+                cfg["loss"]["global_adv_weight"],
+                cfg["loss"]["patch_adv_weight"],
+            ],
+            "last_epoch": {k: round(v[-1], 4) for k, v in hist.items() if v},
+            "command": args.command or meta.get("command", "(see the run's config.json)"),
+        },
+        "evaluation": {
+            "data": args.val_data,
+            "images": next(iter(results.values()))["images"]["count"],
+            "size": args.size,
+            "seed": 0,
+            "tables": tables,
+        },
+        "limits": _verdict(tables, args.name)
+        + [
+            "Trained for about two hours on two CPU cores: far less than the paper's training; "
+            "expect blurry fills in large holes.",
+            "Trained on facades and natural scenes at 256-px scale; other content and scales "
+            "will do worse. Not for faces or for removing people in consequential settings.",
+            "int8 build: see its row; quantisation error adds to the model's.",
+        ],
+        "generated": time.strftime("%Y-%m-%d"),
+    }
+    with open(os.path.join(out, "model_card.json"), "w", encoding="utf-8") as f:
+        json.dump(card, f, indent=2)
+    with open(os.path.join(out, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
+        f.write(render_model_card(card))
+    print(render_model_card(card))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
