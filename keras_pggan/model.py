@@ -1,5 +1,8 @@
 """``PGGAN``: the generator and the two-headed discriminator trained together with ``fit``.
 
+``BaselineGAN`` runs the same training step for the paper's baselines (Context Encoder, GLGAN),
+whose discriminators give one logit and may read the mask.
+
 Example:
     >>> from keras_pggan.config import get_preset
     >>> from keras_pggan.generator import build_generator
@@ -30,6 +33,15 @@ METRIC_NAMES = (
     "d_patch",
     "hole_l1",
 )
+# The baselines have one adversarial logit: PGGAN's values under these names (see BaselineGAN).
+BASELINE_METRIC_NAMES = ("g_loss", "g_rec", "g_adv", "d_loss", "hole_l1")
+
+
+def _batch_dict(data):
+    """The ``{"image","mask"}`` dict of a batch; ``train_on_batch(x)`` packs it as ``(x,)``."""
+    while isinstance(data, (tuple, list)):
+        data = data[0]
+    return data
 
 
 def _global_mean(per_replica_scaled):
@@ -63,6 +75,8 @@ class PGGAN(keras.Model):
         **kwargs: passed to ``keras.Model``.
     """
 
+    metric_names = METRIC_NAMES
+
     def __init__(
         self,
         generator: keras.Model,
@@ -74,7 +88,7 @@ class PGGAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.loss_config = loss_config or LossConfig()
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in METRIC_NAMES}
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
         self.g_optimizer = None
         self.d_optimizer = None
         # Sub-models are built; marking the wrapper built lets BackupAndRestore and
@@ -117,6 +131,24 @@ class PGGAN(keras.Model):
         return composite((tf.cast(raw, tf.float32) + 1.0) * 0.5, image, mask)
 
     # -- loss pieces ---------------------------------------------------------------------------
+    def _discriminate(self, images, masks, training):
+        """Discriminator logits for images in [-1,1]; subclasses may also read the mask."""
+        del masks
+        return self.discriminator(images, training=training)
+
+    def _reconstruction(self, images, fake_raw, masks):
+        """Per-example reconstruction term: L1, or L2 (squared error) with ``distance="l2"``."""
+        cfg = self.loss_config
+        if cfg.distance == "l2":
+            # The L1 of the squared difference against zero is the (masked, weighted) L2.
+            squared = tf.square(tf.cast(images, tf.float32) - tf.cast(fake_raw, tf.float32))
+            return losses.reconstruction_loss(
+                squared, tf.zeros_like(squared), masks, cfg.reconstruction, cfg.hole_weight
+            )
+        return losses.reconstruction_loss(
+            images, fake_raw, masks, cfg.reconstruction, cfg.hole_weight
+        )
+
     def _scale(self, per_example):
         # Divide the per-replica sum by the GLOBAL batch: gradients are SUM-all-reduced across
         # replicas, so the result equals the single-device mean over the global batch.
@@ -140,9 +172,7 @@ class PGGAN(keras.Model):
 
     def _g_losses(self, images, fake_raw, composited, masks, fake_out):
         cfg = self.loss_config
-        g_l1 = self._scale(
-            losses.reconstruction_loss(images, fake_raw, masks, cfg.reconstruction, cfg.hole_weight)
-        )
+        g_l1 = self._scale(self._reconstruction(images, fake_raw, masks))
         g_global = g_patch = tf.constant(0.0)
         if "global" in fake_out:
             g_global = self._scale(
@@ -152,9 +182,13 @@ class PGGAN(keras.Model):
             g_patch = self._scale(
                 losses.generator_adversarial_loss(fake_out["patch"], cfg.adversarial)
             )
-        g_loss = (
-            cfg.l1_weight * g_l1 + cfg.global_adv_weight * g_global + cfg.patch_adv_weight * g_patch
-        )
+        global_weight, patch_weight = cfg.global_adv_weight, cfg.patch_adv_weight
+        if cfg.warmup_steps:
+            # Reconstruction-only warm-up (GLGAN's first phase); the optimiser's step count is
+            # part of the resume state, so a resumed run stays in the right phase.
+            on = tf.cast(self.g_optimizer.iterations >= cfg.warmup_steps, tf.float32)
+            global_weight, patch_weight = global_weight * on, patch_weight * on
+        g_loss = cfg.l1_weight * g_l1 + global_weight * g_global + patch_weight * g_patch
         return g_loss, g_l1, g_global, g_patch
 
     def _hole_l1(self, images, composited, masks):
@@ -178,6 +212,7 @@ class PGGAN(keras.Model):
     # -- steps -----------------------------------------------------------------------------------
     def train_step(self, data):
         # Phase 1: inputs in [-1,1]; the generator zeroes the holes itself.
+        data = _batch_dict(data)
         images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
         masks = tf.cast(data["mask"], tf.float32)
 
@@ -190,8 +225,8 @@ class PGGAN(keras.Model):
             with g_tape.stop_recording():
                 fake_const = tf.stop_gradient(composited)
                 with tf.GradientTape() as d_tape:
-                    real_out = self.discriminator(images, training=True)
-                    fake_out_d = self.discriminator(fake_const, training=True)
+                    real_out = self._discriminate(images, masks, training=True)
+                    fake_out_d = self._discriminate(fake_const, masks, training=True)
                     d_global, d_patch = self._d_losses(real_out, fake_out_d)
                     d_loss = d_global + d_patch
                 d_vars = self.discriminator.trainable_variables
@@ -199,7 +234,7 @@ class PGGAN(keras.Model):
 
             # Phase 3: generator step against the freshly updated discriminator, reusing the
             # same forward pass of G (no second generator evaluation).
-            fake_out = self.discriminator(composited, training=True)
+            fake_out = self._discriminate(composited, masks, training=True)
             g_loss, g_l1, g_global, g_patch = self._g_losses(
                 images, fake_raw, composited, masks, fake_out
             )
@@ -222,12 +257,13 @@ class PGGAN(keras.Model):
 
     def test_step(self, data):
         # Same losses as train_step, no updates, inference-mode forward passes.
+        data = _batch_dict(data)
         images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
         masks = tf.cast(data["mask"], tf.float32)
         fake_raw = self.generator({"image": images, "mask": masks}, training=False)
         composited = composite(fake_raw, images, masks)
-        real_out = self.discriminator(images, training=False)
-        fake_out = self.discriminator(composited, training=False)
+        real_out = self._discriminate(images, masks, training=False)
+        fake_out = self._discriminate(composited, masks, training=False)
         d_global, d_patch = self._d_losses(real_out, fake_out)
         g_loss, g_l1, g_global, g_patch = self._g_losses(
             images, fake_raw, composited, masks, fake_out
@@ -244,3 +280,40 @@ class PGGAN(keras.Model):
                 "hole_l1": self._hole_l1(images, composited, masks),
             }
         )
+
+
+class BaselineGAN(PGGAN):
+    """PGGAN's training step for the single-discriminator baselines (Context Encoder, GLGAN).
+
+    The discriminator returns ``{"global": (B,1)}``: one logit per image (for GLGAN, computed from
+    the global and the local features together). A discriminator with dict inputs ``{"image",
+    "mask"}`` also receives the mask (GLGAN's local discriminator crops its patch around the hole).
+
+    Logged per step: ``g_loss``, ``g_rec`` (the reconstruction term, L1 or L2 per
+    ``loss_config.distance``), ``g_adv``, ``d_loss`` and ``hole_l1`` (as in PGGAN).
+
+    Args:
+        generator: a generator model (dict inputs ``image``, ``mask``).
+        discriminator: a model giving ``{"global": logits}``.
+        loss_config: ``l1_weight`` weighs the reconstruction, ``global_adv_weight`` the
+            adversarial term.
+        **kwargs: passed to ``keras.Model``.
+    """
+
+    metric_names = BASELINE_METRIC_NAMES
+    _LOGGED = {
+        "g_loss": "g_loss",
+        "g_l1": "g_rec",
+        "g_adv_global": "g_adv",
+        "d_loss": "d_loss",
+        "hole_l1": "hole_l1",
+    }
+
+    def _discriminate(self, images, masks, training):
+        if isinstance(self.discriminator.input, dict):
+            return self.discriminator({"image": images, "mask": masks}, training=training)
+        return self.discriminator(images, training=training)
+
+    def _update_trackers(self, values):
+        # One adversarial logit: PGGAN's patch terms are 0 and d_global equals d_loss.
+        return super()._update_trackers({new: values[old] for old, new in self._LOGGED.items()})

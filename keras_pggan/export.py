@@ -1,0 +1,476 @@
+"""SavedModel export of the generator for TF Serving (and the TFLite export, re-exported).
+
+Example:
+    >>> report = export_saved_model("runs/x/generator.keras", "saved_models/pggan_dres")
+    ... # doctest: +SKIP
+    >>> report["path"], report["size_ratio"]                                 # doctest: +SKIP
+    ('saved_models/pggan_dres/1', 1.0)
+
+The SavedModel holds the generator only, in TF Serving's layout ``<model_base_path>/<version>/``,
+with two signatures (their names are API):
+
+* ``serving_default``: ``image`` float32 [B,H,W,3] in [0,1] and ``mask`` float32 [B,H,W,1]
+  (1 = hole) → ``inpainted`` float32 [B,H,W,3] in [0,1]. Any H and W: the image and the mask are
+  mirror-padded together at the bottom and right to the generator's multiple inside the graph, and
+  the output is cropped back. The output is composited (``m·G(x) + (1−m)·x``), so known pixels are
+  the input's.
+* ``serving_bytes``: ``image_bytes`` and ``mask_bytes`` string [B] (PNG, JPEG, BMP or GIF) →
+  ``inpainted_png`` string [B]. Each image is decoded and inpainted on its own (``tf.map_fn``), so
+  the images of one request may differ in size. Mask files: white (luminance >= 128) = hole; a
+  mask with an alpha channel that has transparent pixels (alpha < 128) marks its transparent
+  pixels as holes instead.
+
+Bad inputs fail inside the graph with ``InvalidArgumentError`` (TF Serving answers
+``INVALID_ARGUMENT``): mask and image sizes differ, empty images, NaN or Inf values, undecodable
+bytes, different numbers of images and masks.
+
+Size: ``keras.export.ExportArchive.track(model)`` stores every weight twice (once for the Keras
+variable wrappers it tracks, once for the ``tf.Variable`` the endpoints capture), so the
+``variables/`` folder is 2× the weights. This module tracks the ``tf.Variable`` objects themselves
+and checks the written size against ``params × 4`` bytes (:func:`check_variables_size`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from keras_pggan.generator import composite
+from keras_pggan.tflite import export_tflite, load_generator, pad_multiple_of
+
+__all__ = [
+    "BYTES_SIGNATURE",
+    "DEFAULT_SIGNATURE",
+    "SavedModelCheckError",
+    "check_variables_size",
+    "export_saved_model",
+    "export_tflite",
+    "latest_version",
+    "signature_summary",
+    "variables_bytes",
+]
+
+DEFAULT_SIGNATURE = "serving_default"
+BYTES_SIGNATURE = "serving_bytes"
+IMAGE, MASK, OUTPUT = "image", "mask", "inpainted"
+IMAGE_BYTES, MASK_BYTES, OUTPUT_PNG = "image_bytes", "mask_bytes", "inpainted_png"
+METADATA_FILE = "keras_pggan.json"
+WARMUP_FILE = "tf_serving_warmup_requests"
+WARMUP_SIZE = 64
+_VERSION = re.compile(r"^[0-9]+$")
+
+
+class SavedModelCheckError(ValueError):
+    """A written SavedModel failed a check (weights missing or stored twice)."""
+
+
+# -- the serving graph ------------------------------------------------------------------------
+
+
+def _pad_bottom_right(x, target_h, target_w, steps: int):
+    """Mirror-pads [B,h,w,C] at the bottom/right to (target_h, target_w), like ``np.pad``.
+
+    ``SYMMETRIC`` padding needs pad <= size, so images smaller than the pad multiple are padded
+    in up to ``steps`` rounds, each at most doubling the size (``np.pad(mode="symmetric")``
+    gives the same pixels).
+    """
+    for _ in range(steps):
+        shape = tf.shape(x)
+        ph = tf.minimum(target_h - shape[1], shape[1])
+        pw = tf.minimum(target_w - shape[2], shape[2])
+        x = tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="SYMMETRIC")
+    return x
+
+
+def _make_inpaint(generator: keras.Model, multiple: int):
+    """Returns ``inpaint01(image, mask) -> inpainted``, all float32 [B,H,W,C] in [0,1]."""
+    # Rounds of padding so that even a 1-pixel side reaches the multiple (each round doubles).
+    steps = max(1, math.ceil(math.log2(multiple))) if multiple > 1 else 0
+
+    def inpaint01(image, mask):
+        shape = tf.shape(image)
+        h, w = shape[1], shape[2]
+        x, m = image, mask
+        if steps:
+            th, tw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+            # Image and mask mirror together so mirrored hole pixels stay holes. Dynamic
+            # paddings hide the channel count, which the convolutions need.
+            x = tf.ensure_shape(_pad_bottom_right(x, th, tw, steps), [None, None, None, 3])
+            m = tf.ensure_shape(_pad_bottom_right(m, th, tw, steps), [None, None, None, 1])
+        raw = generator({"image": x * 2.0 - 1.0, "mask": m}, training=False)
+        fill = (tf.cast(raw, tf.float32) + 1.0) * 0.5
+        return composite(fill[:, :h, :w, :], image, mask)
+
+    return inpaint01
+
+
+def _check_inputs(image, mask, image_name: str, mask_name: str):
+    """In-graph checks that survive into TF Serving (asserts become INVALID_ARGUMENT)."""
+    image_shape, mask_shape = tf.shape(image), tf.shape(mask)
+    checks = [
+        tf.debugging.assert_equal(
+            image_shape[:3],
+            mask_shape[:3],
+            message=f"{mask_name} must have the batch, height and width of {image_name}",
+        ),
+        tf.debugging.assert_positive(
+            image_shape[1:3], message=f"{image_name} height and width must be positive"
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        image = tf.debugging.assert_all_finite(image, f"{image_name} has NaN or Inf values")
+        mask = tf.debugging.assert_all_finite(mask, f"{mask_name} has NaN or Inf values")
+    return image, mask
+
+
+def _decode_mask(data):
+    """Decodes a mask file to float32 [h,w,1], 1 = hole (see the module docstring)."""
+    raw = tf.io.decode_image(data, channels=0, dtype=tf.uint8, expand_animations=False)
+    channels = tf.shape(raw)[2]
+    raw = tf.cast(raw, tf.int32)
+
+    def gray_alpha(g, a):
+        return g, a
+
+    def rgb_alpha(rgb, a):
+        # PIL's integer luma ("L" mode): (19595 R + 38470 G + 7471 B + 2^15) >> 16.
+        g = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 32768) // 65536
+        return g, a
+
+    opaque = tf.fill(tf.shape(raw)[:2], 255)
+    luma, alpha = tf.switch_case(
+        tf.clip_by_value(channels - 1, 0, 3),
+        [
+            lambda: gray_alpha(raw[..., 0], opaque),
+            lambda: gray_alpha(raw[..., 0], raw[..., 1]),
+            lambda: rgb_alpha(raw[..., :3], opaque),
+            lambda: rgb_alpha(raw[..., :3], raw[..., 3]),
+        ],
+    )
+    transparent = alpha < 128
+    holes = tf.cond(tf.reduce_any(transparent), lambda: transparent, lambda: luma >= 128)
+    return tf.cast(holes, tf.float32)[..., None]
+
+
+def _make_endpoints(generator: keras.Model, multiple: int):
+    inpaint01 = _make_inpaint(generator, multiple)
+
+    def serve_default(image, mask):
+        image, mask = _check_inputs(image, mask, IMAGE, MASK)
+        return {OUTPUT: inpaint01(image, mask)}
+
+    def serve_bytes(image_bytes, mask_bytes):
+        count = tf.debugging.assert_equal(
+            tf.shape(image_bytes),
+            tf.shape(mask_bytes),
+            message=f"{IMAGE_BYTES} and {MASK_BYTES} must hold the same number of images",
+        )
+
+        def one(pair):
+            data, mask_data = pair
+            image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+            image = tf.image.convert_image_dtype(image, tf.float32)[None]
+            mask = _decode_mask(mask_data)[None]
+            image, mask = _check_inputs(image, mask, IMAGE_BYTES, MASK_BYTES)
+            out = inpaint01(image, mask)[0]
+            pixels = tf.cast(tf.round(tf.clip_by_value(out, 0.0, 1.0) * 255.0), tf.uint8)
+            return tf.io.encode_png(pixels)
+
+        with tf.control_dependencies([count]):
+            pngs = tf.map_fn(
+                one, (image_bytes, mask_bytes), fn_output_signature=tf.TensorSpec([], tf.string)
+            )
+        return {OUTPUT_PNG: pngs}
+
+    return serve_default, serve_bytes
+
+
+def build_serving_archive(generator: keras.Model, pad_multiple: int | None = None):
+    """Wraps the generator in an ``ExportArchive`` with both serving signatures.
+
+    The archive tracks the generator's ``tf.Variable`` objects (what the endpoints capture), not
+    the Keras variable wrappers that ``archive.track(model)`` would add: the weights are then
+    stored once.
+
+    Args:
+        generator: the generator (dict inputs ``image``, ``mask`` in [-1,1]).
+        pad_multiple: defaults to :func:`keras_pggan.tflite.pad_multiple_of`.
+
+    Returns:
+        A ``keras.export.ExportArchive``; ``write_out(dir)`` writes the SavedModel.
+    """
+    multiple = pad_multiple or pad_multiple_of(generator)
+    serve_default, serve_bytes = _make_endpoints(generator, multiple)
+    archive = keras.export.ExportArchive()
+    # On the TF backend ``Variable.value`` is the underlying tf.Variable, the object the traced
+    # endpoints capture; listing it (rather than the wrapper) keeps one copy per weight while
+    # the revived model still exposes ``.variables``.
+    archive.add_variable_collection("variables", [v.value for v in generator.variables])
+    archive.add_endpoint(
+        DEFAULT_SIGNATURE,
+        serve_default,
+        input_signature=[
+            tf.TensorSpec([None, None, None, 3], tf.float32, name=IMAGE),
+            tf.TensorSpec([None, None, None, 1], tf.float32, name=MASK),
+        ],
+    )
+    archive.add_endpoint(
+        BYTES_SIGNATURE,
+        serve_bytes,
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name=IMAGE_BYTES),
+            tf.TensorSpec([None], tf.string, name=MASK_BYTES),
+        ],
+    )
+    return archive
+
+
+# -- checks and facts about a written SavedModel -------------------------------------------------
+
+
+def variables_bytes(saved_model_dir: str) -> tuple[int, int]:
+    """Returns ``(data bytes, folder bytes)`` of a SavedModel's ``variables/`` folder.
+
+    The data bytes are the ``variables.data-*`` shards (the weights plus the small serialized
+    object graph); the folder bytes add ``variables.index``.
+    """
+    folder = os.path.join(saved_model_dir, "variables")
+    data = total = 0
+    for name in os.listdir(folder):
+        size = os.path.getsize(os.path.join(folder, name))
+        total += size
+        if name.startswith("variables.data-"):
+            data += size
+    return data, total
+
+
+def check_variables_size(
+    saved_model_dir: str, params: int, low: float = 0.9, high: float = 1.3
+) -> float:
+    """Checks the stored weights against ``params × 4`` bytes (float32).
+
+    Args:
+        saved_model_dir: a SavedModel version folder.
+        params: the generator's parameter count.
+        low: smallest accepted ratio (below: weights missing).
+        high: largest accepted ratio (above: weights stored twice).
+
+    Returns:
+        ``data bytes / (params × 4)``.
+
+    Raises:
+        SavedModelCheckError: the ratio is outside ``[low, high]``.
+    """
+    data, _ = variables_bytes(saved_model_dir)
+    ratio = data / max(4 * params, 1)
+    if not low <= ratio <= high:
+        why = "weights missing" if ratio < low else "weights stored more than once"
+        raise SavedModelCheckError(
+            f"{saved_model_dir}: variables hold {data} bytes for {params} float32 parameters "
+            f"({4 * params} bytes): ratio {ratio:.2f} outside [{low}, {high}] ({why})"
+        )
+    return ratio
+
+
+def latest_version(model_base_path: str) -> int | None:
+    """The highest numeric version folder under ``model_base_path`` (``None`` if none)."""
+    if not os.path.isdir(model_base_path):
+        return None
+    versions = [
+        int(name)
+        for name in os.listdir(model_base_path)
+        if _VERSION.match(name) and os.path.isdir(os.path.join(model_base_path, name))
+    ]
+    return max(versions) if versions else None
+
+
+def signature_summary(saved_model_dir: str) -> dict[str, dict]:
+    """Signature names → ``{"inputs": {name: [dtype, shape]}, "outputs": {...}}`` from the .pb."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+
+    def describe(infos):
+        return {
+            name: [
+                tf.dtypes.as_dtype(info.dtype).name,
+                [d.size for d in info.tensor_shape.dim],
+            ]
+            for name, info in sorted(infos.items())
+        }
+
+    return {
+        key: {"inputs": describe(sig.inputs), "outputs": describe(sig.outputs)}
+        for key, sig in sorted(proto.meta_graphs[0].signature_def.items())
+        if not key.startswith("__")
+    }
+
+
+def _write_warmup(saved_model_dir: str, multiple: int) -> None:
+    """Writes TF Serving warm-up requests (one per signature) to ``assets.extra/``."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    size = max(WARMUP_SIZE, multiple)
+    image = np.full((1, size, size, 3), 0.5, np.float32)
+    mask = np.zeros((1, size, size, 1), np.float32)
+    mask[:, size // 4 : size // 2, size // 4 : size // 2] = 1.0
+
+    def png(array):
+        buf = io.BytesIO()
+        Image.fromarray(array).save(buf, format="PNG")
+        return buf.getvalue()
+
+    inputs = {
+        DEFAULT_SIGNATURE: {IMAGE: image, MASK: mask},
+        BYTES_SIGNATURE: {
+            IMAGE_BYTES: np.array([png(np.full((size, size, 3), 128, np.uint8))], object),
+            MASK_BYTES: np.array([png((mask[0, ..., 0] * 255).astype(np.uint8))], object),
+        },
+    }
+    folder = os.path.join(saved_model_dir, "assets.extra")
+    os.makedirs(folder, exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(folder, WARMUP_FILE)) as writer:
+        for signature, tensors in inputs.items():
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(signature_name=signature)
+            )
+            for name, value in tensors.items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+            writer.write(log.SerializeToString())
+
+
+def _make_tree_readable(folder: str) -> None:
+    # mkdtemp creates 0700 folders; TF Serving containers often run as another user.
+    umask = os.umask(0)
+    os.umask(umask)
+    for root, dirs, files in os.walk(folder):
+        os.chmod(root, 0o777 & ~umask)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o666 & ~umask)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~umask)
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+def export_saved_model(
+    generator_or_path,
+    model_base_path: str,
+    version: int | None = None,
+    overwrite: bool = False,
+    warmup: bool = True,
+    check_size: bool = True,
+) -> dict[str, Any]:
+    """Exports the generator as a TF Serving SavedModel at ``<model_base_path>/<version>/``.
+
+    The SavedModel is written to a temporary folder inside ``model_base_path`` (TF Serving ignores
+    non-numeric names) and renamed into place, so a server watching the folder never sees a
+    half-written version.
+
+    Args:
+        generator_or_path: a generator ``keras.Model``, a ``.keras`` file or a run directory (see
+            :func:`keras_pggan.tflite.load_generator`).
+        model_base_path: the model's folder, e.g. ``saved_models/pggan_dres``.
+        version: a positive integer; ``None`` picks the highest existing version + 1 (or 1).
+        overwrite: replace an existing version folder (otherwise ``FileExistsError``).
+        warmup: write TF Serving warm-up requests to ``assets.extra/``.
+        check_size: run :func:`check_variables_size` on the result.
+
+    Returns:
+        A report dict: ``path``, ``version``, ``params``, ``expected_bytes`` (params × 4),
+        ``variables_data_bytes``, ``variables_dir_bytes``, ``size_ratio``, ``pad_multiple``,
+        ``signatures`` (see :func:`signature_summary`), ``seconds``.
+
+    Raises:
+        FileNotFoundError: ``generator_or_path`` does not exist.
+        FileExistsError: the version folder exists and ``overwrite`` is false.
+        ValueError: bad ``version`` or not a generator.
+        SavedModelCheckError: the written weights are missing or stored twice.
+
+    Example:
+        >>> export_saved_model(generator, "saved_models/pggan_dres", version=1)  # doctest: +SKIP
+    """
+    if version is not None and (
+        not isinstance(version, int) or isinstance(version, bool) or version <= 0
+    ):
+        raise ValueError(f"version must be a positive integer, got {version!r}")
+    generator = load_generator(generator_or_path)
+    inputs = generator.input
+    if not isinstance(inputs, dict) or set(inputs) != {IMAGE, MASK}:
+        raise ValueError(
+            f"expected a generator with dict inputs 'image' and 'mask', got {generator.name!r}"
+        )
+    start = time.perf_counter()
+    base = os.fspath(model_base_path)
+    os.makedirs(base, exist_ok=True)
+    if version is None:
+        version = (latest_version(base) or 0) + 1
+    final = os.path.join(base, str(version))
+    if os.path.exists(final) and not overwrite:
+        raise FileExistsError(f"{final} exists; pass overwrite=True to replace it")
+
+    multiple = pad_multiple_of(generator)
+    params = int(generator.count_params())
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base)
+    try:
+        written = os.path.join(tmp, "model")
+        build_serving_archive(generator, multiple).write_out(written, verbose=False)
+        if warmup:
+            _write_warmup(written, multiple)
+        metadata = {
+            "generator": generator.name,
+            "params": params,
+            "pad_multiple": multiple,
+            "value_range": [0.0, 1.0],
+            "mask": "1 = hole",
+            "signatures": {
+                DEFAULT_SIGNATURE: f"{IMAGE}, {MASK} -> {OUTPUT}",
+                BYTES_SIGNATURE: f"{IMAGE_BYTES}, {MASK_BYTES} -> {OUTPUT_PNG}",
+            },
+        }
+        os.makedirs(os.path.join(written, "assets.extra"), exist_ok=True)
+        with open(os.path.join(written, "assets.extra", METADATA_FILE), "w") as f:
+            json.dump(metadata, f, indent=2, sort_keys=True)
+        ratio = check_variables_size(written, params) if check_size else None
+        _make_tree_readable(written)
+        old = None
+        if os.path.exists(final):
+            old = os.path.join(tmp, "old")
+            os.rename(final, old)
+        os.rename(written, final)
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+    data, total = variables_bytes(final)
+    return {
+        "path": final,
+        "version": version,
+        "params": params,
+        "expected_bytes": 4 * params,
+        "variables_data_bytes": data,
+        "variables_dir_bytes": total,
+        "size_ratio": round(ratio if ratio is not None else data / max(4 * params, 1), 3),
+        "pad_multiple": multiple,
+        "signatures": signature_summary(final),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
