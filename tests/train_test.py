@@ -165,7 +165,12 @@ def test_multi_worker_two_processes_end_identical(tmp_path):
                 text=True,
             )
         )
-    outs = [p.communicate(timeout=300)[0] for p in procs]
+    try:
+        outs = [p.communicate(timeout=300)[0] for p in procs]
+    finally:
+        for p in procs:  # a crashed peer leaves the other worker waiting forever
+            if p.poll() is None:
+                p.kill()
     assert [p.returncode for p in procs] == [0, 0], outs
     assert "2 replica(s)" in outs[0]
     chief = _weights(os.path.join(run, "generator.keras"))
