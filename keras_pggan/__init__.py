@@ -17,6 +17,9 @@ from keras_pggan.discriminator import build_discriminator
 from keras_pggan.generator import build_generator, composite, inpaint
 from keras_pggan.model import PGGAN
 
+# Registers the baselines' custom layers so saved CE/GLGAN generators load anywhere.
+from keras_pggan import ce, glgan  # noqa: E402, F401, I001
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -6,6 +6,10 @@ only the loss weights (λ = 0.995, 0.0025, 0.0025), the generator families (PGGA
 residual blocks after 2 down-samplings; PGGAN-Res: plain residual blocks after 3), interpolated
 up-sampling and the two-headed discriminator are taken from the paper's text.
 
+The ``ce`` and ``glgan`` presets are the baselines of the paper's comparison, Context Encoder
+(Pathak et al. 2016) and GLGAN (Iizuka et al. 2017), trained by the same code (docs/baselines.md);
+their docstrings say which values come from those papers.
+
 Example:
     >>> cfg = get_preset("tiny")
     >>> cfg2 = ExperimentConfig.from_json(cfg.to_json())
@@ -21,12 +25,13 @@ import json
 import typing
 from typing import Any
 
-GENERATOR_VARIANTS = ("dres", "res")
-DISCRIMINATOR_VARIANTS = ("pggan", "global", "patch")
+GENERATOR_VARIANTS = ("dres", "res", "ce", "glgan")
+DISCRIMINATOR_VARIANTS = ("pggan", "global", "patch", "ce", "glgan")
 NORMS_G = ("instance", "none")
 NORMS_D = ("instance", "spectral", "none")
 ADVERSARIAL_LOSSES = ("bce", "hinge", "lsgan")
 RECONSTRUCTION_MODES = ("full", "hole", "weighted")
+RECONSTRUCTION_DISTANCES = ("l1", "l2")
 CROP_MODES = ("resize_crop", "random_crop")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
 
@@ -54,25 +59,35 @@ def _non_negative_float(cls: str, **values: Any) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig:
-    """Encoder–decoder ResNet generator.
+    """Encoder–decoder ResNet generator (or a baseline's generator).
 
     Attributes:
         variant: ``"dres"`` (PGGAN-DRes: dilated residual blocks) or ``"res"`` (PGGAN-Res: plain
-            residual blocks). From the paper.
+            residual blocks), from the paper; or a baseline (``keras_pggan.ce``,
+            ``keras_pggan.glgan``): ``"ce"`` (Context Encoder: 4×4 stride-2 encoder,
+            channel-wise fully connected bottleneck, transposed-convolution decoder; runs at
+            ``fixed_size``) or ``"glgan"`` (GLGAN's completion network: ``dilation_rates`` are
+            its dilated convolutions, transposed-convolution up-sampling).
         num_downsamplings: stride-2 convolutions in the encoder; the paper uses 2 for DRes and 3
             for Res. Inputs must be multiples of ``2**num_downsamplings`` (callers above pad).
         base_filters: filters of the first convolution; doubled per down-sampling. Our default.
         max_filters: cap on the filters of any layer. Our default.
         dilation_rates: one entry per residual block (its length is the number of blocks). For
             ``"dres"`` the rates grow 1, 2, 4, 8 (paper's idea; the count and values are our
-            default); for ``"res"`` they must all be 1.
-        stem_kernel_size: kernel of the first and last convolution. Our default.
+            default); for ``"res"`` they must all be 1; for ``"glgan"`` one dilated convolution
+            per entry; unused by ``"ce"``.
+        stem_kernel_size: kernel of the first and last convolution (``"ce"``: of every encoder
+            and decoder convolution). Our default.
         norm: ``"none"`` (our default) or ``"instance"`` (Keras ``GroupNormalization(groups=-1)``).
             Instance normalisation removes each feature map's mean, which erases the absolute
             colour of flat regions: on flat-colour images (tests/model_test.py) the instance-norm
             generator cannot tell which colour to paint, so it is off by default.
         upsample_interpolation: interpolation of the ×2 resize before each up-sampling conv
             ("interpolated convolution"; the paper names no kernel, bilinear is our default).
+            The baselines up-sample with transposed convolutions, as their papers do.
+        fixed_size: ``"ce"`` only: the side its fully connected bottleneck is built for; inputs
+            of any other size are resized to it inside the network and the output back.
+            ``None`` means the training crop size (``DataConfig.image_size``).
     """
 
     variant: str = "dres"
@@ -83,6 +98,7 @@ class GeneratorConfig:
     stem_kernel_size: int = 7
     norm: str = "none"
     upsample_interpolation: str = "bilinear"
+    fixed_size: int | None = None
 
     def __post_init__(self):
         c = "GeneratorConfig"
@@ -103,6 +119,17 @@ class GeneratorConfig:
                 _fail(c, "dilation_rates", f"rates must be positive integers, got {r!r}")
         if self.variant == "res" and any(r != 1 for r in self.dilation_rates):
             _fail(c, "dilation_rates", "variant 'res' uses plain residual blocks: all rates 1")
+        if self.fixed_size is not None:
+            if self.variant != "ce":
+                _fail(c, "fixed_size", f"only variant 'ce' has a fixed size, not {self.variant!r}")
+            _positive(c, fixed_size=self.fixed_size)
+            if self.fixed_size % self.pad_multiple:
+                _fail(
+                    c,
+                    "fixed_size",
+                    f"{self.fixed_size} is not a multiple of {self.pad_multiple} "
+                    "(2**num_downsamplings)",
+                )
 
     @property
     def pad_multiple(self) -> int:
@@ -116,7 +143,10 @@ class DiscriminatorConfig:
 
     Attributes:
         variant: ``"pggan"`` (both heads), ``"global"`` (G-GAN only) or ``"patch"`` (PatchGAN
-            only): the paper's ablation.
+            only): the paper's ablation; or a baseline's discriminator: ``"ce"`` (Context
+            Encoder's global discriminator) or ``"glgan"`` (GLGAN's global and local
+            discriminators joined into one logit). The baselines ignore the ``num_*_layers``
+            fields: they stack stride-2 convolutions until the map is 4×4, as their papers do.
         base_filters: filters of the first trunk convolution, doubled per layer. Our default.
         max_filters: cap on the filters of any layer. Our default.
         num_shared_layers: stride-2 convolutions in the shared trunk. Our default.
@@ -128,6 +158,8 @@ class DiscriminatorConfig:
         norm: ``"instance"``, ``"spectral"`` (Keras ``SpectralNormalization``) or ``"none"``.
             Our default.
         leaky_relu_slope: negative slope of the LeakyReLU activations. Our default.
+        local_patch_size: ``"glgan"`` only: side of the local discriminator's patch around the
+            hole. ``None`` means half the training crop (GLGAN's 128 px at 256²).
     """
 
     variant: str = "pggan"
@@ -138,6 +170,7 @@ class DiscriminatorConfig:
     num_global_layers: int = 3
     norm: str = "instance"
     leaky_relu_slope: float = 0.2
+    local_patch_size: int | None = None
 
     def __post_init__(self):
         c = "DiscriminatorConfig"
@@ -152,6 +185,10 @@ class DiscriminatorConfig:
             num_global_layers=self.num_global_layers,
         )
         _non_negative_float(c, leaky_relu_slope=self.leaky_relu_slope)
+        if self.local_patch_size is not None:
+            if self.variant != "glgan":
+                _fail(c, "local_patch_size", f"only variant 'glgan' has one, not {self.variant!r}")
+            _positive(c, local_patch_size=self.local_patch_size)
 
     @property
     def patch_stride(self) -> int:
@@ -164,13 +201,19 @@ class LossConfig:
     """Generator and discriminator objectives.
 
     Attributes:
-        l1_weight: λ1 on the L1 reconstruction term. From the paper (0.995).
+        l1_weight: λ1 on the reconstruction term (L1, or L2 with ``distance="l2"``). From the
+            paper (0.995).
         global_adv_weight: λ2 on the G-GAN adversarial term. From the paper (0.0025).
         patch_adv_weight: λ3 on the PatchGAN adversarial term. From the paper (0.0025).
         adversarial: ``"bce"`` (non-saturating, default), ``"hinge"`` or ``"lsgan"``.
         reconstruction: ``"full"`` (L1 over the whole image, default), ``"hole"`` (holes only) or
             ``"weighted"`` (hole pixels weighted by ``hole_weight``).
         hole_weight: weight of hole pixels in ``"weighted"`` mode. Our default.
+        distance: ``"l1"`` (the paper's, default) or ``"l2"`` (squared error: Context Encoder's
+            and GLGAN's reconstruction loss).
+        warmup_steps: generator steps at the start trained on the reconstruction term alone
+            (adversarial terms off; the discriminator still trains): GLGAN's first phase.
+            0 (default) turns it off.
     """
 
     l1_weight: float = 0.995
@@ -179,11 +222,20 @@ class LossConfig:
     adversarial: str = "bce"
     reconstruction: str = "full"
     hole_weight: float = 6.0
+    distance: str = "l1"
+    warmup_steps: int = 0
 
     def __post_init__(self):
         c = "LossConfig"
         _choice(c, "adversarial", self.adversarial, ADVERSARIAL_LOSSES)
         _choice(c, "reconstruction", self.reconstruction, RECONSTRUCTION_MODES)
+        _choice(c, "distance", self.distance, RECONSTRUCTION_DISTANCES)
+        if (
+            not isinstance(self.warmup_steps, int)
+            or isinstance(self.warmup_steps, bool)
+            or self.warmup_steps < 0
+        ):
+            _fail(c, "warmup_steps", f"must be an integer >= 0, got {self.warmup_steps!r}")
         _non_negative_float(
             c,
             l1_weight=self.l1_weight,
@@ -341,6 +393,13 @@ class ExperimentConfig:
                 f"{self.data.image_size} is not a multiple of the discriminator's patch stride "
                 f"{self.discriminator.patch_stride}",
             )
+        patch = self.discriminator.local_patch_size
+        if patch is not None and patch > self.data.image_size:
+            _fail(
+                "DiscriminatorConfig",
+                "local_patch_size",
+                f"{patch} is larger than the training crop {self.data.image_size}",
+            )
 
     # -- JSON round trip -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -457,16 +516,82 @@ def _preset_tiny() -> ExperimentConfig:
     )
 
 
+def _preset_ce() -> ExperimentConfig:
+    """Context Encoder (Pathak et al. 2016) as a baseline, at 256².
+
+    From the paper: 4×4 stride-2 encoder with LeakyReLU, channel-wise fully connected bottleneck
+    followed by a 1×1 convolution, five transposed 4×4 stride-2 convolutions, masked L2 +
+    adversarial loss weighted 0.999 / 0.001, Adam(2e-4, β1 = 0.5), centre and rectangular holes.
+    Ours: the widths (64 doubling to 512), five down-samplings (an 8×8 bottleneck at 256², 4×4 at
+    128²), no batch normalisation, the L2 averaged over hole pixels, a discriminator on the whole
+    composited image.
+    """
+    return ExperimentConfig(
+        name="ce",
+        generator=GeneratorConfig(
+            variant="ce",
+            num_downsamplings=5,
+            base_filters=64,
+            max_filters=512,
+            dilation_rates=(1,),
+            stem_kernel_size=4,
+        ),
+        discriminator=DiscriminatorConfig(variant="ce"),
+        loss=LossConfig(
+            l1_weight=0.999,
+            global_adv_weight=0.001,
+            patch_adv_weight=0.0,
+            reconstruction="hole",
+            distance="l2",
+        ),
+        mask=MaskConfig(spec="center:0.5,rect:0.5"),
+    )
+
+
+def _preset_glgan() -> ExperimentConfig:
+    """GLGAN (Iizuka et al. 2017) as a baseline, at 256².
+
+    From the paper: the completion network (5×5 then 3×3 convolutions, two down-samplings to 256
+    channels, dilated convolutions at rates 2, 4, 8, 16, two transposed-convolution
+    up-samplings), global and local discriminators (5×5 stride-2 convolutions to 4×4, 1024-unit
+    dense layers, concatenated into one logit), the local patch half the image side around the
+    hole, L2 on the holes plus α = 0.0004 adversarial loss. Ours: no batch normalisation
+    (instance normalisation in the discriminators), Adam instead of AdaDelta, the warm-up (off
+    here; ``scripts/paper_table.py`` sets the paper's 18 % of the steps).
+    """
+    return ExperimentConfig(
+        name="glgan",
+        generator=GeneratorConfig(
+            variant="glgan",
+            num_downsamplings=2,
+            base_filters=64,
+            max_filters=256,
+            dilation_rates=(2, 4, 8, 16),
+            stem_kernel_size=5,
+        ),
+        discriminator=DiscriminatorConfig(variant="glgan"),
+        loss=LossConfig(
+            l1_weight=1.0,
+            global_adv_weight=0.0004,
+            patch_adv_weight=0.0,
+            reconstruction="hole",
+            distance="l2",
+        ),
+    )
+
+
 PRESETS = {
     "pggan-dres": _preset_pggan_dres,
     "pggan-res": _preset_pggan_res,
     "demo": _preset_demo,
     "tiny": _preset_tiny,
+    "ce": _preset_ce,
+    "glgan": _preset_glgan,
 }
 
 
 def get_preset(name: str) -> ExperimentConfig:
-    """Returns a named preset: ``pggan-dres``, ``pggan-res``, ``demo`` or ``tiny``.
+    """Returns a named preset: ``pggan-dres``, ``pggan-res``, ``demo``, ``tiny``, ``ce``, ``glgan``.
 
     Raises:
         ValueError: for an unknown name.

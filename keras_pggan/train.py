@@ -125,17 +125,34 @@ def completed_epochs(backup_dir: str) -> int:
 
 
 def build_pggan(cfg: ExperimentConfig):
-    """Builds the generator, discriminator and ``PGGAN`` wrapper, seeded, in the current scope."""
+    """Builds the generator, discriminator and GAN wrapper, seeded, in the current scope.
+
+    ``PGGAN`` for the paper's discriminators; ``BaselineGAN`` when the discriminator is a
+    baseline's (``"ce"``, ``"glgan"``). The generator follows ``cfg.generator.variant``.
+    """
     import keras
 
+    from keras_pggan import ce, glgan
     from keras_pggan.discriminator import build_discriminator
     from keras_pggan.generator import build_generator
-    from keras_pggan.model import PGGAN
+    from keras_pggan.model import PGGAN, BaselineGAN
 
     keras.utils.set_random_seed(cfg.train.seed)
-    generator = build_generator(cfg.generator)
-    discriminator = build_discriminator(cfg.discriminator, cfg.data.image_size)
-    return PGGAN(generator, discriminator, cfg.loss, name="pggan")
+    size = cfg.data.image_size
+    if cfg.generator.variant == "ce":
+        generator = ce.build_ce_generator(cfg.generator, size)
+    elif cfg.generator.variant == "glgan":
+        generator = glgan.build_glgan_generator(cfg.generator)
+    else:
+        generator = build_generator(cfg.generator)
+    if cfg.discriminator.variant == "ce":
+        discriminator = ce.build_ce_discriminator(cfg.discriminator, size)
+    elif cfg.discriminator.variant == "glgan":
+        discriminator = glgan.build_glgan_discriminator(cfg.discriminator, size)
+    else:
+        discriminator = build_discriminator(cfg.discriminator, size)
+        return PGGAN(generator, discriminator, cfg.loss, name="pggan")
+    return BaselineGAN(generator, discriminator, cfg.loss, name=f"{cfg.discriminator.variant}_gan")
 
 
 def compile_pggan(gan, cfg: ExperimentConfig) -> None:
