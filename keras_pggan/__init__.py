@@ -3,6 +3,8 @@
 The public API is re-exported here; submodules hold one concept each (see docs/design.md).
 """
 
+# Registers the baselines' custom layers so saved CE/GLGAN generators load anywhere.
+from keras_pggan import ce, glgan  # noqa: F401
 from keras_pggan.config import (
     DataConfig,
     DiscriminatorConfig,
@@ -16,9 +18,6 @@ from keras_pggan.config import (
 from keras_pggan.discriminator import build_discriminator
 from keras_pggan.generator import build_generator, composite, inpaint
 from keras_pggan.model import PGGAN
-
-# Registers the baselines' custom layers so saved CE/GLGAN generators load anywhere.
-from keras_pggan import ce, glgan  # noqa: E402, F401, I001
 
 __version__ = "0.1.0"
 
