@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     pipeline_rate = _rate(ds, args.batches, b)
 
     # Stage costs: decode + crop only (masks all zero), and masks only.
-    files = data_lib.list_image_files(args.data)[: 64]
+    files = data_lib.list_image_files(args.data)[:64]
     t0 = time.perf_counter()
     for f in files:
         data_lib.load_rgb(f, min_side=args.size)

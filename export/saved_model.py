@@ -5,7 +5,7 @@ Example:
         [--version 1] [--overwrite]
 
 The SavedModel has the signatures ``serving_default`` (float ``image``/``mask`` → ``inpainted``)
-and ``serving_bytes`` (PNG/JPEG ``image_bytes``/``mask_bytes`` → ``inpainted_png``); see
+and ``serving_bytes`` (PNG/JPEG ``image_bytes``/``mask_bytes`` → ``inpainted_png_bytes``); see
 docs/serving.md. Without ``--version`` the next free version number is used. The export is
 written to a temporary folder and renamed into place; an existing version is only replaced with
 ``--overwrite``. Serve it with ``python -m keras_pggan.serving serve --model-base-path <out>`` or

@@ -1,9 +1,13 @@
-"""Training callbacks: sample grids (files and TensorBoard) and generator checkpoints."""
+"""Training callbacks: sample grids (files and TensorBoard), generator checkpoints, and a
+``BackupAndRestore`` whose saves survive ``kill -9`` at any instant."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import json
 import os
+import sys
 
 import keras
 import numpy as np
@@ -11,7 +15,7 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_pggan.generator import inpaint
-from keras_pggan.io_utils import atomic_path
+from keras_pggan.io_utils import atomic_path, write_text_atomic
 
 
 def sample_grid(images, masks, outputs) -> np.ndarray:
@@ -90,3 +94,86 @@ class GeneratorCheckpoint(keras.callbacks.Callback):
         existing = sorted(glob.glob(os.path.join(self.directory, "generator-epoch*.keras")))
         for old in existing[: -self.keep] if self.keep > 0 else []:
             os.remove(old)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``keras.callbacks.BackupAndRestore`` with crash-safe saves (same arguments).
+
+    Keras writes ``latest.weights.h5`` and then ``training_metadata.json`` in place. A kill while
+    the weights are written leaves a truncated ``.h5`` (with ``double_checkpoint=False`` the run
+    cannot resume); a kill while the JSON is written leaves it unparsable; a kill between the two
+    writes pairs epoch *k*'s weights with epoch *k−1*'s metadata, and the resumed run silently
+    trains epoch *k* twice.
+
+    Here each save writes a new ``weights-epochEEEEE-batchBBBBBB.weights.h5`` (temporary file +
+    rename), then commits it by atomically replacing ``training_metadata.json``, which names the
+    weights file it belongs to (``{"epoch", "batch", "weights", "previous"}``). Whenever the
+    process dies, the metadata names a complete weights file of the same epoch. The previous
+    save is kept (``previous``) and loaded if the latest cannot be; older files are removed. A
+    backup directory in Keras's own layout (no ``weights`` key) is still restored.
+
+    Example:
+        >>> backup = AtomicBackupAndRestore("runs/x/backup", save_freq="epoch",
+        ...                                 delete_checkpoint=False)
+    """
+
+    _PREFIX = "weights-"
+
+    def _metadata(self) -> dict | None:
+        try:
+            with open(self._training_metadata_path, encoding="utf-8") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        epoch, batch = int(self._current_epoch), int(self._last_batch_seen)
+        name = f"{self._PREFIX}epoch{epoch:05d}-batch{batch:06d}.weights.h5"
+        with atomic_path(os.path.join(self.backup_dir, name)) as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+        record = {"epoch": epoch, "batch": batch, "weights": name}
+        old = self._metadata()
+        if old and old.get("weights") and old["weights"] != name and self.double_checkpoint:
+            record["previous"] = {k: old[k] for k in ("epoch", "batch", "weights") if k in old}
+        # The commit point: before this rename the previous record (and its file) is current.
+        write_text_atomic(self._training_metadata_path, json.dumps(record))
+        keep = {name, record.get("previous", {}).get("weights")}
+        for path in glob.glob(os.path.join(self.backup_dir, f"{self._PREFIX}*.weights.h5")):
+            if os.path.basename(path) not in keep:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+        # Temporary files of saves that were killed half-way (atomic_path's ".<stem>.*" names).
+        for path in glob.glob(os.path.join(self.backup_dir, f".{self._PREFIX}*.tmp*")):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+    def _restore(self, weights_path: str) -> None:
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(weights_path)
+
+    def on_train_begin(self, logs=None):
+        record = self._metadata()
+        if record is None or "weights" not in record:
+            return super().on_train_begin(logs)  # nothing saved yet, or Keras's own layout
+        if not self.model.built:
+            raise ValueError(f"{self.backup_dir}: build the model before fit() to restore it")
+        candidates = [record] + ([record["previous"]] if "previous" in record else [])
+        problems = []
+        for candidate in candidates:
+            path = os.path.join(self.backup_dir, candidate["weights"])
+            try:
+                self._restore(path)
+            except Exception as e:  # a damaged file: fall back to the previous save
+                problems.append(f"{path}: {e}")
+                print(
+                    f"keras_pggan.callbacks: WARNING: cannot restore {path} ({e})",
+                    file=sys.stderr,
+                )
+                continue
+            self.model._initial_epoch = int(candidate["epoch"])
+            return None
+        raise ValueError(f"{self.backup_dir}: no loadable backup ({'; '.join(problems)})")

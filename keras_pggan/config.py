@@ -34,6 +34,7 @@ RECONSTRUCTION_MODES = ("full", "hole", "weighted")
 RECONSTRUCTION_DISTANCES = ("l1", "l2")
 CROP_MODES = ("resize_crop", "random_crop")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
+NAN_POLICIES = ("stop", "skip")  # as keras_pggan.guards.NAN_POLICIES
 
 
 def _fail(cls: str, field: str, problem: str) -> None:
@@ -331,6 +332,8 @@ class TrainConfig:
         seed: the one seed for weights, data order, crops, flips and masks.
         validation_steps: validation batches after each epoch (0 disables validation).
         num_samples: images in the per-epoch sample grid.
+        nan_policy: what a NaN/Inf does: ``"stop"`` (stop before saving, keep the last good
+            checkpoint; keras_pggan.guards) or ``"skip"`` (skip the step's updates).
     """
 
     global_batch_size: int = 8
@@ -343,9 +346,11 @@ class TrainConfig:
     seed: int = 0
     validation_steps: int = 4
     num_samples: int = 4
+    nan_policy: str = "stop"
 
     def __post_init__(self):
         c = "TrainConfig"
+        _choice(c, "nan_policy", self.nan_policy, NAN_POLICIES)
         _positive(
             c,
             global_batch_size=self.global_batch_size,

@@ -203,7 +203,7 @@ def decode_rgb(data: bytes, name: str = "<bytes>", min_side: int | None = None) 
     Raises:
         ValueError: naming ``name`` and the problem (empty, not an image, truncated, too large).
     """
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
         raise ValueError(f"{name}: empty file (0 bytes)")
@@ -226,6 +226,10 @@ def decode_rgb(data: bytes, name: str = "<bytes>", min_side: int | None = None) 
             rgb = _to_rgb(im)
     except ValueError:
         raise
+    except UnidentifiedImageError:
+        raise ValueError(
+            f"{name}: cannot decode image (not an image format Pillow knows)"
+        ) from None
     except (OSError, SyntaxError, Image.DecompressionBombError, EOFError) as e:
         raise ValueError(f"{name}: cannot decode image ({e})") from None
     return rgb
@@ -262,19 +266,46 @@ def load_rgb(path: str, min_side: int | None = None) -> np.ndarray:
     return decode_rgb(data, path, min_side)
 
 
-class _Decoder:
-    """The Python side of the in-graph decode: bytes → (RGB, ok), with an optional memory cache."""
+# An infinite training stream over sources that are all undecodable would filter forever: the
+# decoder gives up after every image file failed, or after this many failures in a row (TFRecord
+# sources, whose record count is unknown).
+MAX_CONSECUTIVE_FAILURES = 10_000
 
-    def __init__(self, min_side: int | None, cache: bool):
+
+class _Decoder:
+    """The Python side of the in-graph decode: bytes → (RGB, ok), with an optional memory cache.
+
+    Raises (inside ``tf.data``, as ``InvalidArgumentError``) when no source can be decoded: every
+    one of ``num_files`` image files failed (with no TFRecords), or
+    ``MAX_CONSECUTIVE_FAILURES`` decodes in a row failed.
+    """
+
+    def __init__(self, min_side: int | None, cache: bool, num_files: int | None = None):
         self.min_side = min_side
         self.cache: dict[str, np.ndarray] | None = {} if cache else None
         self._lock = threading.Lock()
+        self.num_files = num_files
+        self._failed: set[str] = set()
+        self._in_a_row = 0
+
+    def _give_up_if_nothing_decodes(self, name: str) -> None:
+        with self._lock:
+            self._failed.add(name)
+            self._in_a_row += 1
+            failed, in_a_row = len(self._failed), self._in_a_row
+        if (self.num_files and failed >= self.num_files) or in_a_row >= MAX_CONSECUTIVE_FAILURES:
+            raise ValueError(
+                f"no decodable image in the data sources: {failed} file(s) failed "
+                f"({in_a_row} in a row), e.g. {name}; see the warnings above"
+            )
 
     def __call__(self, name, data):
         name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
         if self.cache is not None:
             with self._lock:
                 hit = self.cache.get(name)
+                if hit is not None:
+                    self._in_a_row = 0
             if hit is not None:
                 return hit, np.bool_(True)
         try:
@@ -283,10 +314,14 @@ class _Decoder:
             reason = str(e)
             if reason.startswith(name + ": "):
                 reason = reason[len(name) + 2 :]
+            rgb = None
+        if rgb is None:
             _SKIPPED.add(name, reason)
+            self._give_up_if_nothing_decodes(name)
             return np.zeros((1, 1, 3), np.uint8), np.bool_(False)
-        if self.cache is not None:
-            with self._lock:
+        with self._lock:
+            self._in_a_row = 0
+            if self.cache is not None:
                 self.cache[name] = rgb
         return rgb, np.bool_(True)
 
@@ -426,7 +461,11 @@ def _build(
     size = data_cfg.image_size
     sampler = masks_lib.MaskSampler(mask_cfg, size, size)
     short_side = data_cfg.resize_to or size
-    decoder = _Decoder(short_side if data_cfg.crop == "resize_crop" else None, data_cfg.cache)
+    decoder = _Decoder(
+        short_side if data_cfg.crop == "resize_crop" else None,
+        data_cfg.cache,
+        num_files=None if records else len(files),
+    )
     autotune = tf.data.AUTOTUNE
     salt = 0 if training else 1_000_003
 

@@ -15,14 +15,17 @@ with two signatures (their names are API):
   the output is cropped back. The output is composited (``m·G(x) + (1−m)·x``), so known pixels are
   the input's.
 * ``serving_bytes``: ``image_bytes`` and ``mask_bytes`` string [B] (PNG, JPEG, BMP or GIF) →
-  ``inpainted_png`` string [B]. Each image is decoded and inpainted on its own (``tf.map_fn``), so
-  the images of one request may differ in size. Mask files: white (luminance >= 128) = hole; a
-  mask with an alpha channel that has transparent pixels (alpha < 128) marks its transparent
-  pixels as holes instead.
+  ``inpainted_png_bytes`` string [B] (PNG files). The ``_bytes`` suffix makes TF Serving's REST API
+  send the output base64-encoded (``{"b64": ...}``). Each image is decoded and inpainted on its
+  own (``tf.map_fn``), so the images of one request may differ in size. Mask files: white
+  (luminance >= 128) = hole; a mask with an alpha channel that has transparent pixels
+  (alpha < 128) marks its transparent pixels as holes instead.
 
 Bad inputs fail inside the graph with ``InvalidArgumentError`` (TF Serving answers
 ``INVALID_ARGUMENT``): mask and image sizes differ, empty images, NaN or Inf values, undecodable
-bytes, different numbers of images and masks.
+bytes, different numbers of images and masks. ``serving_bytes`` reads each file's header before
+decoding it: empty strings, formats other than PNG/JPEG/BMP/GIF and headers claiming more than
+``MAX_DECODE_PIXELS`` pixels (decompression bombs) are refused by name before any allocation.
 
 Size: ``keras.export.ExportArchive.track(model)`` stores every weight twice (once for the Keras
 variable wrappers it tracks, once for the ``tf.Variable`` the endpoints capture), so the
@@ -45,6 +48,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from keras_pggan.data import MAX_IMAGE_PIXELS
 from keras_pggan.generator import composite
 from keras_pggan.tflite import export_tflite, load_generator, pad_multiple_of
 
@@ -63,10 +67,12 @@ __all__ = [
 DEFAULT_SIGNATURE = "serving_default"
 BYTES_SIGNATURE = "serving_bytes"
 IMAGE, MASK, OUTPUT = "image", "mask", "inpainted"
-IMAGE_BYTES, MASK_BYTES, OUTPUT_PNG = "image_bytes", "mask_bytes", "inpainted_png"
+IMAGE_BYTES, MASK_BYTES, OUTPUT_PNG = "image_bytes", "mask_bytes", "inpainted_png_bytes"
 METADATA_FILE = "keras_pggan.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_SIZE = 64
+# Largest image (height × width) serving_bytes decodes: the training pipeline's bomb guard.
+MAX_DECODE_PIXELS = MAX_IMAGE_PIXELS
 _VERSION = re.compile(r"^[0-9]+$")
 
 
@@ -162,6 +168,66 @@ def _decode_mask(data):
     return tf.cast(holes, tf.float32)[..., None]
 
 
+_PNG_SIGNATURE = (0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A)
+
+
+def _check_header(data, name: str, max_pixels: int):
+    """In-graph checks of one encoded image before it is decoded; returns ``data``.
+
+    Fails (``InvalidArgumentError`` naming ``name``) for an empty string, a file that is not PNG,
+    JPEG, BMP or GIF, or a header claiming more than ``max_pixels`` pixels: a decompression bomb
+    (a few kB of PNG can claim 30000² pixels) is refused before ``DecodeImage`` allocates for it.
+    """
+    head = tf.strings.substr(tf.strings.join([tf.strings.substr(data, 0, 32), "\0" * 32]), 0, 32)
+    b = tf.cast(tf.io.decode_raw(head, tf.uint8), tf.int64)
+
+    def le(i, n):
+        return sum(b[i + k] * 256**k for k in range(n))
+
+    def be(i, n):
+        return sum(b[i + k] * 256 ** (n - 1 - k) for k in range(n))
+
+    def signed32(x):
+        return tf.where(x >= 2**31, x - 2**32, x)
+
+    is_png = tf.reduce_all(tf.equal(b[:8], tf.constant(_PNG_SIGNATURE, tf.int64)))
+    is_jpeg = tf.logical_and(tf.equal(b[0], 0xFF), tf.equal(b[1], 0xD8))
+    is_gif = tf.reduce_all(tf.equal(b[:4], tf.constant([71, 73, 70, 56], tf.int64)))  # GIF8
+    is_bmp = tf.logical_and(tf.equal(b[0], 66), tf.equal(b[1], 77))  # BM
+    known = is_png | is_jpeg | is_gif | is_bmp
+    # Height, width from the header (BMP heights are negative for top-down rows).
+    other = tf.where(
+        is_png,
+        tf.stack([be(20, 4), be(16, 4)]),
+        tf.where(
+            is_gif,
+            tf.stack([le(8, 2), le(6, 2)]),
+            tf.abs(tf.stack([signed32(le(22, 4)), signed32(le(18, 4))])),
+        ),
+    )
+    size = tf.cond(
+        is_jpeg,
+        lambda: tf.cast(tf.image.extract_jpeg_shape(data)[:2], tf.int64),
+        lambda: other,
+    )
+    checks = [
+        tf.debugging.assert_positive(tf.strings.length(data), message=f"{name} is empty (0 bytes)"),
+        tf.debugging.Assert(known, [f"{name} is not a PNG, JPEG, BMP or GIF file"]),
+    ]
+    with tf.control_dependencies(checks):
+        pixels = size[0] * size[1]
+    check = tf.debugging.Assert(
+        pixels <= max_pixels,
+        [
+            f"{name}: the image header claims more than {max_pixels} pixels (decompression "
+            "bomb guard); its height, width:",
+            size,
+        ],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(data)
+
+
 def _make_endpoints(generator: keras.Model, multiple: int):
     inpaint01 = _make_inpaint(generator, multiple)
 
@@ -177,7 +243,8 @@ def _make_endpoints(generator: keras.Model, multiple: int):
         )
 
         def one(pair):
-            data, mask_data = pair
+            data = _check_header(pair[0], IMAGE_BYTES, MAX_DECODE_PIXELS)
+            mask_data = _check_header(pair[1], MASK_BYTES, MAX_DECODE_PIXELS)
             image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
             image = tf.image.convert_image_dtype(image, tf.float32)[None]
             mask = _decode_mask(mask_data)[None]

@@ -61,8 +61,12 @@ def as_hole_mask(mask) -> np.ndarray:
         raise ValueError(f"mask must be [H,W] or [H,W,1], got shape {m.shape}")
     if m.dtype == np.bool_:
         return m
+    if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
+        raise ValueError(f"mask must be bool, integer or float, got dtype {m.dtype}")
     if np.issubdtype(m.dtype, np.integer) and m.max(initial=0) > 1:
         return m >= 128
+    if not np.isfinite(m).all():
+        raise ValueError("mask has NaN or Inf values")
     return m > 0.5
 
 
@@ -77,6 +81,8 @@ def as_uint8_image(image) -> np.ndarray:
         return a
     if not np.issubdtype(a.dtype, np.floating):
         raise ValueError(f"image must be uint8 or float in [0,1], got dtype {a.dtype}")
+    if not np.isfinite(a).all():
+        raise ValueError("image has NaN or Inf values")
     return to_uint8(a)
 
 
@@ -472,11 +478,17 @@ class Inpainter:
             masks: [B,H,W] or [B,H,W,1], bool or {0,1} (8-bit: >= 128), 1 = hole.
 
         Returns:
-            uint8 [B,H,W,3]: the network's fill inside the holes, the input's bytes elsewhere.
+            uint8 [B,H,W,3]: the network's fill inside the holes, the input's bytes elsewhere
+            (an empty batch gives an empty batch).
+
+        Raises:
+            ValueError: as :meth:`__call__`.
         """
         images = np.asarray(images)
         if images.ndim != 4:
             raise ValueError(f"images must be [B,H,W,3], got shape {images.shape}")
+        if not len(images):  # an empty batch gives an empty batch
+            return np.zeros((0, *images.shape[1:3], 3), np.uint8)
         images = np.stack([as_uint8_image(x) for x in images])
         holes = np.stack([as_hole_mask(m) for m in np.asarray(masks)])
         if holes.shape != images.shape[:3]:
@@ -506,7 +518,8 @@ class Inpainter:
             uint8 [H,W,3]; every known pixel is byte-identical to the input.
 
         Raises:
-            ValueError: bad shapes or mask size.
+            ValueError: bad shapes or mask size, a dtype other than uint8 / float (image) or
+                bool / integer / float (mask), NaN or Inf values.
         """
         image = as_uint8_image(image)
         holes = as_hole_mask(mask)

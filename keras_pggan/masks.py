@@ -443,10 +443,16 @@ def load_mask_file(path: str, height: int | None = None, width: int | None = Non
         raise ValueError(f"{path}: give both height and width, or neither")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such mask file")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f"{path}: cannot decode mask image (empty file, 0 bytes)")
     try:
         with Image.open(path) as img:
             img.load()
             a = _pil_to_uint8(img)
+    except Image.DecompressionBombError as e:
+        raise ValueError(
+            f"{path}: cannot decode mask image (decompression bomb guard: {e})"
+        ) from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ValueError(f"{path}: cannot decode mask image ({e})") from e
     hole = _hole_from_array(a)
@@ -497,8 +503,35 @@ def _hole_from_tensor(img: tf.Tensor) -> tf.Tensor:
     return tf.cond(use_alpha, lambda: alpha < 128, lambda: luma() >= 128)
 
 
+def _decodable_mask_files(mask_dir: str | None) -> list[str]:
+    """The mask files of ``mask_dir`` that ``tf.io.decode_image`` reads; warns about the others.
+
+    The folder kind decodes inside ``tf.data``, where one bad file would stop a training run
+    hours in; checking each file once here turns that into a named warning at startup.
+
+    Raises:
+        ValueError: naming the folder when no file is left.
+    """
+    good = []
+    for path in list_mask_files(mask_dir):
+        try:
+            tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        except (tf.errors.OpError, ValueError) as e:
+            reason = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
+            reason = re.sub(r"\{\{.*?\}\}|\[Op:.*$", "", reason).strip()
+            print(
+                f"keras_pggan.masks: WARNING: skipping mask file {path}: cannot decode ({reason})",
+                file=sys.stderr,
+            )
+            continue
+        good.append(path)
+    if not good:
+        raise ValueError(f"mask_dir {mask_dir!r}: no decodable mask file")
+    return good
+
+
 def _make_folder_drawer(height: int, width: int, mask_dir: str | None) -> Callable:
-    files = tf.constant(list_mask_files(mask_dir))
+    files = tf.constant(_decodable_mask_files(mask_dir))
     n = int(files.shape[0])
 
     def draw(seed):

@@ -22,6 +22,7 @@ import tensorflow as tf
 from keras_pggan import losses
 from keras_pggan.config import LossConfig
 from keras_pggan.generator import composite
+from keras_pggan.guards import apply_if_finite
 
 METRIC_NAMES = (
     "g_loss",
@@ -72,6 +73,9 @@ class PGGAN(keras.Model):
         generator: model from ``build_generator``.
         discriminator: model from ``build_discriminator``.
         loss_config: loss weights and kinds; defaults to the paper's weights.
+        nan_policy: ``"stop"`` (apply every step; ``guards.NonFiniteGuard`` stops the run) or
+            ``"skip"``: a step whose gradients hold a NaN/Inf on any replica updates nothing and
+            leaves the logged means untouched (``guards.apply_if_finite``).
         **kwargs: passed to ``keras.Model``.
     """
 
@@ -82,12 +86,16 @@ class PGGAN(keras.Model):
         generator: keras.Model,
         discriminator: keras.Model,
         loss_config: LossConfig | None = None,
+        nan_policy: str = "stop",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if nan_policy not in ("stop", "skip"):
+            raise ValueError(f"nan_policy must be 'stop' or 'skip', got {nan_policy!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.loss_config = loss_config or LossConfig()
+        self.nan_policy = nan_policy
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
         self.g_optimizer = None
         self.d_optimizer = None
@@ -196,9 +204,23 @@ class PGGAN(keras.Model):
         per = losses.reconstruction_loss(images, composited, masks, "hole") * 0.5
         return self._scale(per)
 
-    def _update_trackers(self, values):
+    def _apply(self, optimizer, grads, variables):
+        """Applies the gradients; under ``nan_policy="skip"`` only when all are finite."""
+        if self.nan_policy == "skip":
+            return apply_if_finite(optimizer, grads, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+        return tf.constant(True)
+
+    def _update_trackers(self, values, applied=None):
         for name, value in values.items():
-            self.trackers[name].update_state(_global_mean(value))
+            value = _global_mean(value)
+            if applied is None:
+                self.trackers[name].update_state(value)
+            else:  # a skipped step adds nothing to the epoch means (0 · NaN would be NaN)
+                self.trackers[name].update_state(
+                    tf.where(applied, value, tf.zeros_like(value)),
+                    sample_weight=tf.cast(applied, value.dtype),
+                )
         return self._results()
 
     def _results(self):
@@ -230,7 +252,7 @@ class PGGAN(keras.Model):
                     d_global, d_patch = self._d_losses(real_out, fake_out_d)
                     d_loss = d_global + d_patch
                 d_vars = self.discriminator.trainable_variables
-                self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+                d_applied = self._apply(self.d_optimizer, d_tape.gradient(d_loss, d_vars), d_vars)
 
             # Phase 3: generator step against the freshly updated discriminator, reusing the
             # same forward pass of G (no second generator evaluation).
@@ -239,9 +261,10 @@ class PGGAN(keras.Model):
                 images, fake_raw, composited, masks, fake_out
             )
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        g_applied = self._apply(self.g_optimizer, g_tape.gradient(g_loss, g_vars), g_vars)
 
         # Phase 4: trackers hold global-batch means, identical on every replica.
+        applied = (d_applied & g_applied) if self.nan_policy == "skip" else None
         return self._update_trackers(
             {
                 "g_loss": g_loss,
@@ -252,7 +275,8 @@ class PGGAN(keras.Model):
                 "d_global": d_global,
                 "d_patch": d_patch,
                 "hole_l1": self._hole_l1(images, composited, masks),
-            }
+            },
+            applied,
         )
 
     def test_step(self, data):
@@ -314,6 +338,8 @@ class BaselineGAN(PGGAN):
             return self.discriminator({"image": images, "mask": masks}, training=training)
         return self.discriminator(images, training=training)
 
-    def _update_trackers(self, values):
+    def _update_trackers(self, values, applied=None):
         # One adversarial logit: PGGAN's patch terms are 0 and d_global equals d_loss.
-        return super()._update_trackers({new: values[old] for old, new in self._LOGGED.items()})
+        return super()._update_trackers(
+            {new: values[old] for old, new in self._LOGGED.items()}, applied
+        )

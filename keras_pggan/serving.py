@@ -28,9 +28,11 @@ Errors raised inside the graph (its asserts) map to their TF status code. The se
 after every error.
 
 TF Serving's REST API base64-encodes string outputs only when the output's name ends in
-``_bytes``; ``inpainted_png`` is written as a raw JSON string (bytes >= 0x80 unescaped, so the
-body is not valid UTF-8). :class:`RestClient` reads such bodies as Latin-1, which recovers the
-bytes exactly, and the local server writes them the same way.
+``_bytes``, as ``{"b64": "..."}``; ``serving_bytes``'s output is named ``inpainted_png_bytes`` for
+that reason, and the local server encodes ``*_bytes`` outputs the same way, so its REST bodies are
+valid UTF-8 JSON. :class:`RestClient` decodes ``{"b64"}`` values to bytes. (TF Serving writes other
+string outputs as raw bytes, which need not be UTF-8; the client decodes bodies with
+``surrogateescape`` so such bytes survive too.)
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 0.25
 # Output names of this project's signatures; other signatures are looked up in the metadata.
-_KNOWN_OUTPUTS = {DEFAULT_SIGNATURE: ["inpainted"], BYTES_SIGNATURE: ["inpainted_png"]}
+OUTPUT = "inpainted"
+OUTPUT_PNG = "inpainted_png_bytes"
+_KNOWN_OUTPUTS = {DEFAULT_SIGNATURE: [OUTPUT], BYTES_SIGNATURE: [OUTPUT_PNG]}
 _IMAGE_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF")
 # TF Serving accepts messages up to 2 GiB; gRPC's default limit (4 MiB) would stop a batch of
 # 256² float images.
@@ -258,10 +262,10 @@ class _Client:
                 "image_bytes": np.array([encode_png(np.asarray(pixels)[..., :3])], object),
                 "mask_bytes": np.array([encode_png(holes.astype(np.uint8) * 255)], object),
             }
-            out = self.predict(inputs, signature, version)["inpainted_png"]
+            out = self.predict(inputs, signature, version)[OUTPUT_PNG]
             return decode_image_bytes(out[0])
         inputs = {"image": image01[None], "mask": holes[None, ..., None].astype(np.float32)}
-        return _to_uint8(self.predict(inputs, signature, version)["inpainted"][0])
+        return _to_uint8(self.predict(inputs, signature, version)[OUTPUT][0])
 
     def inpaint_files(
         self,
@@ -284,7 +288,7 @@ class _Client:
                 "image_bytes": np.array([image_bytes], object),
                 "mask_bytes": np.array([mask_bytes], object),
             }
-            return decode_image_bytes(self.predict(inputs, signature, version)["inpainted_png"][0])
+            return decode_image_bytes(self.predict(inputs, signature, version)[OUTPUT_PNG][0])
         return self.inpaint(read_image(image_path), read_mask(mask_path), signature, version)
 
 
@@ -447,8 +451,8 @@ def _decode_strings(value):
     if isinstance(value, dict) and set(value) == {"b64"}:
         return base64.b64decode(value["b64"])
     if isinstance(value, str):
-        # The body was read as Latin-1: each character is one byte of the raw string.
-        return value.encode("latin-1")
+        # Bodies are decoded with surrogateescape: a raw (non-UTF-8) string comes back exactly.
+        return value.encode("utf-8", "surrogateescape")
     raise ValueError(f"expected a string or {{'b64': ...}}, got {type(value).__name__}")
 
 
@@ -469,7 +473,9 @@ def _json_strings(array: np.ndarray, as_b64: bool):
     def one(v):
         if as_b64:
             return {"b64": base64.b64encode(v).decode("ascii")}
-        return v.decode("latin-1")
+        # Lossless and still ASCII JSON: undecodable bytes become \udcXX escapes, which
+        # ``encode("utf-8", "surrogateescape")`` turns back into the bytes.
+        return v.decode("utf-8", "surrogateescape")
 
     flat = [one(v if isinstance(v, bytes) else bytes(v)) for v in array.reshape(-1)]
     return np.array(flat, dtype=object).reshape(array.shape).tolist() if array.ndim else flat[0]
@@ -565,8 +571,8 @@ class RestClient(_Client):
             if response.status_code == 503 and attempt < self.retries:
                 _sleep_backoff(self.backoff, attempt)
                 continue
-            # Latin-1 maps every byte to one character: raw string outputs survive (see module doc).
-            text = response.content.decode("latin-1")
+            # surrogateescape: TF Serving's raw (non-``_bytes``) string outputs survive exactly.
+            text = response.content.decode("utf-8", "surrogateescape")
             try:
                 doc = json.loads(text) if text.strip() else {}
             except ValueError:
@@ -744,26 +750,47 @@ class _Servable:
     # Validation -----------------------------------------------------------------------------
 
     def _image_sizes(self, name: str, array: np.ndarray) -> list[tuple[int, int]]:
-        from PIL import Image
+        """(height, width) of each encoded image, decoded once with Pillow to catch bad data.
+
+        Decoding here (after the header passed the format and size checks) names the input and
+        the problem for truncated or corrupt files, which inside the graph would fail as an
+        anonymous ``DecodeImage`` error.
+        """
+        from PIL import Image, UnidentifiedImageError
 
         sizes = []
         for i, data in enumerate(array.reshape(-1)):
             if not isinstance(data, bytes):
                 raise _invalid(f"input '{name}'[{i}]: expected bytes, got {type(data).__name__}")
+            where = f"input '{name}'[{i}]"
+            if not data:
+                raise _invalid(f"{where}: empty (0 bytes), not an image")
+            fmt = None
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     with Image.open(io.BytesIO(data)) as im:
                         fmt, (w, h) = im.format, im.size
-            except Exception:
+                        if fmt in _IMAGE_FORMATS and 0 < w * h <= self.max_pixels:
+                            im.load()  # truncated or corrupt data fails here
+            except Image.DecompressionBombError as e:
+                raise _invalid(f"{where}: decompression bomb guard: {e}") from None
+            except UnidentifiedImageError:
                 raise _invalid(
-                    f"input '{name}'[{i}]: cannot decode {len(data)} bytes as an image "
-                    "(PNG, JPEG, BMP or GIF)"
+                    f"{where}: cannot decode {len(data)} bytes: not an image (PNG, JPEG, BMP, GIF)"
                 ) from None
+            except Exception as e:
+                what = f"a {fmt} image" if fmt else "an image"
+                raise _invalid(f"{where}: cannot decode {len(data)} bytes as {what}: {e}") from None
             if fmt not in _IMAGE_FORMATS:
-                raise _invalid(f"input '{name}'[{i}]: {fmt} images are not supported")
+                raise _invalid(f"{where}: {fmt} images are not supported")
             if h <= 0 or w <= 0:
-                raise _invalid(f"input '{name}'[{i}]: empty image")
+                raise _invalid(f"{where}: empty image")
+            if h * w > self.max_pixels:
+                raise _invalid(
+                    f"{where}: {w}x{h} (WxH) image, more than this server's limit of "
+                    f"{self.max_pixels} pixels (--max-pixels)"
+                )
             sizes.append((h, w))
         return sizes
 
@@ -1111,7 +1138,7 @@ def _parse_predict_body(servable: _Servable, body: bytes):
 
 
 def _predict_json(outputs: dict[str, np.ndarray], row: bool) -> bytes:
-    """TF Serving's response JSON; non-``_bytes`` string outputs are written as raw bytes."""
+    """TF Serving's response JSON (``*_bytes`` string outputs as ``{"b64": ...}``), ASCII."""
     converted = {name: _array_to_json(name, value) for name, value in outputs.items()}
     if row:
         batch = {len(v) for v in converted.values() if isinstance(v, list)}
@@ -1126,8 +1153,7 @@ def _predict_json(outputs: dict[str, np.ndarray], row: bool) -> bytes:
             doc = {"predictions": [{k: v[i] for k, v in converted.items()} for i in range(n)]}
     else:
         doc = {"outputs": next(iter(converted.values())) if len(converted) == 1 else converted}
-    # Latin-1 turns each character of a raw byte string back into that byte (see module doc).
-    return json.dumps(doc, ensure_ascii=False).encode("latin-1")
+    return json.dumps(doc).encode("utf-8")
 
 
 def _make_rest_handler(servable: _Servable):

@@ -272,6 +272,10 @@ def _as_rgb01(image) -> np.ndarray:
     a = a[..., :3]
     if a.dtype == np.uint8:
         return a.astype(np.float32) / 255.0
+    if not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"image must be uint8 or float in [0,1], got dtype {a.dtype}")
+    if not np.isfinite(a).all():
+        raise ValueError("image has NaN or Inf values")
     return np.clip(a.astype(np.float32), 0.0, 1.0)
 
 
@@ -740,8 +744,12 @@ def _binary_mask(mask) -> np.ndarray:
         raise ValueError(f"mask must be [H,W] or [H,W,1], got shape {m.shape}")
     if m.dtype == np.bool_:
         return m
+    if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
+        raise ValueError(f"mask must be bool, integer or float, got dtype {m.dtype}")
     if np.issubdtype(m.dtype, np.integer) and m.max(initial=0) > 1:
         return m >= 128  # 8-bit mask images: white = hole
+    if not np.isfinite(m).all():
+        raise ValueError("mask has NaN or Inf values")
     return m > 0.5
 
 
@@ -840,13 +848,16 @@ class TFLiteInpainter:
             float32 [H,W,3] in [0,1]; known pixels equal the input's.
 
         Raises:
-            ValueError: bad shapes, or an image larger than a fixed-size build.
+            ValueError: bad shapes, an image larger than a fixed-size build, a dtype other than
+                uint8 / float (image) or bool / integer / float (mask), NaN or Inf values.
         """
         image01 = _as_rgb01(image)
         holes = _binary_mask(mask)
         h, w = image01.shape[:2]
         if holes.shape != (h, w):
             raise ValueError(f"mask shape {holes.shape} does not match image {h}x{w}")
+        if not holes.any():  # nothing to fill (also an image with no pixels): the input as is
+            return image01.copy()
         ph, pw = self._padded_size(h, w)
         pad = ((0, ph - h), (0, pw - w))
         # Image and mask mirror together so mirrored hole pixels stay holes (as pad_inside does).

@@ -151,8 +151,16 @@ def build_pggan(cfg: ExperimentConfig):
         discriminator = glgan.build_glgan_discriminator(cfg.discriminator, size)
     else:
         discriminator = build_discriminator(cfg.discriminator, size)
-        return PGGAN(generator, discriminator, cfg.loss, name="pggan")
-    return BaselineGAN(generator, discriminator, cfg.loss, name=f"{cfg.discriminator.variant}_gan")
+        return PGGAN(
+            generator, discriminator, cfg.loss, nan_policy=cfg.train.nan_policy, name="pggan"
+        )
+    return BaselineGAN(
+        generator,
+        discriminator,
+        cfg.loss,
+        nan_policy=cfg.train.nan_policy,
+        name=f"{cfg.discriminator.variant}_gan",
+    )
 
 
 def compile_pggan(gan, cfg: ExperimentConfig) -> None:
@@ -200,7 +208,8 @@ def run_training(
     import tensorflow as tf
 
     from keras_pggan import data as data_lib
-    from keras_pggan.callbacks import GeneratorCheckpoint, SampleGridLogger
+    from keras_pggan.callbacks import AtomicBackupAndRestore, GeneratorCheckpoint, SampleGridLogger
+    from keras_pggan.guards import NonFiniteGuard
     from keras_pggan.io_utils import atomic_path, write_text_atomic
 
     strategy = strategy or tf.distribute.get_strategy()
@@ -247,7 +256,10 @@ def run_training(
 
     log_dir = os.path.join(own_dir, "logs")
     callbacks = [
-        keras.callbacks.BackupAndRestore(
+        # First: on a NaN/Inf it raises before any epoch-end callback saves the bad state.
+        NonFiniteGuard(run_dir if is_chief else own_dir),
+        # Crash-safe resume state: each save is a new file committed by an atomic metadata write.
+        AtomicBackupAndRestore(
             backup_dir, save_freq="epoch", delete_checkpoint=False, double_checkpoint=True
         ),
         keras.callbacks.TensorBoard(
@@ -256,7 +268,6 @@ def run_training(
             write_graph=False,
             profile_batch=tuple(profile_batches) if profile_batches else 0,
         ),
-        keras.callbacks.TerminateOnNaN(),
     ]
     if is_chief:
         sample_source = val_ds if val_ds is not None else train_ds
@@ -356,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--d-lr", type=float, default=None, help="discriminator learning rate")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument(
+        "--nan-policy",
+        default=None,
+        choices=("stop", "skip"),
+        help="on a NaN/Inf: stop before saving (keeps the last good checkpoint) or skip the step",
+    )
+    p.add_argument(
         "--run-dir", default=None, help="output directory (default: runs/<preset>-<timestamp>)"
     )
     p.add_argument(
@@ -412,6 +429,7 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         ("g_lr", "g_learning_rate"),
         ("d_lr", "d_learning_rate"),
         ("seed", "seed"),
+        ("nan_policy", "nan_policy"),
     ):
         if getattr(args, flag) is not None:
             train[key] = getattr(args, flag)
@@ -434,6 +452,8 @@ def _parse_profile(text: str | None):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m keras_pggan.train``; returns the exit code."""
+    from keras_pggan.guards import NonFiniteLossError
+
     args = build_parser().parse_args(argv)
     if os.environ.get("KERAS_PGGAN_DEBUG"):
         import keras
@@ -463,10 +483,22 @@ def main(argv: list[str] | None = None) -> int:
             profile_batches=profile,
             verbose=verbose,
         )
+    except NonFiniteLossError:
+        return 3  # the guard printed what happened and the last good checkpoint
     except (UserError, ValueError, FileNotFoundError) as e:
         if os.environ.get("KERAS_PGGAN_DEBUG"):
             raise
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        # Errors raised inside tf.data (e.g. data.py: "no decodable image in the data sources")
+        # arrive as tf.errors.InvalidArgumentError: one line, exit code 2.
+        import tensorflow as tf
+
+        if os.environ.get("KERAS_PGGAN_DEBUG") or not isinstance(e, tf.errors.InvalidArgumentError):
+            raise
+        first = e.message.strip().splitlines()[0]
+        print(f"error: {first.split('ValueError: ')[-1][:500]}", file=sys.stderr)
         return 2
     hist = result["history"]
     last = {k: round(float(v[-1]), 4) for k, v in hist.items() if v}

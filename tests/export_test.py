@@ -80,7 +80,7 @@ def run_default(loaded, image, mask):
 
 def run_bytes(loaded, images, masks):
     fn = loaded.signatures["serving_bytes"]
-    out = fn(image_bytes=tf.constant(images), mask_bytes=tf.constant(masks))["inpainted_png"]
+    out = fn(image_bytes=tf.constant(images), mask_bytes=tf.constant(masks))["inpainted_png_bytes"]
     return [np.asarray(Image.open(io.BytesIO(b))) for b in out.numpy()]
 
 
@@ -171,7 +171,7 @@ def test_bytes_signature_rejects_bad_inputs(exported):
     _, loaded = exported
     image = np.zeros((16, 16, 3), np.uint8)
     mask = np.zeros((16, 16), np.uint8)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="Unknown image file format"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not a PNG, JPEG, BMP or GIF"):
         run_bytes(loaded, [b"not an image"], [png(mask)])
     with pytest.raises(tf.errors.InvalidArgumentError, match="same number of images"):
         run_bytes(loaded, [png(image), png(image)], [png(mask)])
@@ -200,7 +200,7 @@ def test_loads_like_tf_serving(exported):
             sig.inputs["image_bytes"].name: [png(pixels)],
             sig.inputs["mask_bytes"].name: [png(holes)],
         }
-        (encoded,) = sess.run(sig.outputs["inpainted_png"].name, feed)
+        (encoded,) = sess.run(sig.outputs["inpainted_png_bytes"].name, feed)
     np.testing.assert_array_equal(out, want)
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(encoded))), want_png)
 
@@ -241,7 +241,7 @@ def test_signatures_are_the_api(exported):
     }
     assert sigs["serving_bytes"] == {
         "inputs": {"image_bytes": ["string", [-1]], "mask_bytes": ["string", [-1]]},
-        "outputs": {"inpainted_png": ["string", [-1]]},
+        "outputs": {"inpainted_png_bytes": ["string", [-1]]},
     }
     extra = os.path.join(report["path"], "assets.extra")
     assert sorted(os.listdir(extra)) == ["keras_pggan.json", "tf_serving_warmup_requests"]

@@ -137,35 +137,47 @@ def test_rest_round_trip_equals_direct_call(rest_client, loaded, request_format)
 def test_bytes_round_trip_mixed_sizes(grpc_client, rest_client, loaded, protocol):
     x = byte_inputs([(37, 53), (20, 24)], seed=2)
     if protocol == "grpc":
-        out = grpc_client.predict(x, "serving_bytes")["inpainted_png"]
+        out = grpc_client.predict(x, "serving_bytes")["inpainted_png_bytes"]
     else:
         fmt = protocol.split("-")[1]
-        out = rest_client.predict(x, "serving_bytes", request_format=fmt)["inpainted_png"]
-    want = direct(loaded, "serving_bytes", x)["inpainted_png"]
+        out = rest_client.predict(x, "serving_bytes", request_format=fmt)["inpainted_png_bytes"]
+    want = direct(loaded, "serving_bytes", x)["inpainted_png_bytes"]
     assert len(out) == 2
     for got, ref in zip(out, want):
         np.testing.assert_array_equal(decode(got), decode(ref))
     assert decode(out[0]).shape == (37, 53, 3) and decode(out[1]).shape == (20, 24, 3)
 
 
-def test_rest_bytes_output_is_raw_like_tf_serving(server):
-    """String outputs not named ``*_bytes`` are raw JSON strings (no base64), as in TF Serving."""
+@pytest.mark.parametrize("request_format", ["row", "columnar"])
+def test_rest_bytes_output_is_base64_like_tf_serving(server, loaded, request_format):
+    """``*_bytes`` string outputs are ``{"b64": ...}`` in a valid UTF-8 body, as in TF Serving."""
     x = byte_inputs([(16, 16)])
-    body = {
-        "signature_name": "serving_bytes",
-        "instances": [
-            {
-                "image_bytes": {"b64": base64.b64encode(x["image_bytes"][0]).decode()},
-                "mask_bytes": {"b64": base64.b64encode(x["mask_bytes"][0]).decode()},
-            }
-        ],
-    }
+    encoded = {k: {"b64": base64.b64encode(v[0]).decode()} for k, v in x.items()}
+    body = {"signature_name": "serving_bytes"}
+    if request_format == "row":
+        body["instances"] = [encoded]
+    else:
+        body["inputs"] = {k: [v] for k, v in encoded.items()}
     r = requests.post(f"{server.rest_url}/v1/models/{NAME}:predict", json=body, timeout=30)
     assert r.status_code == 200
-    with pytest.raises(UnicodeDecodeError):
-        r.content.decode("utf-8")  # PNG bytes >= 0x80 are written unescaped
-    value = json.loads(r.content.decode("latin-1"))["predictions"][0]
-    assert isinstance(value, str) and value.encode("latin-1").startswith(b"\x89PNG\r\n\x1a\n")
+    doc = json.loads(r.content.decode("utf-8"))
+    value = doc["predictions"][0] if request_format == "row" else doc["outputs"][0]
+    assert set(value) == {"b64"}
+    png_bytes = base64.b64decode(value["b64"], validate=True)
+    assert png_bytes.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png_bytes == direct(loaded, "serving_bytes", x)["inpainted_png_bytes"][0]
+
+
+def test_rest_client_keeps_raw_string_outputs():
+    """A raw (non-UTF-8) string output, as TF Serving writes non-``_bytes`` names, survives."""
+    raw = bytes(range(256))
+    body = serving._predict_json({"other": np.array([raw], object)}, row=True)
+    text = body.decode("utf-8")  # ASCII JSON even for non-UTF-8 bytes
+    assert serving._json_to_array(json.loads(text)["predictions"])[0] == raw
+    # The same bytes written raw (TF Serving's way) decode through the client's path too.
+    raw_body = b'{"predictions": ["' + bytes(range(128, 256)) + b'"]}'
+    doc = json.loads(raw_body.decode("utf-8", "surrogateescape"))
+    assert serving._json_to_array(doc["predictions"])[0] == bytes(range(128, 256))
 
 
 def test_inpaint_helpers_agree(grpc_client, rest_client):
