@@ -409,8 +409,9 @@ def _epoch_elements(files, records, seed: int, epoch, shuffle_buffer: int):
             deterministic=True,
         )
         ds = ds.map(_parse_record)
-        # A seeded shuffle buffer over records: deterministic for a fixed (seed, epoch).
-        ds = ds.shuffle(shuffle_buffer, seed=tf.cast(seed, tf.int64) * 1_000_003 + epoch)
+        # A seeded shuffle buffer over records (the op takes a Python seed; the epoch-seeded
+        # shard order above makes each epoch's record order differ).
+        ds = ds.shuffle(shuffle_buffer, seed=int(seed) * 1_000_003 + 17)
         parts.append(ds)
     out = parts[0]
     for p in parts[1:]:

@@ -215,9 +215,13 @@ def test_tfrecord_round_trip_gives_the_folder_pixels(photo_dir, tmp_path):
     b = _take(data.make_val_dataset(cfg_rec, MASKS, 6, seed=0), 1)[0]
     np.testing.assert_array_equal(a["image"], b["image"])
     np.testing.assert_array_equal(a["mask"], b["mask"])
-    # The training stream reads shards too.
-    (t,) = _take(data.make_train_dataset(cfg_rec, MASKS, 4, seed=0), 1)
-    assert t["image"].shape == (4, 32, 32, 3)
+    # The training stream reads shards too, reproducibly.
+    t1 = _take(data.make_train_dataset(cfg_rec, MASKS, 4, seed=0), 3)
+    t2 = _take(data.make_train_dataset(cfg_rec, MASKS, 4, seed=0), 3)
+    assert t1[0]["image"].shape == (4, 32, 32, 3)
+    for x, y in zip(t1, t2):
+        np.testing.assert_array_equal(x["image"], y["image"])
+        np.testing.assert_array_equal(x["mask"], y["mask"])
 
 
 def test_make_tfrecords_shards_and_skips(corpus_dir, tmp_path):
