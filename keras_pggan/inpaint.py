@@ -53,21 +53,10 @@ SHIPPED_MODELS_DIR = os.path.join(
 
 
 def as_hole_mask(mask) -> np.ndarray:
-    """Returns a bool [H,W] hole mask from bool, {0,1} or 8-bit (>= 128 = hole) [H,W] / [H,W,1]."""
-    m = np.asarray(mask)
-    if m.ndim == 3 and m.shape[-1] == 1:
-        m = m[..., 0]
-    if m.ndim != 2:
-        raise ValueError(f"mask must be [H,W] or [H,W,1], got shape {m.shape}")
-    if m.dtype == np.bool_:
-        return m
-    if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
-        raise ValueError(f"mask must be bool, integer or float, got dtype {m.dtype}")
-    if np.issubdtype(m.dtype, np.integer) and m.max(initial=0) > 1:
-        return m >= 128
-    if not np.isfinite(m).all():
-        raise ValueError("mask has NaN or Inf values")
-    return m > 0.5
+    """Returns a bool [H,W] hole mask (see :func:`keras_pggan.masks.as_hole_mask`)."""
+    from keras_pggan.masks import as_hole_mask as _as_hole_mask
+
+    return _as_hole_mask(mask)
 
 
 def as_uint8_image(image) -> np.ndarray:

@@ -725,6 +725,28 @@ class MaskSampler:
 
 
 # -- hole-ratio buckets ------------------------------------------------------------------------
+def as_hole_mask(mask) -> np.ndarray:
+    """Returns a bool [H,W] hole mask from bool, {0,1} or 8-bit (>= 128 = hole) [H,W] / [H,W,1].
+
+    Raises:
+        ValueError: wrong rank, a non-numeric dtype, or NaN/Inf values.
+    """
+    m = np.asarray(mask)
+    if m.ndim == 3 and m.shape[-1] == 1:
+        m = m[..., 0]
+    if m.ndim != 2:
+        raise ValueError(f"mask must be [H,W] or [H,W,1], got shape {m.shape}")
+    if m.dtype == np.bool_:
+        return m
+    if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
+        raise ValueError(f"mask must be bool, integer or float, got dtype {m.dtype}")
+    if np.issubdtype(m.dtype, np.integer) and m.max(initial=0) > 1:
+        return m >= 128  # 8-bit mask images: white = hole
+    if not np.isfinite(m).all():
+        raise ValueError("mask has NaN or Inf values")
+    return m > 0.5
+
+
 def hole_ratio_bucket(ratio: float) -> str:
     """The evaluation bucket of a hole ratio: ``"0-10%"``, ..., ``"50-60%"``, ``">60%"``.
 

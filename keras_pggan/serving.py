@@ -211,16 +211,9 @@ def _as_float01(image) -> np.ndarray:
 
 
 def _as_holes(mask) -> np.ndarray:
-    m = np.asarray(mask)
-    if m.ndim == 3 and m.shape[-1] == 1:
-        m = m[..., 0]
-    if m.ndim != 2:
-        raise ValueError(f"mask must be [H,W] or [H,W,1], got shape {m.shape}")
-    if m.dtype == np.bool_:
-        return m
-    if np.issubdtype(m.dtype, np.integer) and m.max(initial=0) > 1:
-        return m >= 128
-    return m > 0.5
+    from keras_pggan.masks import as_hole_mask
+
+    return as_hole_mask(mask)
 
 
 def _to_uint8(image01: np.ndarray) -> np.ndarray:

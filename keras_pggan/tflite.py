@@ -737,20 +737,9 @@ def export_tflite(
 
 
 def _binary_mask(mask) -> np.ndarray:
-    m = np.asarray(mask)
-    if m.ndim == 3 and m.shape[-1] == 1:
-        m = m[..., 0]
-    if m.ndim != 2:
-        raise ValueError(f"mask must be [H,W] or [H,W,1], got shape {m.shape}")
-    if m.dtype == np.bool_:
-        return m
-    if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
-        raise ValueError(f"mask must be bool, integer or float, got dtype {m.dtype}")
-    if np.issubdtype(m.dtype, np.integer) and m.max(initial=0) > 1:
-        return m >= 128  # 8-bit mask images: white = hole
-    if not np.isfinite(m).all():
-        raise ValueError("mask has NaN or Inf values")
-    return m > 0.5
+    from keras_pggan.masks import as_hole_mask
+
+    return as_hole_mask(mask)
 
 
 class TFLiteInpainter:

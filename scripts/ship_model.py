@@ -194,13 +194,19 @@ def main(argv=None) -> int:
     p.add_argument("--work-dir", default=None, help="evaluation outputs (default: RUN/ship)")
     p.add_argument("--command", default=None, help="the training command, for the card")
     p.add_argument("--skip-export", action="store_true", help="re-evaluate only")
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        help="generator file to ship (default: RUN/generator.keras; e.g. the latest "
+        "RUN/checkpoints/generator-epochXXX.keras of a stopped run)",
+    )
     args = p.parse_args(argv)
 
     from keras_pggan.export import export_saved_model
     from keras_pggan.tflite import export_tflite
 
     run = args.run_dir
-    gen = os.path.join(run, "generator.keras")
+    gen = args.checkpoint or os.path.join(run, "generator.keras")
     if not os.path.exists(gen):
         print(f"error: {gen}: no generator (is the run finished?)", file=sys.stderr)
         return 2
@@ -232,10 +238,11 @@ def main(argv=None) -> int:
         ]
 
     cfg = json.load(open(os.path.join(run, "config.json"), encoding="utf-8"))
-    hist = json.load(open(os.path.join(run, "history.json"), encoding="utf-8"))
+    hist_path = os.path.join(run, "history.json")
+    hist = json.load(open(hist_path, encoding="utf-8")) if os.path.exists(hist_path) else {}
     meta_path = os.path.join(run, "ship_meta.json")
     meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
-    epochs = len(hist.get("g_loss", []))
+    epochs = len(hist.get("g_loss", [])) or int(meta.get("epochs", 0))
     tc, dc = cfg["train"], cfg["data"]
     files = []
     for path, what in [
@@ -271,7 +278,8 @@ def main(argv=None) -> int:
                 cfg["loss"]["global_adv_weight"],
                 cfg["loss"]["patch_adv_weight"],
             ],
-            "last_epoch": {k: round(v[-1], 4) for k, v in hist.items() if v},
+            "last_epoch": meta.get("last_epoch")
+            or {k: round(v[-1], 4) for k, v in hist.items() if v},
             "command": args.command or meta.get("command", "(see the run's config.json)"),
         },
         "evaluation": {
