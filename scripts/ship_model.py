@@ -115,7 +115,8 @@ def render_model_card(card: dict) -> str:
         f"# Model card: `{card['name']}` (PGGAN-DRes)",
         "",
         "Image inpainting generator, PGGAN-DRes (Demir & Unal 2018) as built by keras_pggan "
-        "(layer widths and counts are our defaults; the paper's tables were not available).",
+        "(layer widths and counts are our defaults; the paper's tables were not available). "
+        f"This build: {card.get('architecture', 'see config.json')}.",
         "",
         "## Files",
         "",
@@ -135,7 +136,7 @@ def render_model_card(card: dict) -> str:
         f"{t['hours']:.2f} h on {t['machine']}.",
         f"- Losses: λ1·L1 + λ2·adv(G-GAN) + λ3·adv(PatchGAN) with λ = {t['loss_weights']} "
         "(the paper's weights), non-saturating BCE, Adam(2e-4, β1 = 0.5).",
-        f"- Final epoch: {t['last_epoch']}.",
+        "- Final epoch: " + ", ".join(f"{k} {v}" for k, v in sorted(t["last_epoch"].items())) + ".",
         "",
         "Command:",
         "",
@@ -165,6 +166,11 @@ def render_model_card(card: dict) -> str:
         lines.append("")
     lines += ["## Verdict and limits", ""] + [f"- {x}" for x in card["limits"]] + [""]
     return "\n".join(lines)
+
+
+def card_hours(meta: dict) -> str:
+    hours = meta.get("hours")
+    return f"{hours:.2f} h" if hours else "an unrecorded time"
 
 
 def _verdict(tables: dict, name: str) -> list[str]:
@@ -257,8 +263,13 @@ def main(argv=None) -> int:
             else os.path.getsize(path)
         )
         files.append({"path": os.path.relpath(path, out), "what": what, "bytes": size})
+    gc = cfg["generator"]
     card = {
         "name": args.name,
+        "architecture": f"{gc['num_downsamplings']} down-samplings, residual blocks with "
+        f"dilation rates {tuple(gc['dilation_rates'])}, {gc['base_filters']}–"
+        f"{gc['max_filters']} filters (narrower than the `pggan-dres` preset's 64–256 to fit "
+        "the 60 MB repository budget and two CPU cores)",
         "files": files,
         "training": {
             "data": list(dc["train"]),
@@ -291,8 +302,10 @@ def main(argv=None) -> int:
         },
         "limits": _verdict(tables, args.name)
         + [
-            "Trained for about two hours on two CPU cores: far less than the paper's training; "
-            "expect blurry fills in large holes.",
+            f"Trained for {card_hours(meta)} on two shared CPU cores "
+            f"({epochs * tc['steps_per_epoch']} steps of {tc['global_batch_size']} images): "
+            "orders of magnitude less than the paper's training; expect "
+            "blurry fills in large holes. Continue it with `--resume` for better results.",
             "Trained on facades and natural scenes at 256-px scale; other content and scales "
             "will do worse. Not for faces or for removing people in consequential settings.",
             "int8 build: see its row; quantisation error adds to the model's.",
