@@ -8,8 +8,56 @@ unknown (keras PR #23315, not released at the time of writing).
 
 from __future__ import annotations
 
+import functools
+import os
+
 import keras
 import tensorflow as tf
+
+NATIVE_DILATION_ENV = "KERAS_PGGAN_NATIVE_DILATION"
+
+
+@functools.cache
+def native_dilation_enabled() -> bool:
+    """Whether :class:`DilatedConv2D` emits one dilated ``Conv2D`` op (decided once per process).
+
+    ``KERAS_PGGAN_NATIVE_DILATION``: ``1`` always, ``0`` never, unset or ``auto``: when TensorFlow
+    runs with oneDNN (its CPU kernels have the dilated gradients; TensorFlow's own CPU kernels
+    do not: "Current CPU implementations do not yet support dilation rates larger than 1") or a
+    GPU is visible.
+    """
+    value = os.environ.get(NATIVE_DILATION_ENV, "auto").strip().lower()
+    if value in ("0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled() or tf.config.list_physical_devices("GPU"))
+
+
+@keras.saving.register_keras_serializable(package="keras_pggan")
+class DilatedConv2D(keras.layers.Conv2D):
+    """``Conv2D`` whose dilated convolution runs as one dilated op where the kernels allow it.
+
+    Keras lowers a dilated convolution through ``tf.nn.convolution``, i.e. SpaceToBatchND →
+    Conv2D → BatchToSpaceND, which turns a 64×64 map at rate 8 into a batch of 64 8×8 maps and
+    back, in the forward pass and in both gradients. With oneDNN (or on a GPU) the op is run
+    directly with its ``dilations`` attribute instead (see :func:`native_dilation_enabled`). Same
+    weights and the same numbers within round-off (tests/layers_test.py); measured in
+    bench/results/optimizations.md.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        if tuple(self.dilation_rate) == (1, 1) or not native_dilation_enabled():
+            return super().convolution_op(inputs, kernel)
+        return tf.nn.conv2d(
+            inputs,
+            kernel,
+            strides=[1, *self.strides, 1],
+            padding=self.padding.upper(),
+            dilations=[1, *self.dilation_rate, 1],
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_pggan")
@@ -109,8 +157,12 @@ def apply_conv_norm_act(
     activation: str | None = "relu",
     name: str = "conv",
 ):
-    """Conv2D ('same' padding) → optional normalisation → optional activation."""
-    x = keras.layers.Conv2D(
+    """Conv2D ('same' padding) → optional normalisation → optional activation.
+
+    Dilated convolutions use :class:`DilatedConv2D`.
+    """
+    conv = DilatedConv2D if dilation_rate != 1 else keras.layers.Conv2D
+    x = conv(
         filters,
         kernel_size,
         strides=strides,

@@ -134,6 +134,30 @@ class _NativeDilatedConv2D(keras.layers.Conv2D):
         )
 
 
+def keras_dilation_clone(generator: keras.Model) -> keras.Model:
+    """Returns a copy of ``generator`` whose dilated convolutions use Keras's own lowering.
+
+    The opposite of :func:`native_dilation_clone`: :class:`keras_pggan.layers.DilatedConv2D`
+    layers become plain ``Conv2D`` (SpaceToBatchND → Conv2D → BatchToSpaceND). Kept for comparison.
+    """
+
+    def clone(layer):
+        if isinstance(layer, keras.layers.Conv2D) and tuple(layer.dilation_rate) != (1, 1):
+            return keras.layers.Conv2D.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    if not any(
+        isinstance(layer, keras.layers.Conv2D)
+        and type(layer) is not keras.layers.Conv2D
+        and tuple(layer.dilation_rate) != (1, 1)
+        for layer in _all_layers(generator)
+    ):
+        return generator
+    copy = keras.models.clone_model(generator, clone_function=clone)
+    copy.set_weights(generator.get_weights())
+    return copy
+
+
 def native_dilation_clone(generator: keras.Model) -> keras.Model:
     """Returns a copy of ``generator`` whose dilated convolutions lower to dilated ``CONV_2D``.
 
@@ -639,7 +663,11 @@ def export_tflite(
             "pick a multiple or set pad_inside=True"
         )
     params = int(generator.count_params())
-    traced = native_dilation_clone(generator) if dilated_conv == "native" else generator
+    traced = (
+        native_dilation_clone(generator)
+        if dilated_conv == "native"
+        else keras_dilation_clone(generator)
+    )
 
     calibration = None
     samples = None

@@ -38,11 +38,15 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "train"))
 METHODS = ("ce", "glgan", "pggan-res", "pggan-dres")
+# The paper's discriminator ablation (Fig. 6): PGGAN-DRes with one head of its discriminator.
+ABLATIONS = {"pggan-dres-global": "global", "pggan-dres-patch": "patch"}
 TITLES = {
     "ce": "Context Encoder (Pathak et al. 2016)",
     "glgan": "GLGAN (Iizuka et al. 2017)",
     "pggan-res": "PGGAN-Res (Demir & Unal 2018)",
     "pggan-dres": "PGGAN-DRes (Demir & Unal 2018)",
+    "pggan-dres-global": "PGGAN-DRes, G-GAN discriminator only",
+    "pggan-dres-patch": "PGGAN-DRes, PatchGAN discriminator only",
 }
 # GLGAN trains the completion network alone for 90k of its 500k iterations.
 GLGAN_WARMUP_FRACTION = 90_000 / 500_000
@@ -97,14 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sheets-dir", default=None, help="sample sheets (default: <doc dir>/paper_table)"
     )
+    p.add_argument(
+        "--train-only", action="store_true", help="train (or resume) the runs, do not evaluate"
+    )
     return p
 
 
 def _check_args(args) -> None:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = sorted(set(methods) - set(METHODS))
+    known = (*METHODS, *ABLATIONS)
+    unknown = sorted(set(methods) - set(known))
     if unknown or not methods:
-        raise UserError(f"--methods: unknown {unknown or 'empty list'}; choose from {METHODS}")
+        raise UserError(f"--methods: unknown {unknown or 'empty list'}; choose from {known}")
     args.methods = methods
     for name in ("steps", "steps_per_epoch", "batch_size", "size", "eval_size", "timing_repeats"):
         if getattr(args, name) <= 0:
@@ -136,8 +144,16 @@ def _check_args(args) -> None:
 
 # -- training -----------------------------------------------------------------------------------
 def method_config(method: str, args):
-    """The preset of ``method`` with the shared budget, data, masks and seed."""
+    """The preset of ``method`` with the shared budget, data, masks and seed.
+
+    An ablation (``ABLATIONS``) is the PGGAN-DRes config with one discriminator head.
+    """
     from keras_pggan.config import get_preset
+
+    if method in ABLATIONS:
+        return method_config("pggan-dres", args).replace(
+            name=f"paper-table-{method}", discriminator={"variant": ABLATIONS[method]}
+        )
 
     data = {
         "train": list(args.data),
@@ -457,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
             runs = {m: train_method(m, args) for m in args.methods}
         except TrainUserError as e:
             raise UserError(str(e)) from e
+        if args.train_only:
+            print(f"trained {', '.join(args.methods)} in {time.time() - start:.0f} s")
+            return 0
         evals = evaluate_all(runs, args)
         nets = describe_networks(runs, args)
         sheets = copy_sheets(evals, args)

@@ -44,3 +44,43 @@ def test_generator_file_round_trip(tmp_path, tiny_cfg):
     loaded = keras.saving.load_model(path)  # no custom_objects: layers are registered
     x = {"image": tf.random.uniform([1, 16, 24, 3], -1, 1, seed=2), "mask": tf.ones([1, 16, 24, 1])}
     np.testing.assert_allclose(g(x), loaded(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_dilated_conv2d_equals_keras_conv2d_forward_and_backward(native, monkeypatch):
+    from keras_pggan import layers as layers_lib
+
+    monkeypatch.setenv(layers_lib.NATIVE_DILATION_ENV, native)
+    layers_lib.native_dilation_enabled.cache_clear()
+    try:
+        if native == "1":
+            from tensorflow.python.util import _pywrap_util_port
+
+            if not _pywrap_util_port.IsMklEnabled():
+                pytest.skip("dilated Conv2D gradients need oneDNN on CPU")
+        x = tf.random.stateless_normal([2, 12, 12, 5], seed=[1, 2])
+        ours = layers_lib.DilatedConv2D(6, 3, dilation_rate=4, padding="same")
+        ref = keras.layers.Conv2D(6, 3, dilation_rate=4, padding="same")
+        ours.build(x.shape)
+        ref.build(x.shape)
+        ref.set_weights(ours.get_weights())
+
+        def loss_and_grads(layer):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x)
+                loss = tf.reduce_sum(y * y)
+            return y, tape.gradient(loss, [x, *layer.trainable_variables])
+
+        y1, g1 = loss_and_grads(ours)
+        y2, g2 = loss_and_grads(ref)
+        np.testing.assert_allclose(y1, y2, rtol=1e-4, atol=1e-4)
+        for a, b in zip(g1, g2, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+        # The native path is one op: no SpaceToBatch round trip in the traced graph.
+        graph = tf.function(ours.call).get_concrete_function(tf.TensorSpec([1, 16, 16, 5])).graph
+        ops = {op.type for op in graph.get_operations()}
+        assert ("SpaceToBatchND" in ops) == (native == "0"), ops
+        assert layers_lib.DilatedConv2D.from_config(ours.get_config()).dilation_rate == (4, 4)
+    finally:
+        layers_lib.native_dilation_enabled.cache_clear()
