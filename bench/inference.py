@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -39,18 +38,6 @@ SHIPPED = os.path.join(ROOT, "saved_models", "pggan_dres.keras")
 GOAL_GROWTH = 4.2
 GOAL_RSS_GB = 6.0
 THREADS = 2
-
-
-def _median_ms(fn, repeats: int) -> float:
-    import numpy as np
-
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1e3)
 
 
 def _inputs(size: int):
@@ -162,7 +149,7 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from bench.common import machine_facts, write_report
+    from bench.common import machine_facts, median_ms, write_report
     from keras_pggan.config import get_preset
     from keras_pggan.export import export_saved_model
     from keras_pggan.generator import build_generator, inpaint
@@ -239,7 +226,7 @@ def main(argv=None) -> int:
             for path in order:
                 out = np.asarray(runners[path](x, m)).reshape(ref.shape)
                 diff[path][s] = float(np.abs(out - ref).max() * 255)
-                lat[path][s] = _median_ms(lambda r=runners[path], x=x, m=m: r(x, m), args.repeats)
+                lat[path][s] = median_ms(lambda r=runners[path], x=x, m=m: r(x, m), args.repeats)
                 print(
                     f"{path} {s}²: {lat[path][s]:.1f} ms, max diff {diff[path][s]:.2f}", flush=True
                 )

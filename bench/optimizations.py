@@ -72,11 +72,9 @@ def _child(spec: dict) -> dict:
     if spec.get("jit_compile"):
         gan.jit_compile = True
         gan.make_train_function(force=True)
-    rng = np.random.default_rng(0)
-    data = {
-        "image": rng.uniform(size=(batch, size, size, 3)).astype("float32"),
-        "mask": (rng.uniform(size=(batch, size, size, 1)) > 0.7).astype("float32"),
-    }
+    from bench.common import random_batch
+
+    data = random_batch(batch, size)
     ds = tf.data.Dataset.from_tensors(data).repeat()
     first = gan.fit(ds, steps_per_epoch=1, epochs=1, verbose=0).history
     times = []

@@ -70,7 +70,6 @@ def summarise(rows: list[dict], steps: int, top: int = 12) -> dict:
 
 def profile_training(preset: str, size: int, batch: int, steps: int, logdir: str) -> dict:
     """Profiles ``steps`` fit steps of ``preset`` and returns :func:`summarise` of the trace."""
-    import numpy as np
     import tensorflow as tf
 
     from keras_pggan.config import get_preset
@@ -79,11 +78,9 @@ def profile_training(preset: str, size: int, batch: int, steps: int, logdir: str
     cfg = get_preset(preset).replace(data={"image_size": size}, train={"global_batch_size": batch})
     gan = build_pggan(cfg)
     compile_pggan(gan, cfg)
-    rng = np.random.default_rng(0)
-    data = {
-        "image": rng.uniform(size=(batch, size, size, 3)).astype("float32"),
-        "mask": (rng.uniform(size=(batch, size, size, 1)) > 0.7).astype("float32"),
-    }
+    from bench.common import random_batch
+
+    data = random_batch(batch, size)
     ds = tf.data.Dataset.from_tensors(data).repeat()
     gan.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
     tf.profiler.experimental.start(logdir)

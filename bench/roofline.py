@@ -85,14 +85,11 @@ def conv_peak(shapes, repeats: int = 5) -> list[dict]:
 
 def measure_step(gan, batch: int, size: int, steps: int, warmup: int) -> float:
     """Seconds per ``fit`` step on one cached random batch (the model, not the input pipeline)."""
-    import numpy as np
     import tensorflow as tf
 
-    rng = np.random.default_rng(0)
-    data = {
-        "image": rng.uniform(size=(batch, size, size, 3)).astype("float32"),
-        "mask": (rng.uniform(size=(batch, size, size, 1)) > 0.7).astype("float32"),
-    }
+    from bench.common import random_batch
+
+    data = random_batch(batch, size)
     ds = tf.data.Dataset.from_tensors(data).repeat()
     gan.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0)
     t0 = time.perf_counter()

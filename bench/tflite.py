@@ -79,18 +79,6 @@ def _psnr(a, b) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
-def _median_ms(fn, repeats: int) -> float:
-    import numpy as np
-
-    fn()  # warm-up: allocation, delegate set-up, weight packing
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1e3)
-
-
 def _fmt_db(v) -> str:
     return "identical" if v is None or v == float("inf") else f"{v:.2f}"
 
@@ -139,7 +127,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
     from skimage.metrics import structural_similarity
 
-    from bench.common import machine_facts, write_report
+    from bench.common import machine_facts, median_ms, write_report
     from keras_pggan.config import get_preset
     from keras_pggan.generator import build_generator, inpaint
     from keras_pggan.tflite import TFLiteInpainter, export_tflite, load_generator
@@ -209,7 +197,7 @@ def main(argv=None) -> int:
         for s in sizes:
             x = tf.constant(rng.uniform(size=(1, s, s, 3)).astype(np.float32))
             m = tf.constant(_centre_mask(s)[None, ..., None])
-            tf_lat[s] = _median_ms(
+            tf_lat[s] = median_ms(
                 lambda x=x, m=m: serve(image=x, mask=m)["inpainted"].numpy(), args.repeats
             )
         outs = [
@@ -234,7 +222,7 @@ def main(argv=None) -> int:
                     continue
                 x = rng.uniform(size=(1, s, s, 3)).astype(np.float32)
                 m = _centre_mask(s)[None, ..., None]
-                lat[f"{s}/{t}"] = _median_ms(
+                lat[f"{s}/{t}"] = median_ms(
                     lambda r=runner, x=x, m=m: r.run_padded(x, m), args.repeats
                 )
         runner = TFLiteInpainter(report["path"], num_threads=max(threads))

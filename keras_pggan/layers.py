@@ -36,6 +36,17 @@ def native_dilation_enabled() -> bool:
     return bool(_pywrap_util_port.IsMklEnabled() or tf.config.list_physical_devices("GPU"))
 
 
+def native_conv2d(layer: keras.layers.Conv2D, inputs, kernel):
+    """``layer``'s convolution as one ``Conv2D`` op carrying its ``dilations`` attribute."""
+    return tf.nn.conv2d(
+        inputs,
+        kernel,
+        strides=[1, *layer.strides, 1],
+        padding=layer.padding.upper(),
+        dilations=[1, *layer.dilation_rate, 1],
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_pggan")
 class DilatedConv2D(keras.layers.Conv2D):
     """``Conv2D`` whose dilated convolution runs as one dilated op where the kernels allow it.
@@ -51,13 +62,7 @@ class DilatedConv2D(keras.layers.Conv2D):
     def convolution_op(self, inputs, kernel):
         if tuple(self.dilation_rate) == (1, 1) or not native_dilation_enabled():
             return super().convolution_op(inputs, kernel)
-        return tf.nn.conv2d(
-            inputs,
-            kernel,
-            strides=[1, *self.strides, 1],
-            padding=self.padding.upper(),
-            dilations=[1, *self.dilation_rate, 1],
-        )
+        return native_conv2d(self, inputs, kernel)
 
 
 @keras.saving.register_keras_serializable(package="keras_pggan")

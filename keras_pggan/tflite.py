@@ -125,13 +125,9 @@ class _NativeDilatedConv2D(keras.layers.Conv2D):
     """
 
     def convolution_op(self, inputs, kernel):
-        return tf.nn.conv2d(
-            inputs,
-            kernel,
-            strides=[1, *self.strides, 1],
-            padding=self.padding.upper(),
-            dilations=[1, *self.dilation_rate, 1],
-        )
+        from keras_pggan.layers import native_conv2d
+
+        return native_conv2d(self, inputs, kernel)
 
 
 def keras_dilation_clone(generator: keras.Model) -> keras.Model:

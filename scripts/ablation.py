@@ -114,21 +114,9 @@ def render(args, runs, evals, sheets, meta) -> str:
         + ". Short runs on CPU: differences of a few tenths of a dB are within what another seed "
         "could give; read the ordering with that in mind.",
         "",
-        "## Sample sheets",
-        "",
-        "Columns: masked input | "
-        + " | ".join(LABELS[a] for a in args.methods)
-        + " | "
-        + "".join(f"{i['title']} | " for i in first.values() if i["kind"] == "baseline")
-        + "truth.",
-        "",
     ]
-    doc_dir = os.path.dirname(os.path.abspath(args.doc))
-    for label, paths in sheets.items():
-        lines += [f"### {label}", ""]
-        lines += [f"![{label} {i}]({os.path.relpath(p, doc_dir)})" for i, p in enumerate(paths)]
-        lines.append("")
-    return "\n".join(lines)
+    columns = [LABELS.get(a, a) for a in args.methods]
+    return "\n".join(lines + pt.sheet_section(args, columns, first, sheets))
 
 
 def main(argv: list[str] | None = None) -> int:

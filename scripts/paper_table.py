@@ -405,13 +405,17 @@ def render(args, runs, evals, nets, sheets, meta) -> str:
         )
         + ".",
         "",
+    ]
+    return "\n".join(lines + sheet_section(args, list(args.methods), first, sheets))
+
+
+def sheet_section(args, columns: list[str], first: dict, sheets: dict) -> list[str]:
+    """The document's "Sample sheets" section: column legend and the copied sheets."""
+    baselines = [info["title"] for info in first.values() if info["kind"] == "baseline"]
+    lines = [
         "## Sample sheets",
         "",
-        "Columns: masked input | "
-        + " | ".join(args.methods)
-        + " | "
-        + "".join(f"{info['title']} | " for info in first.values() if info["kind"] == "baseline")
-        + "truth.",
+        "Columns: " + " | ".join(["masked input", *columns, *baselines, "truth"]) + ".",
         "",
     ]
     doc_dir = os.path.dirname(os.path.abspath(args.doc))
@@ -419,7 +423,7 @@ def render(args, runs, evals, nets, sheets, meta) -> str:
         lines += [f"### {label}", ""]
         lines += [f"![{label} {i}]({os.path.relpath(p, doc_dir)})" for i, p in enumerate(paths)]
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def copy_sheets(evals: dict, args) -> dict:
