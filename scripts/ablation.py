@@ -1,15 +1,21 @@
 """The paper's discriminator ablation (Fig. 6) at equal budget: PGGAN, G-GAN only, PatchGAN only.
 
-Example (run from the repository root; shares its PGGAN-DRes run with scripts/paper_table.py):
+Example (run from the repository root). The table in docs/ablation.md was made at half the
+evaluation scale, the three arms trained at once in three processes (``--train-only --methods X``
+each), then scored by the same command without ``--train-only``/``--methods``:
 
-    python scripts/ablation.py --steps 400
+    python scripts/ablation.py --steps 700 --size 64 --resize-to 128 --eval-size 128 \
+        --out runs/ablation64
+
+With ``scripts/paper_table.py``'s defaults (``--size 128 --resize-to 256 --eval-size 256``) and the
+same ``--out`` and ``--steps``, the PGGAN arm is the paper table's PGGAN-DRes run.
 
 Trains PGGAN-DRes three times with the same generator, data, masks, seed, batch and steps, changing
 only the discriminator: both heads (PGGAN, the paper's), the G-GAN head alone (one logit per image)
 or the PatchGAN head alone (a logit map). Each run uses ``scripts/paper_table.py``'s setup and run
 folder (``--out``), so the PGGAN arm is the paper table's PGGAN-DRes run when it exists. Scores all
-three and the Telea reference with ``keras_pggan.evaluate`` on the fixed centred-128 and free-form
-mask sets of ``cmp_facade_val``, and writes ``docs/ablation.md`` with sample sheets in
+three and the Telea reference with ``keras_pggan.evaluate`` on the fixed centre (a square of half
+the side) and free-form mask sets of ``cmp_facade_val``, and writes ``docs/ablation.md`` with sample sheets in
 ``docs/ablation/``. ``--train-only`` trains the missing arms and stops.
 """
 
@@ -40,6 +46,7 @@ def build_parser():
         methods=",".join(ARMS),
         doc=os.path.join(pt.REPO, "docs", "ablation.md"),
     )
+    p.add_argument("--note", action="append", default=[], help="a setup line for the document")
     return p
 
 
@@ -67,7 +74,9 @@ def render(args, runs, evals, sheets, meta) -> str:
         f"out) at {args.eval_size}², the fixed *centre* ({args.eval_size // 2} px square) and "
         "*free-form* mask sets, scored on the composited image (PSNR dB, SSIM, L1 %), as "
         "`python -m keras_pggan.evaluate` reports them.",
-        f"- Machine: {meta['machine']}; {meta['versions']}; {meta['date']}.",
+        f"- Machine: {meta['machine']}; {meta['versions']}; {meta['date']}. *train min* is each "
+        "run's wall time.",
+        *[f"- {note}" for note in args.note],
         "",
         "## Results",
         "",
