@@ -15,8 +15,8 @@ only the discriminator: both heads (PGGAN, the paper's), the G-GAN head alone (o
 or the PatchGAN head alone (a logit map). Each run uses ``scripts/paper_table.py``'s setup and run
 folder (``--out``), so the PGGAN arm is the paper table's PGGAN-DRes run when it exists. Scores all
 three and the Telea reference with ``keras_pggan.evaluate`` on the fixed centre (a square of half
-the side) and free-form mask sets of ``cmp_facade_val``, and writes ``docs/ablation.md`` with sample sheets in
-``docs/ablation/``. ``--train-only`` trains the missing arms and stops.
+the side) and free-form mask sets of ``cmp_facade_val``, and writes ``docs/ablation.md`` with
+sample sheets in ``docs/ablation/``. ``--train-only`` trains the missing arms and stops.
 """
 
 from __future__ import annotations
