@@ -84,8 +84,13 @@ def build_discriminator(
         outputs["patch"] = _conv(p, 1, 3, 1, cfg, "patch_logits", norm=False, act=False)
     if cfg.variant in ("pggan", "global"):
         g, f = x, filters
+        gh, gw = -(-h // 2**cfg.num_shared_layers), -(-w // 2**cfg.num_shared_layers)
         for i in range(cfg.num_global_layers):
-            g = _conv(g, min(f, cfg.max_filters), 4, 2, cfg, f"global{i + 1}")
+            gh, gw = -(-gh // 2), -(-gw // 2)
+            # Instance norm of a 1×1 map is exactly 0 (each value minus its own mean): the head
+            # would output a constant logit and never learn (seen at 64²). No norm there.
+            norm = not (cfg.norm == "instance" and gh * gw == 1)
+            g = _conv(g, min(f, cfg.max_filters), 4, 2, cfg, f"global{i + 1}", norm=norm)
             f *= 2
         g = keras.layers.Flatten(name="global_flatten")(g)
         outputs["global"] = keras.layers.Dense(1, name="global_logits")(g)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_pggan.config import DiscriminatorConfig
+from keras_pggan.config import DiscriminatorConfig, get_preset
 from keras_pggan.discriminator import build_discriminator
 
 
@@ -47,3 +47,16 @@ def test_spectral_norm_variant_runs_and_bad_size_is_rejected():
     assert np.isfinite(out["global"].numpy()).all()
     with pytest.raises(ValueError, match="not a multiple of the discriminator's patch stride 16"):
         build_discriminator(DiscriminatorConfig(), 100)
+
+
+def test_global_head_learns_at_small_sizes_where_its_map_is_1x1():
+    # At 64² the G-GAN head's last map is 1×1; instance norm there would zero it and the logit
+    # would be the same constant for every image (the dead head the demo runs showed).
+
+    cfg = get_preset("pggan-dres").discriminator
+    d = build_discriminator(cfg, 64)
+    images = tf.random.stateless_uniform([2, 64, 64, 3], seed=[3, 4], minval=-1, maxval=1)
+    logits = d(images)["global"].numpy().ravel()
+    assert abs(logits[0] - logits[1]) > 1e-4, logits
+    norms = [layer.name for layer in d.layers if "global" in layer.name and "norm" in layer.name]
+    assert norms and not any(n.startswith("global3") for n in norms), norms
