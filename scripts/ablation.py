@@ -4,7 +4,7 @@ Example (run from the repository root). The table in docs/ablation.md was made a
 evaluation scale, the three arms trained at once in three processes (``--train-only --methods X``
 each), then scored by the same command without ``--train-only``/``--methods``:
 
-    python scripts/ablation.py --steps 700 --size 64 --resize-to 128 --eval-size 128 \
+    python scripts/ablation.py --steps 500 --size 64 --resize-to 128 --eval-size 128 \
         --out runs/ablation64
 
 With ``scripts/paper_table.py``'s defaults (``--size 128 --resize-to 256 --eval-size 256``) and the
