@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -65,7 +66,11 @@ def render(args, runs, evals, sheets, meta) -> str:
         "arm keeps its head's adversarial weight (0.0025) and the L1 weight (0.995), so the "
         "single-head arms have half PGGAN's total adversarial weight.",
         "",
-        f"Regenerate: `{meta['command']}`",
+        "Regenerate:",
+        "",
+        "```bash",
+        meta["command"],
+        "```",
         "",
         f"- Training: {args.steps} steps per arm, global batch {args.batch_size}, {args.size}² "
         f"crops of photos with their short side at {args.resize_to} px, masks `{args.mask}`, "
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         evals = pt.evaluate_all(runs, args)
         sheets = pt.copy_sheets(evals, args)
         meta = pt._meta(args, argv, evals[pt.MASK_SETS[0][0]]["images"]["count"])
-        meta["command"] = "python scripts/ablation.py " + " ".join(argv)
+        meta["command"] = "python scripts/ablation.py " + shlex.join(argv)
         write_text_atomic(args.doc, render(args, runs, evals, sheets, meta) + "\n")
         results = {
             "meta": meta,

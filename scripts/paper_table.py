@@ -31,6 +31,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import shutil
 import sys
 import time
@@ -455,7 +456,7 @@ def _meta(args, argv, images: int) -> dict:
     except (OSError, StopIteration):
         pass
     return {
-        "command": "python scripts/paper_table.py " + " ".join(argv),
+        "command": "python scripts/paper_table.py " + shlex.join(argv),
         "machine": f"{cpu}, {os.cpu_count()} cores",
         "versions": f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
         "date": datetime.date.today().isoformat(),
