@@ -183,7 +183,7 @@ def main(argv=None) -> int:
             kept.append(name)
             if res["seconds_per_step"] < results[best]["seconds_per_step"]:
                 best = name
-        verdict = "–" if not before else ("**kept**" if keep else "rejected")
+        verdict = "–" if not before else ("**helps**" if keep else "rejected")
         rows.append(
             [
                 name,

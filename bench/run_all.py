@@ -6,7 +6,7 @@ Example:
     python -m bench --only roofline,inference
 
 Each benchmark runs in its own process (thread pools and oneDNN are fixed when TensorFlow starts)
-with the project's runtime defaults (``TF_ENABLE_ONEDNN_OPTS=1`` unless set), writes its own
+with the environment it is given (TensorFlow's defaults unless set), writes its own
 ``<out>/<name>.md`` and ``.json``, and its log goes to ``<out>/logs/<name>.log``. The summary
 gathers them with the headline ratios first, then pulls in the tables of the benchmarks that run
 separately (input pipeline, serving, serving load, TFLite builds) from ``bench/results`` where they
@@ -54,7 +54,6 @@ def run_bench(name: str, quick: bool, out: str) -> dict:
         *(["--quick"] if quick else extra),
     ]
     env = dict(os.environ)
-    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # the project's default (keras_pggan/__init__)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.makedirs(os.path.join(out, "logs"), exist_ok=True)
     log = os.path.join(out, "logs", f"{name}.log")

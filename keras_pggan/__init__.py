@@ -3,16 +3,6 @@
 The public API is re-exported here; submodules hold one concept each (see docs/design.md).
 """
 
-import os as _os
-import sys as _sys
-
-# oneDNN kernels. TensorFlow turns them on by default only on CPUs with AVX-512; on AVX2-only CPUs
-# they make training steps 1.2-2.3x faster with results equal within round-off
-# (bench/results/optimizations.md). Read when TensorFlow starts, so set before it is imported; an
-# explicit TF_ENABLE_ONEDNN_OPTS (e.g. 0) wins.
-if "tensorflow" not in _sys.modules:
-    _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
 # Registers the baselines' custom layers so saved CE/GLGAN generators load anywhere.
 from keras_pggan import ce, glgan  # noqa: F401
 from keras_pggan.config import (

@@ -21,19 +21,17 @@ NATIVE_DILATION_ENV = "KERAS_PGGAN_NATIVE_DILATION"
 def native_dilation_enabled() -> bool:
     """Whether :class:`DilatedConv2D` emits one dilated ``Conv2D`` op (decided once per process).
 
-    ``KERAS_PGGAN_NATIVE_DILATION``: ``1`` always, ``0`` never, unset or ``auto``: when TensorFlow
-    runs with oneDNN (its CPU kernels have the dilated gradients; TensorFlow's own CPU kernels
-    do not: "Current CPU implementations do not yet support dilation rates larger than 1") or a
-    GPU is visible.
+    ``KERAS_PGGAN_NATIVE_DILATION``: ``1`` always (needs oneDNN, ``TF_ENABLE_ONEDNN_OPTS=1``, or
+    a GPU for the gradients: TensorFlow's own CPU kernels have none for dilation rates > 1),
+    ``0`` never, unset or ``auto``: only when a GPU is visible. Opt-in on CPU because the
+    measurements disagree across shapes (bench/results/summary.md).
     """
     value = os.environ.get(NATIVE_DILATION_ENV, "auto").strip().lower()
     if value in ("0", "false", "no"):
         return False
     if value in ("1", "true", "yes"):
         return True
-    from tensorflow.python.util import _pywrap_util_port
-
-    return bool(_pywrap_util_port.IsMklEnabled() or tf.config.list_physical_devices("GPU"))
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def native_conv2d(layer: keras.layers.Conv2D, inputs, kernel):
@@ -53,8 +51,9 @@ class DilatedConv2D(keras.layers.Conv2D):
 
     Keras lowers a dilated convolution through ``tf.nn.convolution``, i.e. SpaceToBatchND →
     Conv2D → BatchToSpaceND, which turns a 64×64 map at rate 8 into a batch of 64 8×8 maps and
-    back, in the forward pass and in both gradients. With oneDNN (or on a GPU) the op is run
-    directly with its ``dilations`` attribute instead (see :func:`native_dilation_enabled`). Same
+    back, in the forward pass and in both gradients. On a GPU, or when asked for
+    (``KERAS_PGGAN_NATIVE_DILATION=1`` with oneDNN), the op runs directly with its
+    ``dilations`` attribute instead (see :func:`native_dilation_enabled`). Same
     weights and the same numbers within round-off (tests/layers_test.py); measured in
     bench/results/optimizations.md.
     """
