@@ -152,9 +152,11 @@ def headline(results: dict) -> tuple[list[str], dict]:
     if opt:
         kept = opt.get("kept", [])
         lines.append(
-            "- **Optimizations** kept: "
+            "- **Optimizations** that help: "
             + (", ".join(kept) if kept else "none")
-            + f" (best: {opt.get('best')}; measured before/after below)."
+            + f" (best: {opt.get('best')}; measured before/after below). All are opt-in "
+            "environment settings (README, dependency notes); roofline and training-step rows "
+            "above record the oneDNN setting they ran with in their notes or the closing note."
         )
     return lines, facts
 
