@@ -7,6 +7,7 @@ import os
 import platform
 import time
 
+SPEED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_PGGAN_NATIVE_DILATION")
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
@@ -69,6 +70,8 @@ def machine_facts() -> dict:
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        # The opt-in speed settings (README, "Dependency notes") this process ran with.
+        "env": " ".join(f"{k}={os.environ.get(k, 'unset')}" for k in SPEED_ENV),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 

@@ -303,6 +303,7 @@ def main(argv=None) -> int:
             "latency_ms": lat,
             "max_diff_levels": diff,
             "rss": rss,
+            "rss_whole": rss_whole,
             "onnx_error": onnx_error,
             "growth_pair": list(growth_pair),
             "params": params,

@@ -60,8 +60,14 @@ def build_discriminator(
         and/or ``"patch"`` (B, H/s, W/s, 1) logits, where s = ``cfg.patch_stride``.
 
     Raises:
-        ValueError: if the size is not a multiple of the patch stride.
+        ValueError: if the size is not a multiple of the patch stride, or ``cfg.variant`` is a
+            baseline's (``"ce"``, ``"glgan"``: their own modules build those).
     """
+    if cfg.variant not in ("pggan", "global", "patch"):
+        raise ValueError(
+            f"build_discriminator builds PGGAN discriminators ('pggan', 'global', 'patch'), not "
+            f"{cfg.variant!r}: use keras_pggan.{cfg.variant}.build_{cfg.variant}_discriminator"
+        )
     h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
     s = cfg.patch_stride
     if h % s or w % s:

@@ -38,7 +38,16 @@ def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Mode
 
     Returns:
         A functional ``keras.Model``, fully convolutional (any H, W).
+
+    Raises:
+        ValueError: if ``cfg.variant`` is a baseline's (``"ce"``: ``ce.build_ce_generator``,
+            ``"glgan"``: ``glgan.build_glgan_generator``).
     """
+    if cfg.variant not in ("dres", "res"):
+        raise ValueError(
+            f"build_generator builds PGGAN generators ('dres', 'res'), not {cfg.variant!r}: use "
+            f"keras_pggan.{cfg.variant}.build_{cfg.variant}_generator"
+        )
     image = keras.Input((None, None, 3), name="image")
     mask = keras.Input((None, None, 1), name="mask")
     x = MaskedInput(name="masked_input")([image, mask])

@@ -142,12 +142,30 @@ def _invalid(message: str) -> ServingError:
 # -- images and masks on the client side ---------------------------------------------------------
 
 
+_EXIF_ORIENTATION = 0x0112
+
+
+def _upright(im):
+    """``im`` as displayed: its EXIF orientation applied (a no-op without one)."""
+    from PIL import ImageOps
+
+    return ImageOps.exif_transpose(im) if _orientation(im) != 1 else im
+
+
+def _orientation(im) -> int:
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - a broken EXIF block: show the pixels as stored
+        return 1
+
+
 def read_image(path: str) -> np.ndarray:
-    """Reads an image file as uint8 [H,W,3] (alpha dropped, grey expanded)."""
+    """Reads an image file as uint8 [H,W,3] as displayed (EXIF orientation applied, alpha
+    dropped, grey expanded), like the local ``keras_pggan.inpaint``."""
     from PIL import Image
 
     with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"), np.uint8)
+        return np.asarray(_upright(im).convert("RGB"), np.uint8)
 
 
 def mask_from_array(array: np.ndarray) -> np.ndarray:
@@ -177,6 +195,7 @@ def read_mask(path: str) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as im:
+        im = _upright(im)
         if im.mode not in ("L", "LA", "RGB", "RGBA"):
             im = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
         return mask_from_array(np.asarray(im))
@@ -267,22 +286,41 @@ class _Client:
         signature: str = DEFAULT_SIGNATURE,
         version: int | None = None,
     ) -> np.ndarray:
-        """Inpaints an image file with a mask file; ``serving_bytes`` sends the files as they are.
+        """Inpaints an image file with a mask file, both as displayed (EXIF orientation applied).
+
+        ``serving_bytes`` sends the files as they are, except a file with an EXIF orientation:
+        the server's decoder (``tf.io.decode_image``) ignores EXIF, so such a file is sent as a
+        PNG of its upright pixels instead.
 
         Returns:
             uint8 [H,W,3].
         """
         if signature == BYTES_SIGNATURE:
-            with open(image_path, "rb") as f:
-                image_bytes = f.read()
-            with open(mask_path, "rb") as f:
-                mask_bytes = f.read()
+            image_bytes = _file_bytes_upright(image_path)
+            mask_bytes = _file_bytes_upright(mask_path)
             inputs = {
                 "image_bytes": np.array([image_bytes], object),
                 "mask_bytes": np.array([mask_bytes], object),
             }
             return decode_image_bytes(self.predict(inputs, signature, version)[OUTPUT_PNG][0])
         return self.inpaint(read_image(image_path), read_mask(mask_path), signature, version)
+
+
+def _file_bytes_upright(path: str) -> bytes:
+    """The file's bytes, or a PNG of its upright pixels if it carries an EXIF orientation."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        if _orientation(im) != 1:
+            im = _upright(im)
+            if im.mode not in ("L", "LA", "RGB", "RGBA"):
+                has_alpha = "A" in im.getbands() or "transparency" in im.info
+                im = im.convert("RGBA" if has_alpha else "RGB")
+            buf = io.BytesIO()
+            im.save(buf, format="PNG")
+            return buf.getvalue()
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def _sleep_backoff(backoff: float, attempt: int) -> None:

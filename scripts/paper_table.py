@@ -54,6 +54,8 @@ GLGAN_WARMUP_FRACTION = 90_000 / 500_000
 MASK_SETS = (("centre", "center"), ("free-form", "freeform"))
 DEFAULT_MASK = "center:0.25,rect:0.25,freeform:0.5"
 SMOKE_STEPS = 200
+# Opt-in speed settings (README, "Dependency notes"); recorded per run since they may differ.
+SPEED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_PGGAN_NATIVE_DILATION")
 
 
 class UserError(Exception):
@@ -220,6 +222,7 @@ def train_method(method: str, args) -> dict:
         "seconds": round(result["seconds"], 1),
         "seconds_per_step": round(result["seconds"] / max(steps_run, 1), 3),
         "resumed": resume,
+        "env": {k: os.environ.get(k) for k in SPEED_ENV},
         "last_epoch": {k: round(float(v[-1]), 5) for k, v in result["history"].items() if v},
         "config": cfg.to_dict(),
     }
@@ -310,6 +313,14 @@ def _show(path: str) -> str:
     return os.path.abspath(path) if rel.startswith(os.path.join("..", "..")) else rel
 
 
+def _env(run: dict) -> str:
+    env = run.get("env")
+    if env is None:
+        return "not recorded"
+    set_ = [f"`{k}={v}`" for k, v in env.items() if v is not None]
+    return " ".join(set_) or "TensorFlow defaults"
+
+
 def render(args, runs, evals, nets, sheets, meta) -> str:
     sizes = args.timing_sizes
     smoke = args.steps < SMOKE_STEPS
@@ -396,6 +407,11 @@ def render(args, runs, evals, nets, sheets, meta) -> str:
         "- GLGAN: the completion network trains on the reconstruction alone for the first "
         f"{runs['glgan']['config']['loss']['warmup_steps'] if 'glgan' in runs else 0} steps "
         "(the paper's 90k of 500k iterations, 18 %), the discriminators train throughout.",
+        "- Training speed settings (README, dependency notes; they change the results only by "
+        "float round-off, and the train s/step column is comparable only between runs with the "
+        "same settings): "
+        + "; ".join(f"{TITLES[m].split(' (')[0]}: {_env(runs[m])}" for m in args.methods)
+        + ".",
         "- Every method uses its paper's losses and weights (PGGAN: L1 0.995 + 0.0025 + 0.0025; "
         "CE: L2 0.999 + adversarial 0.001; GLGAN: L2 + α 0.0004) and Adam(2e-4, β1 0.5).",
         "- The paper's own numbers (Paris Street View, ImageNet, Places) are not comparable with "

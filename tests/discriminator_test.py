@@ -60,3 +60,9 @@ def test_global_head_learns_at_small_sizes_where_its_map_is_1x1():
     assert abs(logits[0] - logits[1]) > 1e-4, logits
     norms = [layer.name for layer in d.layers if "global" in layer.name and "norm" in layer.name]
     assert norms and not any(n.startswith("global3") for n in norms), norms
+
+
+@pytest.mark.parametrize("preset", ["ce", "glgan"])
+def test_baseline_configs_are_refused_not_built_as_pggan(preset):
+    with pytest.raises(ValueError, match=f"build_{preset}_discriminator"):
+        build_discriminator(get_preset(preset).discriminator, 64)

@@ -69,3 +69,9 @@ def test_inpaint_composites_known_pixels_exactly(tiny_cfg, batch):
     known = batch["mask"][..., 0] == 0
     np.testing.assert_array_equal(out[known], batch["image"][known])
     assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize("preset", ["ce", "glgan"])
+def test_baseline_configs_are_refused_not_built_as_pggan(preset):
+    with pytest.raises(ValueError, match=f"build_{preset}_generator"):
+        build_generator(get_preset(preset).generator)

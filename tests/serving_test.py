@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import requests
 import tensorflow as tf
-from PIL import Image
+from PIL import Image, ImageOps
 from tensorflow_serving.apis import (
     get_model_status_pb2,
     model_service_pb2_grpc,
@@ -598,3 +598,23 @@ def test_cli_end_to_end(tmp_path, image_files):
         stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     assert "serving pggan_dres version 1" in stdout
+
+
+def test_exif_rotated_photo_is_sent_upright(server, grpc_client, image_files, tmp_path):
+    """A phone JPEG stored sideways (EXIF orientation 6) with a mask drawn on the upright photo:
+    both signatures inpaint the photo as displayed, like the local inpaint CLI."""
+    image, holes, _, mask_path = image_files
+    stored = np.ascontiguousarray(np.rot90(image, 1))  # orientation 6 rotates it back clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo = str(tmp_path / "sideways.jpg")
+    Image.fromarray(stored).save(photo, quality=95, exif=exif)
+    with Image.open(photo) as im:
+        upright = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    assert upright.shape == image.shape and stored.shape != image.shape
+    want = grpc_client.inpaint(upright, holes)
+    for signature in ("serving_default", "serving_bytes"):
+        got = grpc_client.inpaint_files(photo, mask_path, signature=signature)
+        assert got.shape == image.shape, signature
+        assert np.abs(got.astype(int) - want).max() <= 1, signature
+        np.testing.assert_array_equal(got[~holes], upright[~holes])
