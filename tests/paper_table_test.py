@@ -1,0 +1,82 @@
+"""scripts/paper_table.py end to end on generated photos: every method trains, scores and times."""
+
+import importlib.util
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "paper_table.py")
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("paper_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _photos(folder, n, seed):
+    os.makedirs(folder)
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:56, 0:72] / 56.0
+    for i in range(n):
+        a, b, c = rng.uniform(0.5, 4.0, 3)
+        img = np.stack([np.sin(a * xx + i), np.cos(b * yy), np.sin(c * (xx + yy))], -1)
+        img = (127.5 * (img + 1) + rng.normal(0, 8, img.shape)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(img).save(os.path.join(folder, f"p{i}.png"))
+    return folder
+
+
+def test_argument_errors_are_one_line(tmp_path, capsys):
+    pt = _load_script()
+    data = _photos(str(tmp_path / "train"), 2, 0)
+    assert pt.main(["--methods", "ce,nps", "--data", data, "--val-data", data]) == 2
+    assert "unknown ['nps']" in capsys.readouterr().err
+    assert pt.main(["--data", data, "--val-data", data]) == 2
+    assert "must not be training data" in capsys.readouterr().err
+    assert pt.main(["--steps", "3", "--steps-per-epoch", "2", "--data", data]) == 2
+    assert "not a multiple" in capsys.readouterr().err
+
+
+@pytest.mark.large
+def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
+    pt = _load_script()
+    train = _photos(str(tmp_path / "train"), 6, 1)
+    val = _photos(str(tmp_path / "val"), 2, 2)
+    doc = str(tmp_path / "doc" / "paper_table.md")
+    argv = [
+        *("--steps", "2", "--steps-per-epoch", "1", "--batch-size", "2"),
+        *("--size", "32", "--resize-to", "40", "--eval-size", "32"),
+        *("--data", train, "--val-data", val, "--count", "2"),
+        *("--timing-sizes", "32", "--timing-repeats", "1", "--sheets", "1"),
+        *("--out", str(tmp_path / "runs"), "--doc", doc),
+    ]
+    assert pt.main(argv) == 0, capsys.readouterr().err
+    text = open(doc, encoding="utf-8").read()
+    assert "Smoke run (2 steps per method)" in text
+    results = json.load(open(os.path.join(os.path.dirname(doc), "paper_table", "results.json")))
+    for method in pt.METHODS:
+        run = results["runs"][method]
+        assert run["steps"] == 2 and run["seconds_per_step"] > 0
+        assert set(run["env"]) == set(pt.SPEED_ENV)
+        net = results["networks"][method]
+        assert net["params"] > 0 and net["gflops"] > 0 and net["ms"]["32"] > 0
+        for label, _ in pt.MASK_SETS:
+            m = results["metrics"][label][method]
+            assert 0 < m["ssim"] <= 1 and 0 <= m["l1"] < 100 and 5 < m["psnr"] < 100
+        row = next(line for line in text.splitlines() if line.startswith(f"| {pt.TITLES[method]}"))
+        numbers = re.findall(r"\| (-?\d+\.\d+)", row)
+        assert len(numbers) >= 8, row  # GFLOPs, 2 × (PSNR, SSIM, L1), ms, s/step
+    assert "Telea (classical reference)" in text
+    assert "Training speed settings" in text
+    # The sheets are copied next to the document and linked from it.
+    for kind in ("center", "freeform"):
+        assert os.path.exists(os.path.join(os.path.dirname(doc), "paper_table", f"{kind}_00.png"))
+        assert f"(paper_table/{kind}_00.png)" in text
+    # A second run reuses the finished runs (no training) and writes the same table.
+    assert pt.main(argv) == 0
+    assert "reusing the finished run" in capsys.readouterr().out
