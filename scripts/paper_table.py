@@ -316,9 +316,47 @@ def _show(path: str) -> str:
 def _env(run: dict) -> str:
     env = run.get("env")
     if env is None:
-        return "not recorded"
+        return "not recorded (a run made before runs recorded it)"
     set_ = [f"`{k}={v}`" for k, v in env.items() if v is not None]
     return " ".join(set_) or "TensorFlow defaults"
+
+
+def ranking(metrics: dict, methods: list[str]) -> list[str]:
+    """Lines ordering the trained ``methods`` best to worst on each score of each mask set.
+
+    Args:
+        metrics: ``{mask set label: {method: overall scores}}`` (``psnr``, ``ssim``, ``l1``).
+        methods: the trained methods to order (classical references are left out).
+    """
+    short = {m: TITLES[m].split(" (")[0] for m in methods}
+    lines, wins = [], dict.fromkeys(methods, 0)
+    for label, _ in MASK_SETS:
+        for key, name, higher in (
+            ("psnr", "PSNR", True),
+            ("ssim", "SSIM", True),
+            ("l1", "L1", False),
+        ):
+            scored = [m for m in methods if metrics[label][m].get(key) is not None]
+            order = sorted(scored, key=lambda m: metrics[label][m][key], reverse=higher)
+            if not order:
+                continue
+            wins[order[0]] += 1
+            lines.append(f"- {label} {name}: " + " > ".join(short[m] for m in order))
+    total = sum(wins.values())
+    pggan = sum(v for m, v in wins.items() if m.startswith("pggan"))
+    lines.append(
+        f"- A PGGAN variant is best on {pggan} of {total} scores"
+        + (
+            "; "
+            + ", ".join(
+                f"{short[m]} on {v}" for m, v in wins.items() if v and not m.startswith("pggan")
+            )
+            if pggan < total
+            else ""
+        )
+        + "."
+    )
+    return lines
 
 
 def render(args, runs, evals, nets, sheets, meta) -> str:
@@ -392,6 +430,11 @@ def render(args, runs, evals, nets, sheets, meta) -> str:
         cells += ["–"] * (len(sizes) + 1)
         lines.append("| " + " | ".join(cells) + " |")
     load = nets["_load"]
+    metrics = {
+        label: {m: e["methods"][m]["overall"] for m in args.methods} for label, e in evals.items()
+    }
+    lines += ["", "Ordering of the trained methods, best first:", ""]
+    lines += ranking(metrics, list(args.methods))
     lines += [
         "",
         "## Notes",

@@ -72,7 +72,7 @@ def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
         numbers = re.findall(r"\| (-?\d+\.\d+)", row)
         assert len(numbers) >= 8, row  # GFLOPs, 2 × (PSNR, SSIM, L1), ms, s/step
     assert "Telea (classical reference)" in text
-    assert "Training speed settings" in text
+    assert "Training speed settings" in text and "best on" in text
     # The sheets are copied next to the document and linked from it.
     for kind in ("center", "freeform"):
         assert os.path.exists(os.path.join(os.path.dirname(doc), "paper_table", f"{kind}_00.png"))
@@ -80,3 +80,21 @@ def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
     # A second run reuses the finished runs (no training) and writes the same table.
     assert pt.main(argv) == 0
     assert "reusing the finished run" in capsys.readouterr().out
+
+
+def test_ranking_orders_each_score_and_counts_wins():
+    pt = _load_script()
+
+    def scores(psnr, ssim, l1):
+        return {"psnr": psnr, "ssim": ssim, "l1": l1}
+
+    metrics = {
+        "centre": {"ce": scores(20, 0.7, 4), "pggan-dres": scores(22, 0.8, 3)},
+        "free-form": {"ce": scores(25, 0.75, 2), "pggan-dres": scores(24, 0.9, 2.5)},
+    }
+    lines = pt.ranking(metrics, ["ce", "pggan-dres"])
+    assert lines[0] == "- centre PSNR: PGGAN-DRes > Context Encoder"
+    assert lines[2] == "- centre L1: PGGAN-DRes > Context Encoder"  # lower L1 is better
+    assert lines[3] == "- free-form PSNR: Context Encoder > PGGAN-DRes"
+    assert lines[5] == "- free-form L1: Context Encoder > PGGAN-DRes"
+    assert lines[-1] == "- A PGGAN variant is best on 4 of 6 scores; Context Encoder on 2."
