@@ -292,6 +292,11 @@ def main(argv=None) -> int:
             f"at once): peak RSS {rss_whole['rss_bytes'] / 2**30:.2f} GiB, "
             f"{rss_whole['seconds']:.1f} s."
         )
+    elif rss_whole:
+        notes.append(
+            f"The same with `--working-size 0` (the network on the whole {args.rss_side}² image "
+            f"at once) failed: {rss_whole['error']}"
+        )
     write_report(
         args.name,
         "Inference latency (ms) by path and size",

@@ -145,6 +145,9 @@ def headline(results: dict) -> tuple[list[str], dict]:
                     f" Network on the whole image at once (`--working-size 0`): "
                     f"{inf['rss_whole']['rss_bytes'] / 1e9:.2f} GB."
                     if (inf.get("rss_whole") or {}).get("rss_bytes")
+                    else " Network on the whole image at once (`--working-size 0`): failed "
+                    "(see the inference notes)."
+                    if (inf.get("rss_whole") or {}).get("error")
                     else ""
                 )
             )
