@@ -3,6 +3,13 @@
 The public API is re-exported here; submodules hold one concept each (see docs/design.md).
 """
 
+# Before anything imports TensorFlow: `python -m keras_pggan.train` gets the measured CPU
+# speed settings (keras_pggan.cpu; the user's own environment wins). No effect otherwise.
+from keras_pggan import cpu as _cpu
+
+if _cpu.started_as_training_cli():
+    _cpu.apply_training_env()
+
 # Registers the baselines' custom layers so saved CE/GLGAN generators load anywhere.
 from keras_pggan import ce, glgan  # noqa: F401
 from keras_pggan.config import (

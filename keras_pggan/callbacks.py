@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from keras_pggan.generator import inpaint
+from keras_pggan.generator import as_float32, inpaint
 from keras_pggan.io_utils import atomic_path, write_text_atomic
 
 
@@ -77,23 +77,112 @@ class SampleGridLogger(keras.callbacks.Callback):
 class GeneratorCheckpoint(keras.callbacks.Callback):
     """Saves ``generator-epochXXX.keras`` atomically after every epoch, keeping the newest ``keep``.
 
-    These are inference checkpoints (generator only). Full training state for resuming lives in
-    the BackupAndRestore directory.
+    These are inference checkpoints (generator only; with ``discriminator_path`` the newest
+    discriminator too, for warm starts). Full training state for resuming lives in the
+    BackupAndRestore directory.
     """
 
-    def __init__(self, directory: str, keep: int = 3):
+    def __init__(self, directory: str, keep: int = 3, discriminator_path: str | None = None):
         super().__init__()
         self.directory = directory
         self.keep = keep
+        self.discriminator_path = discriminator_path
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, f"generator-epoch{epoch + 1:03d}.keras")
         with atomic_path(path) as tmp:
-            self.model.generator.save(tmp)
+            as_float32(self.model.generator).save(tmp)
+        if self.discriminator_path:  # the newest only: for warm starts (train --init-from)
+            with atomic_path(self.discriminator_path) as tmp:
+                self.model.discriminator.save(tmp)
         existing = sorted(glob.glob(os.path.join(self.directory, "generator-epoch*.keras")))
         for old in existing[: -self.keep] if self.keep > 0 else []:
             os.remove(old)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Appends one JSON line per epoch to ``path``: epoch, step, wall seconds and the logs.
+
+    ``wall_s`` is training time summed over every process that wrote to the file, so a run
+    resumed with ``--resume`` continues its curve (a killed process loses at most the epoch it
+    was in). Lines of epochs at or after the resumed epoch are dropped first, so a resumed run
+    never holds two lines for one epoch.
+
+    Args:
+        path: the ``.jsonl`` file.
+        steps_per_epoch: optimisation steps per epoch (for the ``step`` field).
+    """
+
+    def __init__(self, path: str, steps_per_epoch: int):
+        super().__init__()
+        self.path = path
+        self.steps_per_epoch = steps_per_epoch
+        self._offset = None
+        self._start = None
+
+    @staticmethod
+    def read(path: str) -> list[dict]:
+        """The lines written so far (an unreadable last line, cut by a kill, is ignored)."""
+        rows = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        break
+        return rows
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._start = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._offset is None:  # the first epoch of this process
+            rows = [r for r in self.read(self.path) if r["epoch"] <= epoch]
+            write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in rows))
+            self._offset = rows[-1]["wall_s"] if rows else 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        row = {
+            "epoch": epoch + 1,
+            "step": (epoch + 1) * self.steps_per_epoch,
+            "wall_s": round((self._offset or 0.0) + time.time() - self._start, 2),
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        row.update({k: float(np.asarray(v).ravel()[0]) for k, v in (logs or {}).items()})
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training at the end of the first epoch that ends ``seconds`` after training began.
+
+    Whole epochs only, so the backup, checkpoints and the epoch log stay consistent and
+    ``--resume`` continues at an epoch boundary.
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = float(seconds)
+        self._start = None
+        self.stopped_epoch = None
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        if time.time() - self._start >= self.seconds:
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):

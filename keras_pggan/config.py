@@ -34,6 +34,7 @@ RECONSTRUCTION_MODES = ("full", "hole", "weighted")
 RECONSTRUCTION_DISTANCES = ("l1", "l2")
 CROP_MODES = ("resize_crop", "random_crop")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
+PRECISIONS = ("float32", "mixed_bfloat16")
 NAN_POLICIES = ("stop", "skip")  # as keras_pggan.guards.NAN_POLICIES
 
 
@@ -334,6 +335,11 @@ class TrainConfig:
         num_samples: images in the per-epoch sample grid.
         nan_policy: what a NaN/Inf does: ``"stop"`` (stop before saving, keep the last good
             checkpoint; keras_pggan.guards) or ``"skip"`` (skip the step's updates).
+        precision: ``"float32"`` (default) or ``"mixed_bfloat16"``: layers compute in bfloat16
+            while variables, optimiser state, the generator's tanh output, the discriminator's
+            logits and all losses stay float32. Worth it only where the hardware has bfloat16
+            arithmetic (GPUs/TPUs, CPUs with AVX512_BF16 or AMX:
+            ``keras_pggan.cpu.bf16_supported``).
     """
 
     global_batch_size: int = 8
@@ -347,10 +353,12 @@ class TrainConfig:
     validation_steps: int = 4
     num_samples: int = 4
     nan_policy: str = "stop"
+    precision: str = "float32"
 
     def __post_init__(self):
         c = "TrainConfig"
         _choice(c, "nan_policy", self.nan_policy, NAN_POLICIES)
+        _choice(c, "precision", self.precision, PRECISIONS)
         _positive(
             c,
             global_batch_size=self.global_batch_size,

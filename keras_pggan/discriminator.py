@@ -21,7 +21,17 @@ from keras_pggan.config import DiscriminatorConfig
 from keras_pggan.layers import normalization
 
 
-def _conv(x, filters, kernel_size, strides, cfg: DiscriminatorConfig, name, norm=True, act=True):
+def _conv(
+    x,
+    filters,
+    kernel_size,
+    strides,
+    cfg: DiscriminatorConfig,
+    name,
+    norm=True,
+    act=True,
+    dtype=None,
+):
     conv = keras.layers.Conv2D(
         filters,
         kernel_size,
@@ -29,9 +39,10 @@ def _conv(x, filters, kernel_size, strides, cfg: DiscriminatorConfig, name, norm
         padding="same",
         use_bias=not (norm and cfg.norm == "instance"),
         name=f"{name}_conv",
+        dtype=dtype,
     )
     if cfg.norm == "spectral":
-        conv = keras.layers.SpectralNormalization(conv, name=f"{name}_sn")
+        conv = keras.layers.SpectralNormalization(conv, name=f"{name}_sn", dtype=dtype)
     x = conv(x)
     if norm:
         layer = normalization(cfg.norm, name)
@@ -87,7 +98,10 @@ def build_discriminator(
         for i in range(cfg.num_patch_layers):
             p = _conv(p, min(f, cfg.max_filters), 4, 2, cfg, f"patch{i + 1}")
             f *= 2
-        outputs["patch"] = _conv(p, 1, 3, 1, cfg, "patch_logits", norm=False, act=False)
+        # Logits in float32 under a mixed precision policy (losses need the range).
+        outputs["patch"] = _conv(
+            p, 1, 3, 1, cfg, "patch_logits", norm=False, act=False, dtype="float32"
+        )
     if cfg.variant in ("pggan", "global"):
         g, f = x, filters
         gh, gw = -(-h // 2**cfg.num_shared_layers), -(-w // 2**cfg.num_shared_layers)
@@ -99,5 +113,5 @@ def build_discriminator(
             g = _conv(g, min(f, cfg.max_filters), 4, 2, cfg, f"global{i + 1}", norm=norm)
             f *= 2
         g = keras.layers.Flatten(name="global_flatten")(g)
-        outputs["global"] = keras.layers.Dense(1, name="global_logits")(g)
+        outputs["global"] = keras.layers.Dense(1, name="global_logits", dtype="float32")(g)
     return keras.Model(image, outputs, name=name or f"pggan_{cfg.variant}_discriminator")

@@ -50,6 +50,7 @@ TABLE_METRICS = (
     ("ssim", "SSIM", "{:.4f}"),
     ("hole_l1", "hole L1 %", "{:.3f}"),
     ("hole_psnr", "hole PSNR dB", "{:.2f}"),
+    ("hole_colour", "hole colour err (levels)", "{:.2f}"),
 )
 BUCKET_METRICS = (
     ("psnr", "PSNR dB", "{:.2f}"),
@@ -77,7 +78,7 @@ class EvalConfig:
 
     Attributes:
         models: ``(label, path)`` pairs: ``.keras`` files, SavedModel dirs or ``.tflite`` files.
-        data_dir: folder of test images (recursive).
+        data_dir: folder of test images (recursive), or a list file of image paths (``.txt``).
         out_dir: where the report, metrics, CSV, sheets (and generated masks) go.
         size: side of the square evaluation crops; must equal the mask set's size.
         masks_dir: an eval mask set written by ``keras_pggan.masks.make_eval_set``.
@@ -153,6 +154,97 @@ def load_eval_image(path: str, size: int) -> np.ndarray:
         image = np.clip(np.round(resized), 0, 255).astype(np.uint8)
     top, left = (nh - size) // 2, (nw - size) // 2
     return image[top : top + size, left : left + size]
+
+
+SCORE_KEYS = ("psnr", "ssim", "l1", "hole_l1", "hole_psnr", "hole_colour")
+
+
+def score_methods(
+    methods: dict[str, str],
+    files: Sequence[str],
+    kinds: Sequence[str] = ("center", "freeform"),
+    size: int = 256,
+    seed: int = 0,
+    images: dict[str, np.ndarray] | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean scores of models and baselines on ``files`` with the fixed seeded mask sets; no files.
+
+    The lightweight sibling of :func:`run_evaluation` for training scripts (recipe curves, the
+    model card): image ``i`` gets mask ``i`` of ``masks.make_eval_masks(kind, size, n, seed)``,
+    the same masks ``make-eval-set`` writes.
+
+    Args:
+        methods: ``{label: path}`` of a ``.keras`` / SavedModel / ``.tflite`` model, or
+            ``{label: "baseline:telea"}`` (``telea``, ``ns``, ``mean``).
+        files: image paths, scored as 256² centre crops (:func:`load_eval_image`).
+        kinds: mask kinds, e.g. ``center`` (a centred 128² square at 256²) and ``freeform``.
+        size: crop side.
+        seed: mask seed.
+        images: a cache ``{path: uint8 crop}`` shared between calls (filled as it goes).
+
+    Returns:
+        ``{label: {kind: {metric: mean}}}`` over :data:`SCORE_KEYS`.
+    """
+    from keras_pggan import masks as masks_lib
+    from keras_pggan.inpaint import Inpainter
+
+    images = {} if images is None else images
+    for f in files:
+        if f not in images:
+            images[f] = load_eval_image(f, size)
+    mask_sets = {k: masks_lib.make_eval_masks(k, size, len(files), seed) for k in kinds}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for label, target in methods.items():
+        if target.startswith("baseline:"):
+            fn = baselines_lib.get_baseline(target.split(":", 1)[1])
+        else:
+            fn = Inpainter.from_path(target)
+        out[label] = {}
+        for kind, masks in mask_sets.items():
+            rows = []
+            for f, mask in zip(files, masks):
+                holes = np.asarray(mask).astype(bool)
+                rows.append(M.image_metrics(fn(images[f], holes), images[f], holes))
+            out[label][kind] = {k: float(np.nanmean([r[k] for r in rows])) for k in SCORE_KEYS}
+    return out
+
+
+FLAT_COLOURS = {
+    "red wall": (178, 34, 34),
+    "grey": (128, 128, 128),
+    "lavender": (230, 230, 250),
+    "dark brown": (92, 64, 51),
+    "sky blue": (135, 206, 235),
+}
+
+
+def flat_colour_check(fn, size: int = 256, hole: int = 64) -> dict[str, dict]:
+    """Fills a centred ``hole``² square in flat ``size``² images of :data:`FLAT_COLOURS`.
+
+    Args:
+        fn: ``fn(image uint8 [H,W,3], mask bool [H,W]) -> uint8 [H,W,3]`` (an ``Inpainter``
+            or a baseline).
+
+    Returns:
+        ``{colour: {"rgb", "fill_mean", "mean_error" (per channel, signed levels),
+        "max_abs_mean_error", "p99_pixel_error"}}``; a perfect fill has all errors 0.
+    """
+    out = {}
+    top = (size - hole) // 2
+    mask = np.zeros((size, size), bool)
+    mask[top : top + hole, top : top + hole] = True
+    for name, rgb in FLAT_COLOURS.items():
+        image = np.zeros((size, size, 3), np.uint8) + np.array(rgb, np.uint8)
+        fill = np.asarray(fn(image, mask))[mask].astype(np.float64)
+        err = fill.mean(axis=0) - np.array(rgb, np.float64)
+        out[name] = {
+            "rgb": list(rgb),
+            "fill_mean": [round(float(v), 2) for v in fill.mean(axis=0)],
+            "mean_error": [round(float(v), 2) for v in err],
+            "max_abs_mean_error": round(float(np.abs(err).max()), 2),
+            "p99_pixel_error": round(float(np.percentile(np.abs(fill - np.array(rgb)), 99)), 2),
+        }
+    return out
 
 
 def mask_digest(mask) -> str:
@@ -370,6 +462,10 @@ def _feature_extractor(path: str) -> Callable[[np.ndarray], Any]:
     return extract
 
 
+def _data_root(data_dir: str) -> str:
+    return data_dir if os.path.isdir(data_dir) else os.path.dirname(os.path.abspath(data_dir))
+
+
 def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     """Runs every model and baseline on the same images and masks; writes the outputs.
 
@@ -385,15 +481,21 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     from PIL import Image
     from tqdm import tqdm
 
-    from keras_pggan.data import list_image_files
+    from keras_pggan.data import LIST_EXTENSIONS, list_image_files, resolve_sources
     from keras_pggan.inpaint import Inpainter
     from keras_pggan.io_utils import atomic_path, write_text_atomic
 
     start = time.perf_counter()
     keras.utils.set_random_seed(cfg.seed)
-    if not os.path.isdir(cfg.data_dir):
-        raise FileNotFoundError(f"{cfg.data_dir}: no such data directory (--data)")
-    files = list_image_files(cfg.data_dir)
+    if os.path.isfile(cfg.data_dir) and cfg.data_dir.lower().endswith(LIST_EXTENSIONS):
+        files, _ = resolve_sources([cfg.data_dir])  # a list file (e.g. the V split's)
+        missing = [f for f in files if not os.path.exists(f)]
+        if missing:
+            raise FileNotFoundError(f"{cfg.data_dir}: listed image {missing[0]} does not exist")
+    elif not os.path.isdir(cfg.data_dir):
+        raise FileNotFoundError(f"{cfg.data_dir}: no such data directory or list file (--data)")
+    else:
+        files = list_image_files(cfg.data_dir)
     if not files:
         raise ValueError(f"{cfg.data_dir}: no image files found")
     if cfg.count and cfg.count > len(files):
@@ -450,7 +552,7 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
                 assert abs(row["hole_ratio"] - entries[i]["hole_ratio"]) < 1e-9, (name, i)
                 row.update(
                     index=i,
-                    file=os.path.relpath(files[i], cfg.data_dir),
+                    file=os.path.relpath(files[i], _data_root(cfg.data_dir)),
                     method=name,
                     kind=methods[name]["kind"],
                     bucket=entries[i]["bucket"],

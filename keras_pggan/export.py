@@ -104,6 +104,15 @@ def _make_inpaint(generator: keras.Model, multiple: int):
     steps = max(1, math.ceil(math.log2(multiple))) if multiple > 1 else 0
 
     def inpaint01(image, mask):
+        # A batch of 0 images returns 0 images without running the network: oneDNN's
+        # convolutions (TensorFlow's default on AVX-512 CPUs) reject an empty batch ("input
+        # depth must be evenly divisible by filter depth: 4 vs 8"); TensorFlow's own kernels
+        # accept it. Both give the same empty answer now.
+        return tf.cond(
+            tf.shape(image)[0] > 0, lambda: _run(image, mask), lambda: tf.identity(image)
+        )
+
+    def _run(image, mask):
         shape = tf.shape(image)
         h, w = shape[1], shape[2]
         x, m = image, mask

@@ -71,6 +71,32 @@ def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Mode
     )
 
 
+def _float32_policies(node):
+    """A copy of a model config with every layer's dtype policy set to float32."""
+    if isinstance(node, dict):
+        if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict):
+            return {**node, "config": {**node["config"], "name": "float32"}}
+        return {k: _float32_policies(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_float32_policies(v) for v in node]
+    return node
+
+
+def as_float32(model: keras.Model) -> keras.Model:
+    """The same functional model computing in float32 (same weights), e.g. after bf16 training.
+
+    Models trained under ``mixed_bfloat16`` keep float32 variables but compute in bfloat16;
+    saved as they are, they would run in bfloat16 everywhere they are loaded (emulated, and
+    very slow, on CPUs without AVX512_BF16/AMX). Every saved generator goes through this.
+    A model that already computes in float32 everywhere is returned as it is.
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    clone = model.__class__.from_config(_float32_policies(model.get_config()))
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 def composite(generated, image, mask):
     """Keeps known pixels and takes the generator's pixels in holes: ``m·G(x) + (1−m)·x``.
 

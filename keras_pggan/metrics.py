@@ -49,7 +49,7 @@ SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 # Keys of a per-image row that are averaged by aggregate().
-METRIC_KEYS = ("l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr")
+METRIC_KEYS = ("l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour")
 
 
 class FeatureExtractorMissing(RuntimeError):
@@ -124,6 +124,21 @@ def hole_l1(a, b, mask) -> float:
     return float(100.0 * np.mean(np.abs(x[holes] - y[holes])))
 
 
+def hole_colour_error(a, b, mask) -> float:
+    """Colour cast of a fill, in 8-bit levels: mean over channels of |hole mean(a) − hole mean(b)|.
+
+    0 when the fill has the truth's mean colour in every channel, whatever its texture; a fill
+    with a green cast of 20 levels scores 20 / 3 ≈ 6.7 against a grey truth. NaN when the mask
+    has no hole.
+    """
+    x, y = _pair(a, b)
+    holes = _hole_selector(mask, x.shape)
+    if not holes.any():
+        return float("nan")
+    per_channel = np.abs(x[holes].mean(axis=0) - y[holes].mean(axis=0))
+    return float(255.0 * np.mean(per_channel))
+
+
 def hole_psnr(a, b, mask) -> float:
     """PSNR (dB, capped) over hole pixels only; NaN when the mask has no hole."""
     x, y = _pair(a, b)
@@ -193,7 +208,8 @@ def image_metrics(pred, truth, mask) -> dict[str, Any]:
         mask: [H,W] (or [H,W,1]) bool or {0,1}, 1 = hole.
 
     Returns:
-        ``{"l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_ratio", "identical"}``;
+        ``{"l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour", "hole_ratio",
+        "identical"}`` (``hole_colour``: :func:`hole_colour_error`, 8-bit levels);
         ``identical`` is True when ``pred`` equals ``truth`` (PSNR then sits at the cap).
     """
     x, y = _pair(pred, truth)
@@ -205,6 +221,7 @@ def image_metrics(pred, truth, mask) -> dict[str, Any]:
         "ssim": ssim(x, y),
         "hole_l1": hole_l1(x, y, holes),
         "hole_psnr": hole_psnr(x, y, holes),
+        "hole_colour": hole_colour_error(x, y, holes),
         "hole_ratio": float(holes.mean()),
         "identical": bool(np.array_equal(x, y)),
     }

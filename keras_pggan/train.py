@@ -22,7 +22,13 @@ import os
 import sys
 import time
 
-from keras_pggan.config import DISCRIMINATOR_VARIANTS, PRESETS, STRATEGIES, ExperimentConfig
+from keras_pggan.config import (
+    DISCRIMINATOR_VARIANTS,
+    PRECISIONS,
+    PRESETS,
+    STRATEGIES,
+    ExperimentConfig,
+)
 
 DEFAULT_PRESET = "demo"
 
@@ -128,16 +134,28 @@ def build_pggan(cfg: ExperimentConfig):
     """Builds the generator, discriminator and GAN wrapper, seeded, in the current scope.
 
     ``PGGAN`` for the paper's discriminators; ``BaselineGAN`` when the discriminator is a
-    baseline's (``"ce"``, ``"glgan"``). The generator follows ``cfg.generator.variant``.
+    baseline's (``"ce"``, ``"glgan"``). The generator follows ``cfg.generator.variant``; the
+    layers compute in ``cfg.train.precision`` (variables stay float32).
     """
     import keras
 
+    keras.utils.set_random_seed(cfg.train.seed)
+    # The precision policy applies to the layers built here only: the previous global policy
+    # comes back afterwards, so nothing else in the process changes dtype.
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(cfg.train.precision)
+    try:
+        return _build_gan(cfg)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _build_gan(cfg: ExperimentConfig):
     from keras_pggan import ce, glgan
     from keras_pggan.discriminator import build_discriminator
     from keras_pggan.generator import build_generator
     from keras_pggan.model import PGGAN, BaselineGAN
 
-    keras.utils.set_random_seed(cfg.train.seed)
     size = cfg.data.image_size
     if cfg.generator.variant == "ce":
         generator = ce.build_ce_generator(cfg.generator, size)
@@ -178,6 +196,78 @@ def compile_pggan(gan, cfg: ExperimentConfig) -> None:
     )
 
 
+def _newest_generator(run_dir: str) -> str | None:
+    """A run directory's newest generator: ``generator.keras`` or the newest checkpoint."""
+    import glob
+
+    candidates = glob.glob(os.path.join(run_dir, "checkpoints", "generator-epoch*.keras"))
+    final = os.path.join(run_dir, "generator.keras")
+    if os.path.exists(final):
+        candidates.append(final)
+    return max(candidates, key=os.path.getmtime) if candidates else None
+
+
+def _copy_weights(target, path: str, what: str) -> None:
+    import keras
+
+    try:
+        source = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001 - any load failure is the user's file
+        raise UserError(f"{path}: cannot load the {what} ({type(e).__name__}: {e})") from e
+    have = [tuple(w.shape) for w in target.weights]
+    got = [tuple(w.shape) for w in source.weights]
+    if have != got:
+        raise UserError(
+            f"{path}: this {what} does not fit the config ({len(got)} weights, first mismatch "
+            f"{next((g, h) for g, h in zip(got + [None] * len(have), have) if g != h)} "
+            f"(file, config)); warm starts need the same architecture"
+        )
+    target.set_weights(source.get_weights())
+
+
+def warm_start(gan, init_from: str | None, init_discriminator: str | None = None) -> dict:
+    """Loads weights into a freshly built GAN; the optimisers and the data stream start anew.
+
+    Args:
+        gan: the model from :func:`build_pggan`.
+        init_from: a ``.keras`` generator (e.g. ``saved_models/pggan_dres.keras``) or a run
+            directory: its newest generator (``generator.keras`` or the newest checkpoint) and
+            its ``discriminator.keras`` when present.
+        init_discriminator: a ``.keras`` discriminator (overrides the run directory's).
+
+    Returns:
+        ``{"generator": path | None, "discriminator": path | None}``, what was loaded.
+
+    Raises:
+        UserError: a path that does not exist, holds no model, or does not fit the config.
+    """
+    g_path = d_path = None
+    if init_from:
+        if os.path.isdir(init_from):
+            g_path = _newest_generator(init_from)
+            if g_path is None:
+                raise UserError(f"{init_from}: run directory holds no generator to start from")
+            d = os.path.join(init_from, "discriminator.keras")
+            d_path = d if os.path.exists(d) else None
+        elif os.path.isfile(init_from):
+            g_path = init_from
+        else:
+            raise UserError(f"{init_from}: no such .keras file or run directory")
+    if init_discriminator:
+        if not os.path.isfile(init_discriminator):
+            raise UserError(f"{init_discriminator}: no such .keras file")
+        d_path = init_discriminator
+    if g_path:
+        _copy_weights(gan.generator, g_path, "generator")
+    if d_path:
+        _copy_weights(gan.discriminator, d_path, "discriminator")
+    print(
+        f"keras_pggan.train: warm start from generator {g_path}, discriminator {d_path or '(new)'}",
+        flush=True,
+    )
+    return {"generator": g_path, "discriminator": d_path}
+
+
 def run_training(
     cfg: ExperimentConfig,
     run_dir: str,
@@ -185,6 +275,11 @@ def run_training(
     resume: bool = False,
     profile_batches: tuple[int, int] | None = None,
     verbose: int | str = "auto",
+    init_from: str | None = None,
+    init_discriminator: str | None = None,
+    env_record: dict | None = None,
+    time_limit_s: float | None = None,
+    keep_checkpoints: int = 3,
 ) -> dict:
     """Trains ``cfg`` into ``run_dir`` and returns a summary dict.
 
@@ -197,18 +292,33 @@ def run_training(
         profile_batches: (first, last) batch of the first epoch to trace for TensorBoard's
             profiler (xprof); ``None`` disables profiling.
         verbose: passed to ``fit``.
+        init_from: warm start of a new run (see :func:`warm_start`): a ``.keras`` generator or
+            a run directory (its newest generator and, if saved, discriminator).
+        init_discriminator: a ``.keras`` discriminator for the warm start.
+        env_record: the CPU settings the process started with (``keras_pggan.cpu``), written
+            with the warm start to ``run_dir/env.json``.
+        time_limit_s: stop after the first epoch that ends this many seconds after ``fit``
+            began (``--resume`` continues from there).
+        keep_checkpoints: newest per-epoch generator checkpoints to keep (0: all).
 
     Returns:
         ``{"run_dir", "history", "initial_epoch", "seconds", "generator_path"}``.
 
     Raises:
-        UserError: when ``run_dir`` already holds a run and ``resume`` is false.
+        UserError: when ``run_dir`` already holds a run and ``resume`` is false, or a warm
+            start is asked for together with ``resume`` or does not fit the config.
     """
     import keras
     import tensorflow as tf
 
     from keras_pggan import data as data_lib
-    from keras_pggan.callbacks import AtomicBackupAndRestore, GeneratorCheckpoint, SampleGridLogger
+    from keras_pggan.callbacks import (
+        AtomicBackupAndRestore,
+        EpochLog,
+        GeneratorCheckpoint,
+        SampleGridLogger,
+        TimeLimit,
+    )
     from keras_pggan.guards import NonFiniteGuard
     from keras_pggan.io_utils import atomic_path, write_text_atomic
 
@@ -223,6 +333,8 @@ def run_training(
             f"{run_dir}: run directory already exists; pass --resume to continue it "
             f"or choose another --run-dir"
         )
+    if resume and (init_from or init_discriminator):
+        raise UserError("--init-from starts a new run; --resume continues one from its backup")
     os.makedirs(run_dir, exist_ok=True)
     if is_chief:
         write_text_atomic(os.path.join(run_dir, "config.json"), cfg.to_json() + "\n")
@@ -253,6 +365,20 @@ def run_training(
     with strategy.scope():
         gan = build_pggan(cfg)
         compile_pggan(gan, cfg)
+        warm = None
+        if (init_from or init_discriminator) and initial_epoch == 0:
+            warm = warm_start(gan, init_from, init_discriminator)
+    if is_chief:
+        from keras_pggan.cpu import environment_record
+
+        info = {"cpu": environment_record(env_record), "init_from": warm, "resume": resume}
+        env_path = os.path.join(run_dir, "env.json")
+        previous = []
+        if os.path.exists(env_path):
+            with open(env_path, encoding="utf-8") as f:
+                previous = json.load(f).get("processes", [])
+        info["started"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        write_text_atomic(env_path, json.dumps({"processes": [*previous, info]}, indent=2) + "\n")
 
     log_dir = os.path.join(own_dir, "logs")
     callbacks = [
@@ -275,8 +401,16 @@ def run_training(
         sample = {k: v[: t.num_samples].numpy() for k, v in sample.items()}
         callbacks += [
             SampleGridLogger(sample, os.path.join(run_dir, "samples"), log_dir),
-            GeneratorCheckpoint(os.path.join(run_dir, "checkpoints")),
+            GeneratorCheckpoint(
+                os.path.join(run_dir, "checkpoints"),
+                keep=keep_checkpoints,
+                discriminator_path=os.path.join(run_dir, "discriminator.keras"),
+            ),
+            EpochLog(os.path.join(run_dir, "epochs.jsonl"), t.steps_per_epoch),
         ]
+    if time_limit_s:
+        # Last: every other epoch-end callback (backup, checkpoint, log) has run when it stops.
+        callbacks.append(TimeLimit(time_limit_s))
 
     start = time.time()
     history = gan.fit(
@@ -302,8 +436,10 @@ def run_training(
             "".join(f"{name}\t{reason}\n" for name, reason in sorted(skipped.items())),
         )
     generator_path = os.path.join(own_dir, "generator.keras")
+    from keras_pggan.generator import as_float32
+
     with atomic_path(generator_path) as tmp:
-        gan.generator.save(tmp)
+        as_float32(gan.generator).save(tmp)  # float32 compute whatever the training precision
     if is_chief:
         summary = {k: [float(x) for x in v] for k, v in history.history.items()}
         write_text_atomic(
@@ -392,6 +528,34 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="A,B: trace batches A..B of the first epoch for TensorBoard's profiler",
     )
+    p.add_argument(
+        "--init-from",
+        default=None,
+        help="warm start a new run: a .keras generator or a run directory (newest generator "
+        "and discriminator)",
+    )
+    p.add_argument(
+        "--init-discriminator", default=None, help="a .keras discriminator for the warm start"
+    )
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="layer compute dtype (mixed_bfloat16: GPUs, CPUs with AVX512_BF16/AMX)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="minutes: stop after the first epoch that ends this long after training began "
+        "(resume with --resume)",
+    )
+    p.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=3,
+        help="newest generator checkpoints (checkpoints/generator-epochXXX.keras) to keep; 0: all",
+    )
     p.add_argument("--verbose", default="auto", help="fit verbosity: auto, 0, 1 or 2")
     return p
 
@@ -430,12 +594,25 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         ("d_lr", "d_learning_rate"),
         ("seed", "seed"),
         ("nan_policy", "nan_policy"),
+        ("precision", "precision"),
     ):
         if getattr(args, flag) is not None:
             train[key] = getattr(args, flag)
     if args.discriminator:
         disc["variant"] = args.discriminator
     return cfg.replace(data=data, mask=mask, train=train, discriminator=disc)
+
+
+def _configure_threads_once() -> None:
+    """``KERAS_PGGAN_INTER_OP_THREADS`` → TensorFlow, unless its runtime already started."""
+    from keras_pggan import cpu
+
+    try:
+        cpu.configure_threads()
+    except RuntimeError:  # TensorFlow already initialised (a second main() in one process)
+        pass
+    except ValueError as e:
+        raise UserError(str(e)) from e
 
 
 def _parse_profile(text: str | None):
@@ -455,6 +632,11 @@ def main(argv: list[str] | None = None) -> int:
     from keras_pggan.guards import NonFiniteLossError
 
     args = build_parser().parse_args(argv)
+    from keras_pggan import cpu
+
+    # Before TensorFlow starts (a no-op for what the user's environment already sets, and for
+    # what an already running TensorFlow, e.g. under pytest, fixed at its start).
+    env_record = cpu.apply_training_env()
     if os.environ.get("KERAS_PGGAN_DEBUG"):
         import keras
 
@@ -462,12 +644,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         profile = _parse_profile(args.profile_batches)
+        if args.keep_checkpoints < 0:
+            raise UserError(f"--keep-checkpoints must be >= 0, got {args.keep_checkpoints}")
+        if args.time_limit is not None and args.time_limit <= 0:
+            raise UserError(f"--time-limit must be > 0 minutes, got {args.time_limit:g}")
         run_dir = args.run_dir or os.path.join(
             "runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         )
         if args.resume and not os.path.isdir(os.path.join(run_dir, "backup")):
             raise UserError(f"{run_dir}: nothing to resume (no backup/ directory)")
         verbose = int(args.verbose) if args.verbose.isdigit() else args.verbose
+        _configure_threads_once()
         strategy = make_strategy(args.strategy, args.cpu_replicas)
         print(
             f"keras_pggan.train: preset {cfg.name}, {cfg.data.image_size}px, global batch "
@@ -482,6 +669,11 @@ def main(argv: list[str] | None = None) -> int:
             resume=args.resume,
             profile_batches=profile,
             verbose=verbose,
+            init_from=args.init_from,
+            init_discriminator=args.init_discriminator,
+            env_record=env_record,
+            time_limit_s=args.time_limit * 60 if args.time_limit else None,
+            keep_checkpoints=args.keep_checkpoints,
         )
     except NonFiniteLossError:
         return 3  # the guard printed what happened and the last good checkpoint

@@ -242,3 +242,36 @@ def test_feature_model_gives_fid_and_lpips_rows(files, tmp_path):
     report = (tmp_path / "out" / "report.md").read_text()
     header = next(x for x in report.splitlines() if x.startswith("| method | kind"))
     assert "| FID | LPIPS-style |" in header
+
+
+def test_flat_colour_check_scores_casts():
+    from keras_pggan.evaluate import FLAT_COLOURS, flat_colour_check
+
+    exact = flat_colour_check(lambda image, mask: image)  # a fill that keeps the colour
+    assert set(exact) == set(FLAT_COLOURS)
+    assert all(r["max_abs_mean_error"] == 0 and r["p99_pixel_error"] == 0 for r in exact.values())
+
+    def green(image, mask):
+        out = image.copy().astype(int)
+        out[mask, 1] += 20
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    cast = flat_colour_check(green)
+    assert cast["grey"]["mean_error"] == [0.0, 20.0, 0.0]
+    assert cast["lavender"]["mean_error"][1] == 20.0  # 230 + 20 still fits in uint8
+
+
+def test_score_methods_on_a_list_file(tmp_path):
+    from keras_pggan.evaluate import score_methods
+
+    files = []
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        path = tmp_path / f"p{i}.png"
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(path)
+        files.append(str(path))
+    scores = score_methods({"mean": "baseline:mean"}, files, size=32)
+    assert set(scores["mean"]) == {"center", "freeform"}
+    centre = scores["mean"]["center"]
+    assert 0 < centre["hole_l1"] < 100 and centre["hole_colour"] >= 0
+    assert np.isfinite(centre["psnr"])

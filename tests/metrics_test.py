@@ -189,3 +189,20 @@ def test_lpips_style_distance():
     assert M.lpips_distance(z, np.concatenate([x, x]), two_layers) == pytest.approx(d)
     with pytest.raises(M.FeatureExtractorMissing, match="LPIPS"):
         M.lpips_distance(x, y)
+
+
+def test_hole_colour_error_measures_a_cast_not_texture():
+    from keras_pggan import metrics as M
+
+    truth = np.full((16, 16, 3), 128, np.uint8)
+    mask = np.zeros((16, 16), bool)
+    mask[4:12, 4:12] = True
+    green = truth.copy()
+    green[mask] = (128, 158, 128)  # +30 levels of green in the hole only
+    assert M.hole_colour_error(green, truth, mask) == pytest.approx(10.0, abs=1e-4)
+    noisy = truth.copy()
+    noisy[4:12, 4:12] = np.where(np.indices((8, 8)).sum(0)[..., None] % 2, 148, 108)  # mean 128
+    assert M.hole_colour_error(noisy, truth, mask) == pytest.approx(0.0, abs=1e-4)
+    assert M.hole_l1(noisy, truth, mask) > 5  # texture error is not a colour cast
+    assert np.isnan(M.hole_colour_error(truth, truth, np.zeros((16, 16), bool)))
+    assert M.image_metrics(green, truth, mask)["hole_colour"] == pytest.approx(10.0, abs=1e-4)

@@ -215,3 +215,96 @@ def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
     assert train.main([*args, "--data", glob_arg, "--run-dir", run_b]) == 0
     hist = json.load(open(os.path.join(run_b, "history.json")))
     assert np.isfinite(hist["g_loss"][0]) and np.isfinite(hist["d_loss"][0])
+
+
+def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
+    """--init-from: weights of the source run, fresh optimisers; errors name the file."""
+    src = str(tmp_path / "src")
+    assert train.main([*TINY, "--epochs", "1", "--run-dir", src]) == 0
+    g_src = _weights(os.path.join(src, "generator.keras"))
+    d_src = _weights(os.path.join(src, "discriminator.keras"))
+
+    # 0 epochs of training is impossible, so compare against what a warm start loads.
+    cfg = get_preset("tiny")
+    gan = train.build_pggan(cfg)
+    train.compile_pggan(gan, cfg)
+    loaded = train.warm_start(gan, src)
+    assert loaded["generator"].endswith(".keras") and loaded["discriminator"].endswith(
+        "discriminator.keras"
+    )
+    _assert_same_weights([w.numpy() for w in gan.generator.weights], g_src, atol=0)
+    _assert_same_weights([w.numpy() for w in gan.discriminator.weights], d_src, atol=0)
+    assert int(gan.g_optimizer.iterations.numpy()) == 0
+
+    # A warm-started run differs from a cold one with the same seed after one epoch.
+    warm, cold = str(tmp_path / "warm"), str(tmp_path / "cold")
+    gen = os.path.join(src, "generator.keras")
+    assert train.main([*TINY, "--epochs", "1", "--run-dir", warm, "--init-from", gen]) == 0
+    assert train.main([*TINY, "--epochs", "1", "--run-dir", cold]) == 0
+    w, c = (
+        _weights(os.path.join(warm, "generator.keras")),
+        _weights(os.path.join(cold, "generator.keras")),
+    )
+    # cold = the source's first epoch again (same seed and data); warm went 2 steps further.
+    assert max(float(np.abs(a - b).max()) for a, b in zip(w, c)) > 1e-5
+    env = json.load(open(os.path.join(warm, "env.json")))
+    assert env["processes"][0]["init_from"]["generator"] == gen
+
+    capsys.readouterr()
+    bad = str(tmp_path / "bad")
+    assert train.main([*TINY, "--preset", "demo", "--run-dir", bad, "--init-from", gen]) == 2
+    assert gen in capsys.readouterr().err
+    assert train.main(["--run-dir", warm, "--resume", "--init-from", gen, "--verbose", "0"]) == 2
+    assert "--init-from starts a new run" in capsys.readouterr().err
+    missing = str(tmp_path / "nope.keras")
+    assert train.main([*TINY, "--run-dir", str(tmp_path / "m"), "--init-from", missing]) == 2
+    assert missing in capsys.readouterr().err
+
+
+def test_bf16_training_saves_float32_generators(tmp_path):
+    run = str(tmp_path / "run")
+    assert (
+        train.main([*TINY, "--epochs", "1", "--run-dir", run, "--precision", "mixed_bfloat16"]) == 0
+    )
+    cfg = ExperimentConfig.load(os.path.join(run, "config.json"))
+    assert cfg.train.precision == "mixed_bfloat16"
+    for path in (
+        os.path.join(run, "generator.keras"),
+        os.path.join(run, "checkpoints", "generator-epoch001.keras"),
+    ):
+        model = keras.saving.load_model(path)
+        assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert keras.config.dtype_policy().name == "float32"  # the global policy came back
+    hist = json.load(open(os.path.join(run, "history.json")))
+    assert np.isfinite(hist["g_loss"][-1]) and hist["g_loss"][-1] > 0
+
+
+def test_bf16_model_computes_in_bf16_with_float32_logits():
+    cfg = get_preset("tiny").replace(train={"precision": "mixed_bfloat16"})
+    gan = train.build_pggan(cfg)
+    assert gan.generator.get_layer("stem_conv").compute_dtype == "bfloat16"
+    assert all(v.dtype == "float32" for v in gan.generator.weights)
+    out = gan.discriminator(np.zeros((1, 32, 32, 3), "float32"))
+    assert {str(v.dtype) for v in out.values()} == {"<dtype: 'float32'>"}
+    g = gan.generator(
+        {"image": np.zeros((1, 32, 32, 3), "float32"), "mask": np.ones((1, 32, 32, 1), "float32")}
+    )
+    assert str(g.dtype) == "<dtype: 'float32'>"
+
+
+def test_epoch_log_and_time_limit_across_resume(tmp_path):
+    run = str(tmp_path / "run")
+    # A limit shorter than one epoch stops after the first epoch.
+    assert train.main([*TINY, "--epochs", "5", "--run-dir", run, "--time-limit", "0.0001"]) == 0
+    assert train.completed_epochs(os.path.join(run, "backup")) == 1
+    assert train.main(["--epochs", "3", "--run-dir", run, "--resume", "--verbose", "0"]) == 0
+    from keras_pggan.callbacks import EpochLog
+
+    rows = EpochLog.read(os.path.join(run, "epochs.jsonl"))
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    walls = [r["wall_s"] for r in rows]
+    assert walls == sorted(walls) and walls[0] > 0  # the resumed process continues the clock
+    assert {"g_loss", "val_hole_l1"} <= set(rows[-1])
+    env = json.load(open(os.path.join(run, "env.json")))
+    assert [p["resume"] for p in env["processes"]] == [False, True]

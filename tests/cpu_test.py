@@ -1,0 +1,68 @@
+"""keras_pggan.cpu: CPU facts and the measured training defaults (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from keras_pggan import cpu
+
+AVX2 = frozenset({"avx2", "fma"})
+AVX512_BF16 = frozenset({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"})
+AMX = frozenset({"avx2", "avx512f", "amx_tile", "amx_bf16"})
+
+
+def test_flags_decide_bf16_and_onednn():
+    assert not cpu.bf16_supported(AVX2) and not cpu.onednn_default_on(AVX2)
+    assert cpu.bf16_supported(AVX512_BF16) and cpu.onednn_default_on(AVX512_BF16)
+    assert cpu.bf16_supported(AMX) and cpu.onednn_default_on(AMX)
+    # AVX-512 without the neural-network extensions: TensorFlow leaves oneDNN off.
+    assert not cpu.onednn_default_on(frozenset({"avx2", "avx512f"}))
+
+
+def test_cpuinfo_parsing(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_bf16\nbugs\t: x\n")
+    assert cpu.cpu_flags(str(info)) == frozenset({"fpu", "avx2", "avx512_bf16"})
+    assert cpu.cpu_flags(str(tmp_path / "missing")) == frozenset()
+
+
+def test_defaults_fill_only_what_the_user_left_unset():
+    env = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+    record = cpu.apply_training_env(env, flags=AVX2)
+    assert env["TF_ENABLE_ONEDNN_OPTS"] == "0"  # the user's choice wins
+    assert record["TF_ENABLE_ONEDNN_OPTS"] == {"value": "0", "source": "user"}
+    env = {}
+    record = cpu.apply_training_env(env, flags=AVX2)
+    assert record[cpu.NATIVE_DILATION_ENV] == {"value": "1", "source": "default"}
+
+
+def test_nothing_set_on_unmeasured_cpus():
+    env = {}
+    record = cpu.apply_training_env(env, flags=frozenset({"neon"}))
+    assert env == {} and all(r["source"] == "unset" for r in record.values())
+
+
+def test_thread_settings_are_validated():
+    assert cpu.configure_threads({}) is None
+    assert cpu.configure_threads({cpu.INTER_OP_ENV: "0"}) is None
+    with pytest.raises(ValueError, match=cpu.INTER_OP_ENV):
+        cpu.configure_threads({cpu.INTER_OP_ENV: "two"})
+    with pytest.raises(ValueError, match=">= 0"):
+        cpu.configure_threads({cpu.INTRA_OP_ENV: "-1"})
+
+
+def test_started_as_training_cli():
+    assert cpu.started_as_training_cli(["python", "-m", "keras_pggan.train", "--resume"])
+    assert not cpu.started_as_training_cli(["python", "-m", "keras_pggan.inpaint", "x.jpg"])
+    assert not cpu.started_as_training_cli(["python", "-m", "pytest", "-m", "large"])
+    assert not cpu.started_as_training_cli(["python", "script.py"])
+
+
+def test_native_dilation_follows_onednn():
+    env = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+    record = cpu.apply_training_env(env, flags=AVX512_BF16)
+    assert cpu.NATIVE_DILATION_ENV not in env  # no dilated gradients without oneDNN
+    assert record[cpu.NATIVE_DILATION_ENV]["source"] == "unset"
+    env = {}
+    cpu.apply_training_env(env, flags=AVX2)
+    assert env == {"TF_ENABLE_ONEDNN_OPTS": "1", cpu.NATIVE_DILATION_ENV: "1"}
