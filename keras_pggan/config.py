@@ -35,6 +35,7 @@ RECONSTRUCTION_DISTANCES = ("l1", "l2")
 CROP_MODES = ("resize_crop", "random_crop")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed_bfloat16")
+HOLE_FILLS = ("zero", "mean")
 NAN_POLICIES = ("stop", "skip")  # as keras_pggan.guards.NAN_POLICIES
 
 
@@ -90,6 +91,10 @@ class GeneratorConfig:
         fixed_size: ``"ce"`` only: the side its fully connected bottleneck is built for; inputs
             of any other size are resized to it inside the network and the output back.
             ``None`` means the training crop size (``DataConfig.image_size``).
+        hole_fill: what the network sees in the holes: ``"zero"`` (0 in [-1,1], mid-grey; the
+            default, as every earlier model) or ``"mean"`` (each image's mean known colour per
+            channel: a flat region with a hole then arrives flat, so a colour cast is not the
+            network's default answer). Our option (``keras_pggan.layers.MaskedInput``).
     """
 
     variant: str = "dres"
@@ -101,10 +106,12 @@ class GeneratorConfig:
     norm: str = "none"
     upsample_interpolation: str = "bilinear"
     fixed_size: int | None = None
+    hole_fill: str = "zero"
 
     def __post_init__(self):
         c = "GeneratorConfig"
         _choice(c, "variant", self.variant, GENERATOR_VARIANTS)
+        _choice(c, "hole_fill", self.hole_fill, HOLE_FILLS)
         _choice(c, "norm", self.norm, NORMS_G)
         _choice(c, "upsample_interpolation", self.upsample_interpolation, ("bilinear", "nearest"))
         _positive(

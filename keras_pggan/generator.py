@@ -50,7 +50,7 @@ def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Mode
         )
     image = keras.Input((None, None, 3), name="image")
     mask = keras.Input((None, None, 1), name="mask")
-    x = MaskedInput(name="masked_input")([image, mask])
+    x = MaskedInput(cfg.hole_fill, name="masked_input")([image, mask])
 
     filters = min(cfg.base_filters, cfg.max_filters)
     x = apply_conv_norm_act(x, filters, cfg.stem_kernel_size, norm=cfg.norm, name="stem")

@@ -121,16 +121,42 @@ class ResizeUpsample(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="keras_pggan")
 class MaskedInput(keras.layers.Layer):
-    """Zeroes the holes of ``image`` and appends the mask: ``concat(image·(1−m), m)``.
+    """Replaces the holes of ``image`` and appends the mask: ``concat(image·(1−m) + f·m, m)``.
 
-    Doing this inside the generator makes it idempotent for callers that already zeroed the holes
-    and safe for callers that did not: hole pixels can never reach the network.
+    ``f`` is 0 (``fill="zero"``) or, with ``fill="mean"``, each image's mean colour over its known
+    pixels (per channel; 0 for an image without known pixels). Doing this inside the generator
+    makes it idempotent for callers that already zeroed the holes and safe for callers that did
+    not: hole pixels can never reach the network.
+
+    Args:
+        fill: ``"zero"`` or ``"mean"``.
+        **kwargs: passed to ``keras.layers.Layer``.
     """
+
+    def __init__(self, fill: str = "zero", **kwargs):
+        super().__init__(**kwargs)
+        if fill not in ("zero", "mean"):
+            raise ValueError(f"fill must be 'zero' or 'mean', got {fill!r}")
+        self.fill = fill
 
     def call(self, inputs):
         image, holes = inputs
         holes = tf.cast(holes, image.dtype)
-        return tf.concat([image * (1.0 - holes), holes], axis=-1)
+        known = 1.0 - holes
+        x = image * known
+        if self.fill == "mean":
+            # Sums in float32: a 1024² bfloat16 sum would lose the colour to round-off.
+            x32, k32 = tf.cast(x, tf.float32), tf.cast(known, tf.float32)
+            total = tf.reduce_sum(x32, axis=[1, 2], keepdims=True)
+            count = tf.reduce_sum(k32, axis=[1, 2], keepdims=True)
+            mean = total / tf.maximum(count, 1.0)  # TFLite builtins only (no DivNoNan)
+            x = x + tf.cast(mean, image.dtype) * holes
+        return tf.concat([x, holes], axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config["fill"] = self.fill
+        return config
 
     def compute_output_shape(self, input_shape):
         image_shape, holes_shape = input_shape

@@ -54,6 +54,10 @@ RECIPES = {
     ),
     "batch-16": ("global batch 16", {"train": {"global_batch_size": 16}}),
     "crop-256": ("256² crops (the evaluation's size)", {"data": {"image_size": 256}}),
+    "hole-mean": (
+        "holes enter as the known pixels' mean colour, not grey",
+        {"generator": {"hole_fill": "mean"}},
+    ),
     # Not a recipe: base again from another seed, the yardstick for "within noise".
     "base-seed1": ("base, seed 1 (noise yardstick)", {"train": {"seed": 1}}),
 }

@@ -84,3 +84,30 @@ def test_dilated_conv2d_equals_keras_conv2d_forward_and_backward(native, monkeyp
         assert layers_lib.DilatedConv2D.from_config(ours.get_config()).dilation_rate == (4, 4)
     finally:
         layers_lib.native_dilation_enabled.cache_clear()
+
+
+def test_masked_input_mean_fill():
+    import numpy as np
+
+    from keras_pggan.layers import MaskedInput
+
+    image = np.zeros((2, 4, 4, 3), "float32")
+    image[0] = (0.5, -0.25, 1.0)
+    image[1, :, :2] = 1.0  # left half 1, right half 0 -> known mean 2/3 with the hole below
+    holes = np.zeros((2, 4, 4, 1), "float32")
+    holes[:, 1:3, 1:3] = 1.0
+    holes[1, :, 0] = 1.0  # image 1: column 0 (value 1) also a hole
+    out = np.asarray(MaskedInput("mean")([image, holes]))
+    np.testing.assert_allclose(out[0, 1, 1, :3], (0.5, -0.25, 1.0), atol=1e-6)  # flat stays flat
+    np.testing.assert_allclose(out[0, ..., :3], image[0], atol=1e-6)
+    known = holes[1, ..., 0] == 0
+    want = image[1, ..., 0][known].mean()
+    np.testing.assert_allclose(out[1, 1, 1, :3], want, atol=1e-6)
+    np.testing.assert_array_equal(out[..., 3:], holes)
+    zero = np.asarray(MaskedInput()([image, holes]))
+    assert zero[0, 1, 1, :3].tolist() == [0.0, 0.0, 0.0]
+    # No known pixel at all: 0, not NaN.
+    full = np.asarray(MaskedInput("mean")([image, np.ones_like(holes)]))
+    assert np.isfinite(full).all() and np.abs(full[..., :3]).max() == 0
+    layer = MaskedInput.from_config(MaskedInput("mean").get_config())
+    assert layer.fill == "mean"
