@@ -157,9 +157,10 @@ def headline(results: dict) -> tuple[list[str], dict]:
         lines.append(
             "- **Optimizations** that help: "
             + (", ".join(kept) if kept else "none")
-            + f" (best: {opt.get('best')}; measured before/after below). All are opt-in "
-            "environment settings (README, dependency notes); roofline and training-step rows "
-            "above record the oneDNN setting they ran with in their notes or the closing note."
+            + f" (best: {opt.get('best')}; measured before/after below). oneDNN and native "
+            "dilation are the defaults of `python -m keras_pggan.train` on x86 CPUs "
+            "(keras_pggan.cpu; README, dependency notes); every report's machine line records "
+            "the settings it ran with."
         )
     return lines, facts
 

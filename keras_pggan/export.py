@@ -104,13 +104,18 @@ def _make_inpaint(generator: keras.Model, multiple: int):
     steps = max(1, math.ceil(math.log2(multiple))) if multiple > 1 else 0
 
     def inpaint01(image, mask):
-        # A batch of 0 images returns 0 images without running the network: oneDNN's
-        # convolutions (TensorFlow's default on AVX-512 CPUs) reject an empty batch ("input
-        # depth must be evenly divisible by filter depth: 4 vs 8"); TensorFlow's own kernels
-        # accept it. Both give the same empty answer now.
-        return tf.cond(
-            tf.shape(image)[0] > 0, lambda: _run(image, mask), lambda: tf.identity(image)
+        # A batch of 0 images returns 0 images: oneDNN's convolutions (TensorFlow's default on
+        # AVX-512 CPUs) reject an empty batch ("input depth must be evenly divisible by filter
+        # depth: 4 vs 8"); TensorFlow's own kernels accept it. An empty batch is padded to one
+        # blank image and sliced back (a tf.cond would stop tf2onnx); a non-empty batch gets a
+        # padding of 0, so no extra work.
+        batch = tf.shape(image)[0]
+        extra = [[0, tf.maximum(1 - batch, 0)], [0, 0], [0, 0], [0, 0]]
+        out = _run(
+            tf.ensure_shape(tf.pad(image, extra), [None, None, None, 3]),
+            tf.ensure_shape(tf.pad(mask, extra), [None, None, None, 1]),
         )
+        return out[:batch]
 
     def _run(image, mask):
         shape = tf.shape(image)

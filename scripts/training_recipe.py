@@ -11,6 +11,7 @@ Example (the commands behind docs/training_recipe.md):
     python scripts/training_recipe.py run --out ~/.cache/keras_pggan/runs/recipes --minutes 20
     python scripts/training_recipe.py report --out ~/.cache/keras_pggan/runs/recipes \\
         --doc docs/training_recipe.md
+    python scripts/training_recipe.py render --doc docs/training_recipe.md --verdict "..."
 
 ``run`` trains ``--parallel`` recipes at a time (default 2 on 2 cores), each with one inter- and
 one intra-op thread, so every recipe sees the same machine; a recipe whose run directory holds
@@ -304,9 +305,23 @@ def main(argv=None) -> int:
     q.add_argument("--minutes-label", default="20 minutes of wall time")
     q.add_argument("--verdict", action="append", default=[], help="a verdict line (repeatable)")
     q.add_argument("--overwrite", action="store_true")
+    w = sub.add_parser("render", help="rewrite the document from results.json (no scoring)")
+    w.add_argument("--doc", default=os.path.join(ROOT, "docs", "training_recipe.md"))
+    w.add_argument("--parallel", type=int, default=2)
+    w.add_argument("--minutes-label", default="20 minutes of wall time")
+    w.add_argument("--verdict", action="append", default=[])
     args = p.parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "render":
+        figures = os.path.join(os.path.dirname(args.doc), "training_recipe")
+        with open(os.path.join(figures, "results.json"), encoding="utf-8") as f:
+            data = json.load(f)
+        with open(args.doc, "w", encoding="utf-8") as f:
+            f.write(
+                render(data["recipes"], data["baselines"], "training_recipe/v_hole_l1.png", args)
+            )
+        return 0
     return report(args)
 
 
