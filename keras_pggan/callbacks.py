@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import sys
+import time
 
 import keras
 import numpy as np
@@ -135,8 +136,6 @@ class EpochLog(keras.callbacks.Callback):
         return rows
 
     def on_train_begin(self, logs=None):
-        import time
-
         self._start = time.time()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -146,8 +145,6 @@ class EpochLog(keras.callbacks.Callback):
             self._offset = rows[-1]["wall_s"] if rows else 0.0
 
     def on_epoch_end(self, epoch, logs=None):
-        import time
-
         row = {
             "epoch": epoch + 1,
             "step": (epoch + 1) * self.steps_per_epoch,
@@ -173,13 +170,9 @@ class TimeLimit(keras.callbacks.Callback):
         self.stopped_epoch = None
 
     def on_train_begin(self, logs=None):
-        import time
-
         self._start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        import time
-
         if time.time() - self._start >= self.seconds:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
