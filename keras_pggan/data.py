@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import io
 import logging
 import os
 import sys
@@ -49,6 +48,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from keras_pggan.config import DataConfig, MaskConfig
+from keras_pggan.imageio import MAX_IMAGE_PIXELS, decode_rgb, load_rgb  # noqa: F401 (re-exported)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 LIST_EXTENSIONS = (".txt", ".lst", ".list")
@@ -66,9 +66,6 @@ DEFAULT_PHOTO_FILES = (
     "ihc.png",
     "color.png",
 )
-# Refuse to decode images with more pixels than this (Pillow's bomb limit is ~89 MP; a 30000²
-# header would need 2.7 GB). Our default.
-MAX_IMAGE_PIXELS = 80_000_000
 TFRECORD_FEATURES = ("image/encoded", "image/filename")
 
 log = logging.getLogger("keras_pggan.data")
@@ -189,81 +186,6 @@ def skipped_files() -> dict[str, str]:
 def reset_skipped_files() -> None:
     """Forgets the skipped files (tests, or a new run in the same process)."""
     _SKIPPED.clear()
-
-
-def decode_rgb(data: bytes, name: str = "<bytes>", min_side: int | None = None) -> np.ndarray:
-    """Decodes image bytes of any colour mode to uint8 RGB [H, W, 3], EXIF orientation applied.
-
-    Args:
-        data: encoded image (JPEG, PNG, BMP, GIF (first frame), WebP, ...).
-        name: the file name, for error messages.
-        min_side: when given, a JPEG may be decoded at a reduced DCT scale as long as its short
-            side stays at least ``min_side`` (much faster for large photos).
-
-    Raises:
-        ValueError: naming ``name`` and the problem (empty, not an image, truncated, too large).
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if not data:
-        raise ValueError(f"{name}: empty file (0 bytes)")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            if w * h > MAX_IMAGE_PIXELS:
-                raise ValueError(
-                    f"{name}: {w}x{h} image exceeds the {MAX_IMAGE_PIXELS} pixel limit "
-                    f"(decompression bomb guard)"
-                )
-            if w < 1 or h < 1:
-                raise ValueError(f"{name}: image has no pixels ({w}x{h})")
-            if min_side and im.format == "JPEG" and im.mode in ("RGB", "L", "CMYK", "YCbCr"):
-                scale = min(w, h) / float(min_side)
-                if scale >= 2:
-                    im.draft(im.mode, (int(np.ceil(w / scale)), int(np.ceil(h / scale))))
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            rgb = _to_rgb(im)
-    except ValueError:
-        raise
-    except UnidentifiedImageError:
-        raise ValueError(
-            f"{name}: cannot decode image (not an image format Pillow knows)"
-        ) from None
-    except (OSError, SyntaxError, Image.DecompressionBombError, EOFError) as e:
-        raise ValueError(f"{name}: cannot decode image ({e})") from None
-    return rgb
-
-
-def _to_rgb(im) -> np.ndarray:
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        a = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if a.max() > 255 else 255.0
-        a = np.clip(np.round(a / top * 255.0), 0, 255).astype(np.uint8)
-        return np.repeat(a[..., None], 3, axis=-1)
-    if im.mode == "F":
-        a = np.asarray(im, dtype=np.float64)
-        a = np.clip(np.round(a * (255.0 if a.max() <= 1.0 else 1.0)), 0, 255).astype(np.uint8)
-        return np.repeat(a[..., None], 3, axis=-1)
-    if im.mode == "P" and "transparency" in im.info:
-        im = im.convert("RGBA")
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        im = im.convert("RGBA").convert("RGB")
-    elif im.mode != "RGB":
-        im = im.convert("RGB")
-    return np.asarray(im, dtype=np.uint8).copy()
-
-
-def load_rgb(path: str, min_side: int | None = None) -> np.ndarray:
-    """Reads an image file as uint8 RGB [H, W, 3] (any colour mode, EXIF orientation applied).
-
-    Raises:
-        FileNotFoundError: when ``path`` does not exist.
-        ValueError: naming the file when it cannot be decoded.
-    """
-    with open(path, "rb") as f:
-        data = f.read()
-    return decode_rgb(data, path, min_side)
 
 
 # An infinite training stream over sources that are all undecodable would filter forever: the
