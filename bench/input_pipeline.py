@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     from keras_pggan import data as data_lib
     from keras_pggan import masks as masks_lib
     from keras_pggan.config import DataConfig, MaskConfig
-    from keras_pggan.train import build_pggan, compile_pggan
+    from keras_pggan.models import build_gan, compile_gan
 
     if not os.path.isdir(args.data):
         print(f"bench/input_pipeline.py: {args.data}: no such folder", file=sys.stderr)
@@ -102,8 +102,8 @@ def main(argv=None) -> int:
     from keras_pggan.config import get_preset
 
     cfg = get_preset(args.preset)
-    gan = build_pggan(cfg)
-    compile_pggan(gan, cfg)
+    gan = build_gan(cfg)
+    compile_gan(gan, cfg)
     cached = next(iter(ds))
     cached = {k: tf.constant(v.numpy()) for k, v in cached.items()}
 

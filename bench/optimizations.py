@@ -75,7 +75,7 @@ def _child(spec: dict) -> dict:
     import keras
 
     from keras_pggan.config import ExperimentConfig, get_preset
-    from keras_pggan.train import build_pggan, compile_pggan
+    from keras_pggan.models import build_gan, compile_gan
 
     size, batch = spec["size"], spec["batch"]
     base = (
@@ -85,8 +85,8 @@ def _child(spec: dict) -> dict:
         data={"image_size": size},
         train={"global_batch_size": batch, "precision": spec.get("precision", "float32")},
     )
-    gan = build_pggan(cfg)
-    compile_pggan(gan, cfg)
+    gan = build_gan(cfg)
+    compile_gan(gan, cfg)
     if spec.get("jit_compile"):
         gan.jit_compile = True
         gan.make_train_function(force=True)

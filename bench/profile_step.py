@@ -73,11 +73,11 @@ def profile_training(preset: str, size: int, batch: int, steps: int, logdir: str
     import tensorflow as tf
 
     from keras_pggan.config import get_preset
-    from keras_pggan.train import build_pggan, compile_pggan
+    from keras_pggan.models import build_gan, compile_gan
 
     cfg = get_preset(preset).replace(data={"image_size": size}, train={"global_batch_size": batch})
-    gan = build_pggan(cfg)
-    compile_pggan(gan, cfg)
+    gan = build_gan(cfg)
+    compile_gan(gan, cfg)
     from bench.common import random_batch
 
     data = random_batch(batch, size)

@@ -114,7 +114,7 @@ def main(argv=None) -> int:
 
     from bench.common import machine_facts, write_report
     from keras_pggan.config import get_preset
-    from keras_pggan.train import build_pggan, compile_pggan
+    from keras_pggan.models import build_gan, compile_gan
 
     results, rows = {"peak": [], "steps": {}}, []
     for preset in args.presets.split(","):
@@ -134,8 +134,8 @@ def main(argv=None) -> int:
         ]
         results["peak"] += conv_peak(shapes)
         keras.backend.clear_session()
-        gan = build_pggan(cfg)
-        compile_pggan(gan, cfg)
+        gan = build_gan(cfg)
+        compile_gan(gan, cfg)
         flops = train_step_flops(gan, args.batch_size, args.size)
         step = measure_step(gan, args.batch_size, args.size, args.steps, args.warmup)
         results["steps"][preset] = {"flops": flops, "seconds": step, "gflops": flops / step / 1e9}

@@ -40,7 +40,8 @@ def main(argv=None) -> int:
 
     from bench.common import machine_facts, write_report
     from keras_pggan.config import get_preset
-    from keras_pggan.train import build_pggan, compile_pggan, make_strategy
+    from keras_pggan.distribute import make_strategy
+    from keras_pggan.models import build_gan, compile_gan
 
     rng = np.random.default_rng(0)
     n = args.batch_size
@@ -58,8 +59,8 @@ def main(argv=None) -> int:
             for replicas in (1, 2):
                 strategy = make_strategy("default" if replicas == 1 else "mirrored", replicas)
                 with strategy.scope():
-                    gan = build_pggan(cfg)
-                    compile_pggan(gan, cfg)
+                    gan = build_gan(cfg)
+                    compile_gan(gan, cfg)
                 # Batched like the real pipeline (keras_pggan.data): tf.distribute splits each
                 # global batch into one half per replica (checked: [4, ...] on each of 2).
                 ds = tf.data.Dataset.from_tensor_slices(data).repeat().batch(n, drop_remainder=True)

@@ -23,7 +23,7 @@ from keras_pggan.config import (
     get_preset,
 )
 from keras_pggan.discriminator import build_discriminator
-from keras_pggan.generator import build_generator, composite, inpaint
+from keras_pggan.generator import build_generator, composite, fill_holes, load_generator
 from keras_pggan.model import PGGAN
 
 __version__ = "0.1.0"
@@ -40,6 +40,7 @@ __all__ = [
     "build_discriminator",
     "build_generator",
     "composite",
+    "fill_holes",
     "get_preset",
-    "inpaint",
+    "load_generator",
 ]

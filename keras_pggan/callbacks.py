@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from keras_pggan.generator import as_float32, inpaint
+from keras_pggan.generator import as_float32, fill_holes
 from keras_pggan.io_utils import atomic_path, write_text_atomic
 
 
@@ -56,7 +56,7 @@ class SampleGridLogger(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        outputs = inpaint(self.model.generator, self.batch["image"], self.batch["mask"]).numpy()
+        outputs = fill_holes(self.model.generator, self.batch["image"], self.batch["mask"]).numpy()
         grid = sample_grid(self.batch["image"], self.batch["mask"], outputs)
         os.makedirs(self.samples_dir, exist_ok=True)
         path = os.path.join(self.samples_dir, f"epoch_{epoch + 1:03d}.png")

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from keras_pggan import losses
 from keras_pggan.config import LossConfig
-from keras_pggan.generator import composite
+from keras_pggan.generator import composite, fill_holes
 from keras_pggan.guards import apply_if_finite
 
 METRIC_NAMES = (
@@ -133,10 +133,7 @@ class PGGAN(keras.Model):
 
     def call(self, inputs, training=False):
         """Returns the composited inpainting in [0,1] for a batch dict ``{"image","mask"}``."""
-        image = tf.cast(inputs["image"], tf.float32)
-        mask = tf.cast(inputs["mask"], tf.float32)
-        raw = self.generator({"image": image * 2.0 - 1.0, "mask": mask}, training=training)
-        return composite((tf.cast(raw, tf.float32) + 1.0) * 0.5, image, mask)
+        return fill_holes(self.generator, inputs["image"], inputs["mask"], training=training)
 
     # -- loss pieces ---------------------------------------------------------------------------
     def _discriminate(self, images, masks, training):

@@ -29,95 +29,14 @@ from keras_pggan.config import (
     STRATEGIES,
     ExperimentConfig,
 )
+from keras_pggan.distribute import (  # noqa: F401 (make_strategy: re-exported)
+    configure_cpu_replicas,
+    make_strategy,
+    worker_info,
+)
+from keras_pggan.errors import UserError
 
 DEFAULT_PRESET = "demo"
-
-
-class UserError(Exception):
-    """A problem with the user's input: reported in one line, exit code 2."""
-
-
-# -- devices and strategies ------------------------------------------------------------------------
-def configure_cpu_replicas(n: int) -> None:
-    """Splits the first physical CPU into ``n`` logical devices (before TF initialises).
-
-    Lets ``MirroredStrategy`` run with ``n`` replicas on a machine without GPUs. Idempotent when
-    the runtime already has exactly ``n`` logical CPUs.
-
-    Raises:
-        UserError: when the runtime is initialised with a different number of logical CPUs.
-    """
-    import tensorflow as tf
-
-    if n <= 1:
-        return
-    cpus = tf.config.list_physical_devices("CPU")
-    try:
-        tf.config.set_logical_device_configuration(
-            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
-        )
-    except RuntimeError as e:
-        have = len(tf.config.list_logical_devices("CPU"))
-        if have != n:
-            raise UserError(
-                f"--cpu-replicas {n}: TensorFlow is already initialised with {have} logical "
-                f"CPU(s); set it before any TensorFlow op runs ({e})"
-            ) from e
-
-
-_MIRRORED: dict = {}
-
-
-def make_strategy(name: str = "auto", cpu_replicas: int = 0):
-    """Returns a ``tf.distribute`` strategy.
-
-    Args:
-        name: ``"auto"`` (multi-worker when ``TF_CONFIG`` names several workers, else mirrored
-            when there are several GPUs or ``cpu_replicas > 1``, else the default strategy),
-            ``"default"``, ``"mirrored"`` or ``"multi-worker"``.
-        cpu_replicas: logical CPU devices to mirror over when there is no GPU.
-    """
-    import tensorflow as tf
-
-    if name not in STRATEGIES:
-        raise UserError(f"--strategy must be one of {STRATEGIES}, got {name!r}")
-    configure_cpu_replicas(cpu_replicas)
-    if name == "auto":
-        tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-        workers = tf_config.get("cluster", {}).get("worker", [])
-        if len(workers) > 1:
-            name = "multi-worker"
-        elif len(tf.config.list_physical_devices("GPU")) > 1 or cpu_replicas > 1:
-            name = "mirrored"
-        else:
-            name = "default"
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "multi-worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    gpus = tf.config.list_logical_devices("GPU")
-    if gpus:
-        devices = tuple(d.name for d in gpus)
-    else:
-        devices = tuple(d.name for d in tf.config.list_logical_devices("CPU"))
-        devices = devices[: max(cpu_replicas, 1)]
-    # One MirroredStrategy per device set and process: a second instance reuses the collective
-    # instance keys of the first and its all-reduces fail with a shape mismatch.
-    if devices not in _MIRRORED:
-        _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
-    return _MIRRORED[devices]
-
-
-def _worker_info(strategy):
-    """(is_chief, task_id) under multi-worker training; (True, 0) otherwise."""
-    import tensorflow as tf
-
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return True, 0
-    resolver = strategy.cluster_resolver
-    task_type, task_id = resolver.task_type, resolver.task_id
-    is_chief = task_type in (None, "chief") or (task_type == "worker" and task_id == 0)
-    return is_chief, task_id or 0
 
 
 # -- the training run ---------------------------------------------------------------------------
@@ -128,72 +47,6 @@ def completed_epochs(backup_dir: str) -> int:
         return 0
     with open(path, encoding="utf-8") as f:
         return int(json.load(f).get("epoch", 0))
-
-
-def build_pggan(cfg: ExperimentConfig):
-    """Builds the generator, discriminator and GAN wrapper, seeded, in the current scope.
-
-    ``PGGAN`` for the paper's discriminators; ``BaselineGAN`` when the discriminator is a
-    baseline's (``"ce"``, ``"glgan"``). The generator follows ``cfg.generator.variant``; the
-    layers compute in ``cfg.train.precision`` (variables stay float32).
-    """
-    import keras
-
-    keras.utils.set_random_seed(cfg.train.seed)
-    # The precision policy applies to the layers built here only: the previous global policy
-    # comes back afterwards, so nothing else in the process changes dtype.
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(cfg.train.precision)
-    try:
-        return _build_gan(cfg)
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
-def _build_gan(cfg: ExperimentConfig):
-    from keras_pggan import ce, glgan
-    from keras_pggan.discriminator import build_discriminator
-    from keras_pggan.generator import build_generator
-    from keras_pggan.model import PGGAN, BaselineGAN
-
-    size = cfg.data.image_size
-    if cfg.generator.variant == "ce":
-        generator = ce.build_ce_generator(cfg.generator, size)
-    elif cfg.generator.variant == "glgan":
-        generator = glgan.build_glgan_generator(cfg.generator)
-    else:
-        generator = build_generator(cfg.generator)
-    if cfg.discriminator.variant == "ce":
-        discriminator = ce.build_ce_discriminator(cfg.discriminator, size)
-    elif cfg.discriminator.variant == "glgan":
-        discriminator = glgan.build_glgan_discriminator(cfg.discriminator, size)
-    else:
-        discriminator = build_discriminator(cfg.discriminator, size)
-        return PGGAN(
-            generator, discriminator, cfg.loss, nan_policy=cfg.train.nan_policy, name="pggan"
-        )
-    return BaselineGAN(
-        generator,
-        discriminator,
-        cfg.loss,
-        nan_policy=cfg.train.nan_policy,
-        name=f"{cfg.discriminator.variant}_gan",
-    )
-
-
-def compile_pggan(gan, cfg: ExperimentConfig) -> None:
-    """Compiles with the Adam settings of the config; builds both optimisers (PGGAN.compile)."""
-    import keras
-
-    t = cfg.train
-    gan.compile(
-        g_optimizer=keras.optimizers.Adam(
-            t.g_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2, name="g_adam"
-        ),
-        d_optimizer=keras.optimizers.Adam(
-            t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2, name="d_adam"
-        ),
-    )
 
 
 def _newest_generator(run_dir: str) -> str | None:
@@ -229,7 +82,7 @@ def warm_start(gan, init_from: str | None, init_discriminator: str | None = None
     """Loads weights into a freshly built GAN; the optimisers and the data stream start anew.
 
     Args:
-        gan: the model from :func:`build_pggan`.
+        gan: the model from :func:`keras_pggan.models.build_gan`.
         init_from: a ``.keras`` generator (e.g. ``saved_models/pggan_dres.keras``) or a run
             directory: its newest generator (``generator.keras`` or the newest checkpoint) and
             its ``discriminator.keras`` when present.
@@ -308,39 +161,88 @@ def run_training(
         UserError: when ``run_dir`` already holds a run and ``resume`` is false, or a warm
             start is asked for together with ``resume`` or does not fit the config.
     """
-    import keras
     import tensorflow as tf
 
-    from keras_pggan import data as data_lib
-    from keras_pggan.callbacks import (
-        AtomicBackupAndRestore,
-        EpochLog,
-        GeneratorCheckpoint,
-        SampleGridLogger,
-        TimeLimit,
-    )
-    from keras_pggan.guards import NonFiniteGuard
-    from keras_pggan.io_utils import atomic_path, write_text_atomic
+    from keras_pggan import models
 
     strategy = strategy or tf.distribute.get_strategy()
-    is_chief, task_id = _worker_info(strategy)
+    is_chief, task_id = worker_info(strategy)
     # Non-chief workers of a multi-worker run keep their own state in run_dir/worker<i>/ so
     # that no two processes write the same file; only the chief writes samples and checkpoints.
     own_dir = run_dir if is_chief else os.path.join(run_dir, f"worker{task_id}")
     backup_dir = os.path.join(own_dir, "backup")
+    _prepare_run_dir(cfg, run_dir, resume, is_chief, init_from or init_discriminator)
+
+    t = cfg.train
+    initial_epoch = completed_epochs(backup_dir) if resume else 0
+    train_ds, val_ds = _datasets(cfg, strategy, initial_epoch)
+    with strategy.scope():
+        gan = models.build_gan(cfg)
+        models.compile_gan(gan, cfg)
+        warm = None
+        if (init_from or init_discriminator) and initial_epoch == 0:
+            warm = warm_start(gan, init_from, init_discriminator)
+    if is_chief:
+        _record_env(run_dir, env_record, warm, resume)
+    callbacks = _callbacks(
+        cfg,
+        run_dir,
+        own_dir,
+        is_chief,
+        val_ds if val_ds is not None else train_ds,
+        profile_batches,
+        keep_checkpoints,
+        time_limit_s,
+    )
+
+    start = time.time()
+    history = gan.fit(
+        train_ds,
+        epochs=t.epochs,
+        steps_per_epoch=t.steps_per_epoch,
+        validation_data=val_ds,
+        validation_steps=t.validation_steps or None,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=verbose,
+    )
+    seconds = time.time() - start
+    skipped = _report_skipped(run_dir, is_chief)
+    generator_path = _save_outputs(gan, history, run_dir, own_dir, is_chief)
+    return {
+        "run_dir": run_dir,
+        "history": history.history,
+        "initial_epoch": initial_epoch,
+        "seconds": seconds,
+        "generator_path": generator_path,
+        "model": gan,
+        "skipped_files": skipped,
+    }
+
+
+def _prepare_run_dir(cfg, run_dir: str, resume: bool, is_chief: bool, warm_start_asked) -> None:
+    """Refuses to reuse a run directory without ``resume``; writes ``config.json``."""
+    from keras_pggan.io_utils import write_text_atomic
+
     if os.path.isdir(run_dir) and os.listdir(run_dir) and not resume and is_chief:
         raise UserError(
             f"{run_dir}: run directory already exists; pass --resume to continue it "
             f"or choose another --run-dir"
         )
-    if resume and (init_from or init_discriminator):
+    if resume and warm_start_asked:
         raise UserError("--init-from starts a new run; --resume continues one from its backup")
     os.makedirs(run_dir, exist_ok=True)
     if is_chief:
         write_text_atomic(os.path.join(run_dir, "config.json"), cfg.to_json() + "\n")
 
+
+def _datasets(cfg, strategy, initial_epoch: int):
+    """The training stream (from ``initial_epoch``) and the validation set (or ``None``)."""
+    import tensorflow as tf
+
+    from keras_pggan import data as data_lib
+
     t = cfg.train
-    initial_epoch = completed_epochs(backup_dir) if resume else 0
     # The data stream is a pure function of (seed, position), so a resumed run continues with
     # exactly the batches the uninterrupted run would have seen.
     train_ds = data_lib.make_train_dataset(
@@ -361,32 +263,50 @@ def run_training(
         train_ds = train_ds.with_options(options)
         if val_ds is not None:
             val_ds = val_ds.with_options(options)
+    return train_ds, val_ds
 
-    with strategy.scope():
-        gan = build_pggan(cfg)
-        compile_pggan(gan, cfg)
-        warm = None
-        if (init_from or init_discriminator) and initial_epoch == 0:
-            warm = warm_start(gan, init_from, init_discriminator)
-    if is_chief:
-        from keras_pggan.cpu import environment_record
 
-        info = {"cpu": environment_record(env_record), "init_from": warm, "resume": resume}
-        env_path = os.path.join(run_dir, "env.json")
-        previous = []
-        if os.path.exists(env_path):
-            with open(env_path, encoding="utf-8") as f:
-                previous = json.load(f).get("processes", [])
-        info["started"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        write_text_atomic(env_path, json.dumps({"processes": [*previous, info]}, indent=2) + "\n")
+def _record_env(run_dir: str, env_record: dict | None, warm: dict | None, resume: bool) -> None:
+    """Appends this process's CPU settings and warm start to ``run_dir/env.json``."""
+    from keras_pggan.cpu import environment_record
+    from keras_pggan.io_utils import write_text_atomic
 
+    info = {"cpu": environment_record(env_record), "init_from": warm, "resume": resume}
+    env_path = os.path.join(run_dir, "env.json")
+    previous = []
+    if os.path.exists(env_path):
+        with open(env_path, encoding="utf-8") as f:
+            previous = json.load(f).get("processes", [])
+    info["started"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    write_text_atomic(env_path, json.dumps({"processes": [*previous, info]}, indent=2) + "\n")
+
+
+def _callbacks(
+    cfg, run_dir, own_dir, is_chief, sample_source, profile_batches, keep_checkpoints, time_limit_s
+) -> list:
+    """The run's callbacks, in the order they must run at each epoch end."""
+    import keras
+
+    from keras_pggan.callbacks import (
+        AtomicBackupAndRestore,
+        EpochLog,
+        GeneratorCheckpoint,
+        SampleGridLogger,
+        TimeLimit,
+    )
+    from keras_pggan.guards import NonFiniteGuard
+
+    t = cfg.train
     log_dir = os.path.join(own_dir, "logs")
     callbacks = [
         # First: on a NaN/Inf it raises before any epoch-end callback saves the bad state.
         NonFiniteGuard(run_dir if is_chief else own_dir),
         # Crash-safe resume state: each save is a new file committed by an atomic metadata write.
         AtomicBackupAndRestore(
-            backup_dir, save_freq="epoch", delete_checkpoint=False, double_checkpoint=True
+            os.path.join(own_dir, "backup"),
+            save_freq="epoch",
+            delete_checkpoint=False,
+            double_checkpoint=True,
         ),
         keras.callbacks.TensorBoard(
             log_dir,
@@ -396,7 +316,6 @@ def run_training(
         ),
     ]
     if is_chief:
-        sample_source = val_ds if val_ds is not None else train_ds
         sample = next(iter(sample_source.take(1)))
         sample = {k: v[: t.num_samples].numpy() for k, v in sample.items()}
         callbacks += [
@@ -411,19 +330,14 @@ def run_training(
     if time_limit_s:
         # Last: every other epoch-end callback (backup, checkpoint, log) has run when it stops.
         callbacks.append(TimeLimit(time_limit_s))
+    return callbacks
 
-    start = time.time()
-    history = gan.fit(
-        train_ds,
-        epochs=t.epochs,
-        steps_per_epoch=t.steps_per_epoch,
-        validation_data=val_ds,
-        validation_steps=t.validation_steps or None,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=verbose,
-    )
-    seconds = time.time() - start
+
+def _report_skipped(run_dir: str, is_chief: bool) -> dict:
+    """Lists the undecodable files the run skipped (stderr and ``skipped_files.txt``)."""
+    from keras_pggan import data as data_lib
+    from keras_pggan.io_utils import write_text_atomic
+
     skipped = data_lib.skipped_files()
     if skipped and is_chief:
         print(
@@ -435,9 +349,15 @@ def run_training(
             os.path.join(run_dir, "skipped_files.txt"),
             "".join(f"{name}\t{reason}\n" for name, reason in sorted(skipped.items())),
         )
-    generator_path = os.path.join(own_dir, "generator.keras")
-    from keras_pggan.generator import as_float32
+    return skipped
 
+
+def _save_outputs(gan, history, run_dir: str, own_dir: str, is_chief: bool) -> str:
+    """Saves the float32 generator and ``history.json``; returns the generator's path."""
+    from keras_pggan.generator import as_float32
+    from keras_pggan.io_utils import atomic_path, write_text_atomic
+
+    generator_path = os.path.join(own_dir, "generator.keras")
     with atomic_path(generator_path) as tmp:
         as_float32(gan.generator).save(tmp)  # float32 compute whatever the training precision
     if is_chief:
@@ -445,15 +365,7 @@ def run_training(
         write_text_atomic(
             os.path.join(run_dir, "history.json"), json.dumps(summary, indent=2) + "\n"
         )
-    return {
-        "run_dir": run_dir,
-        "history": history.history,
-        "initial_epoch": initial_epoch,
-        "seconds": seconds,
-        "generator_path": generator_path,
-        "model": gan,
-        "skipped_files": skipped,
-    }
+    return generator_path
 
 
 # -- CLI -----------------------------------------------------------------------------------------

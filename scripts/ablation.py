@@ -141,13 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pt._check_args(args)
         from keras_pggan.io_utils import write_text_atomic
-        from keras_pggan.train import UserError as TrainUserError
 
         start = time.time()
-        try:
-            runs = {m: pt.train_method(m, args) for m in args.methods}
-        except TrainUserError as e:
-            raise pt.UserError(str(e)) from e
+        runs = {m: pt.train_method(m, args) for m in args.methods}
         if args.train_only:
             print(f"trained {', '.join(args.methods)} in {time.time() - start:.0f} s")
             return 0

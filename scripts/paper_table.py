@@ -36,6 +36,8 @@ import shutil
 import sys
 import time
 
+from keras_pggan.errors import UserError
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.normpath(os.path.join(REPO, "..", "shared", "data", "train"))
 METHODS = ("ce", "glgan", "pggan-res", "pggan-dres")
@@ -56,10 +58,6 @@ DEFAULT_MASK = "center:0.25,rect:0.25,freeform:0.5"
 SMOKE_STEPS = 200
 # Opt-in speed settings (README, "Dependency notes"); recorded per run since they may differ.
 SPEED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_PGGAN_NATIVE_DILATION")
-
-
-class UserError(Exception):
-    """A bad argument or missing input: one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -530,13 +528,9 @@ def main(argv: list[str] | None = None) -> int:
         _check_args(args)
         from keras_pggan import ce, glgan  # noqa: F401  (registers the baselines' layers)
         from keras_pggan.io_utils import write_text_atomic
-        from keras_pggan.train import UserError as TrainUserError
 
         start = time.time()
-        try:
-            runs = {m: train_method(m, args) for m in args.methods}
-        except TrainUserError as e:
-            raise UserError(str(e)) from e
+        runs = {m: train_method(m, args) for m in args.methods}
         if args.train_only:
             print(f"trained {', '.join(args.methods)} in {time.time() - start:.0f} s")
             return 0
