@@ -40,7 +40,7 @@ import keras
 import tensorflow as tf
 
 from keras_pggan.config import DiscriminatorConfig, GeneratorConfig
-from keras_pggan.layers import MaskedInput, normalization
+from keras_pggan.layers import MaskedInput, apply_strided_conv_stack, normalization
 
 # He initialisation keeps the signal's scale through the ReLU stack without the paper's batch
 # normalisation (with Glorot's the untrained network outputs ~1e-4).
@@ -210,25 +210,7 @@ def build_ce_discriminator(
         raise ValueError(f"DiscriminatorConfig.variant: expected 'ce', got {cfg.variant!r}")
     h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
     image = keras.Input((h, w, 3), name="image")
-    x, side, f, i = image, max(h, w), cfg.base_filters, 0
-    while side > 4:
-        i += 1
-        instance_norm = cfg.norm == "instance" and i > 1
-        conv = keras.layers.Conv2D(
-            min(f, cfg.max_filters),
-            4,
-            strides=2,
-            padding="same",
-            use_bias=not instance_norm,
-            name=f"conv{i}",
-        )
-        if cfg.norm == "spectral":
-            conv = keras.layers.SpectralNormalization(conv, name=f"conv{i}_sn")
-        x = conv(x)
-        if instance_norm:
-            x = normalization("instance", f"conv{i}")(x)
-        x = keras.layers.LeakyReLU(cfg.leaky_relu_slope, name=f"conv{i}_lrelu")(x)
-        side, f = -(-side // 2), f * 2
+    x = apply_strided_conv_stack(image, cfg, kernel_size=4, prefix="")
     x = keras.layers.Flatten(name="flatten")(x)
     logit = keras.layers.Dense(1, name="logit", dtype="float32")(x)
     return keras.Model(image, {"global": logit}, name=name or "ce_discriminator")

@@ -48,7 +48,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from keras_pggan.config import DataConfig, MaskConfig
-from keras_pggan.imageio import MAX_IMAGE_PIXELS, decode_rgb, load_rgb  # noqa: F401 (re-exported)
+from keras_pggan.imageio import decode_rgb
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 LIST_EXTENSIONS = (".txt", ".lst", ".list")

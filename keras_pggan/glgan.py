@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from keras_pggan.config import DiscriminatorConfig, GeneratorConfig
-from keras_pggan.layers import MaskedInput, normalization
+from keras_pggan.layers import MaskedInput, apply_strided_conv_stack, normalization
 
 # He initialisation keeps the signal's scale through the deep ReLU stack without the papers'
 # batch normalisation (with Glorot's the untrained network outputs ~1e-4).
@@ -194,25 +194,7 @@ def build_glgan_generator(cfg: GeneratorConfig, name: str | None = None) -> kera
 
 def _branch(x, cfg: DiscriminatorConfig, name: str):
     """5×5 stride-2 convolutions until the map is at most 4×4, then a dense feature layer."""
-    side, f, i = max(int(x.shape[1]), int(x.shape[2])), cfg.base_filters, 0
-    while side > 4:
-        i += 1
-        instance_norm = cfg.norm == "instance" and i > 1
-        conv = keras.layers.Conv2D(
-            min(f, cfg.max_filters),
-            5,
-            strides=2,
-            padding="same",
-            use_bias=not instance_norm,
-            name=f"{name}_conv{i}",
-        )
-        if cfg.norm == "spectral":
-            conv = keras.layers.SpectralNormalization(conv, name=f"{name}_conv{i}_sn")
-        x = conv(x)
-        if instance_norm:
-            x = normalization("instance", f"{name}_conv{i}")(x)
-        x = keras.layers.LeakyReLU(cfg.leaky_relu_slope, name=f"{name}_conv{i}_lrelu")(x)
-        side, f = -(-side // 2), f * 2
+    x = apply_strided_conv_stack(x, cfg, kernel_size=5, prefix=f"{name}_")
     x = keras.layers.Flatten(name=f"{name}_flatten")(x)
     x = keras.layers.Dense(2 * cfg.max_filters, name=f"{name}_dense")(x)
     return keras.layers.LeakyReLU(cfg.leaky_relu_slope, name=f"{name}_dense_lrelu")(x)

@@ -223,3 +223,32 @@ def apply_residual_block(
         x, filters, 3, dilation_rate=dilation_rate, norm=norm, activation=None, name=f"{name}_2"
     )
     return keras.layers.Add(name=f"{name}_add")([shortcut, x])
+
+
+def apply_strided_conv_stack(x, cfg, kernel_size: int, prefix: str):
+    """Stride-2 convolutions + LeakyReLU until the map is at most 4×4 (the baselines' critics).
+
+    Filters start at ``cfg.base_filters`` and double per layer up to ``cfg.max_filters``;
+    ``cfg.norm`` ``"spectral"`` wraps each convolution, ``"instance"`` normalises every layer but
+    the first. Layers are named ``{prefix}conv{i}`` (+ ``_sn``, ``_lrelu``).
+    """
+    side, f, i = max(int(x.shape[1]), int(x.shape[2])), cfg.base_filters, 0
+    while side > 4:
+        i += 1
+        instance_norm = cfg.norm == "instance" and i > 1
+        conv = keras.layers.Conv2D(
+            min(f, cfg.max_filters),
+            kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=not instance_norm,
+            name=f"{prefix}conv{i}",
+        )
+        if cfg.norm == "spectral":
+            conv = keras.layers.SpectralNormalization(conv, name=f"{prefix}conv{i}_sn")
+        x = conv(x)
+        if instance_norm:
+            x = normalization("instance", f"{prefix}conv{i}")(x)
+        x = keras.layers.LeakyReLU(cfg.leaky_relu_slope, name=f"{prefix}conv{i}_lrelu")(x)
+        side, f = -(-side // 2), f * 2
+    return x

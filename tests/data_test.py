@@ -1,4 +1,4 @@
-"""Input pipeline tests: sources, decoding of every colour mode, bad files, TFRecords, seeding."""
+"""Input pipeline tests: sources, bad files, TFRecords, seeding (decoding: imageio_test)."""
 
 import io
 import os
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_pggan import data
+from keras_pggan import data, imageio
 from keras_pggan.config import DataConfig, MaskConfig
 
 MASKS = MaskConfig(spec="rect:1", min_hole_ratio=0.05, max_hole_ratio=0.5)
@@ -87,68 +87,9 @@ def test_default_photos_are_embedded_colour_images():
     paths = data.default_photo_paths()
     assert len(paths) >= 8
     for p in paths[:3]:
-        rgb = data.load_rgb(p)
+        rgb = imageio.load_rgb(p)
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
         assert min(rgb.shape[:2]) >= 200
-
-
-# -- decoding --------------------------------------------------------------------------------------
-def _encode(im, **kw):
-    buf = io.BytesIO()
-    im.save(buf, **kw)
-    return buf.getvalue()
-
-
-def test_decode_every_colour_mode_to_rgb():
-    rgb = _photo(seed=7)
-    grey = rgb[..., 0]
-    cases = {
-        "grey": (Image.fromarray(grey), np.repeat(grey[..., None], 3, -1)),
-        "rgba": (Image.fromarray(np.dstack([rgb, np.full(grey.shape, 7, np.uint8)])), rgb),
-        "16bit": (Image.fromarray(grey.astype(np.uint16) * 257), np.repeat(grey[..., None], 3, -1)),
-    }
-    for name, (im, want) in cases.items():
-        got = data.decode_rgb(_encode(im, format="PNG"), name)
-        np.testing.assert_array_equal(got, want, err_msg=name)
-    pal = Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
-    pal.info["transparency"] = 0
-    got = data.decode_rgb(_encode(pal, format="PNG", transparency=0), "palette")
-    np.testing.assert_array_equal(got, np.asarray(pal.convert("RGB")))
-    cmyk = Image.fromarray(rgb).convert("CMYK")
-    got = data.decode_rgb(_encode(cmyk, format="JPEG", quality=95), "cmyk")
-    assert got.shape == rgb.shape and np.abs(got.astype(int) - rgb).mean() < 12
-
-
-def test_decode_applies_exif_orientation():
-    rgb = _photo(30, 50, seed=3)
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90° clockwise on display
-    raw = _encode(Image.fromarray(rgb), format="JPEG", quality=98, exif=exif.tobytes())
-    got = data.decode_rgb(raw, "exif.jpg")
-    assert got.shape == (50, 30, 3)
-    with Image.open(io.BytesIO(raw)) as im:  # the stored pixels, before orientation
-        stored = np.asarray(im.convert("RGB"))
-    np.testing.assert_array_equal(got, np.rot90(stored, k=-1))
-    assert np.abs(got.astype(int) - np.rot90(rgb, k=-1)).mean() < 10
-
-
-def test_decode_errors_name_the_file():
-    with pytest.raises(ValueError, match=r"x\.jpg: empty file"):
-        data.decode_rgb(b"", "x.jpg")
-    with pytest.raises(ValueError, match=r"y\.png: cannot decode"):
-        data.decode_rgb(b"hello", "y.png")
-    bomb = _encode(Image.new("L", (1, 1)), format="PNG")
-    # Patch the IHDR width/height to 30000 x 30000 (header only: the bomb guard must refuse it).
-    bomb = bomb[:16] + (30000).to_bytes(4, "big") + (30000).to_bytes(4, "big") + bomb[24:]
-    with pytest.raises(ValueError, match="bomb"):
-        data.decode_rgb(bomb, "bomb.png")
-
-
-def test_jpeg_draft_decoding_keeps_the_short_side(tmp_path):
-    path = str(tmp_path / "big.jpg")
-    _save(path, _photo(600, 900, seed=1), quality=90)
-    small = data.load_rgb(path, min_side=128)
-    assert min(small.shape[:2]) >= 128 and small.shape[0] < 600
 
 
 # -- pipelines ----------------------------------------------------------------------------------
