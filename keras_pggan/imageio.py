@@ -292,6 +292,8 @@ def load_mask_file(path: str, height: int | None = None, width: int | None = Non
         raise ValueError(f"{path}: give both height and width, or neither")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such mask file")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: cannot decode mask image (not a file)")
     with open(path, "rb") as f:
         hole = decode_mask(f.read(), path)
     if height is not None:

@@ -137,6 +137,8 @@ def test_mask_file_errors_name_the_file(tmp_path):
     bad.write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"bad\.png: cannot decode mask image"):
         imageio.load_mask_file(str(bad))
+    with pytest.raises(ValueError, match="not a file"):
+        imageio.load_mask_file(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="missing.png"):
         imageio.load_mask_file(str(tmp_path / "missing.png"))
 

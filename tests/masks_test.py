@@ -234,6 +234,24 @@ def test_in_graph_reader_agrees_with_load_mask_file(tmp_path):
         np.testing.assert_array_equal(masks.load_mask_file(path), hole, err_msg=name)
 
 
+def test_alpha_without_transparent_pixels_is_ignored_by_file_and_folder_readers(tmp_path):
+    """imageio's rule: alpha counts only when some pixel is transparent (alpha < 128).
+
+    The old masks.py rule (alpha used whenever min alpha < 255) read this file as 0 holes.
+    """
+    a = np.zeros((16, 16, 4), np.uint8)
+    a[..., 3] = 200  # translucent everywhere, transparent nowhere
+    a[6:10, 3:7] = (255, 255, 255, 255)  # an opaque-white 4x4 square on black
+    folder = tmp_path / "alpha200"
+    folder.mkdir()
+    path = _save(str(folder / "m.png"), a)
+    assert masks.load_mask_file(path).sum() == 16
+    assert masks.load_mask_file(path)[6:10, 3:7].all()
+    draw = masks._make_drawer("folder", 16, 16, mask_dir=str(folder))
+    for i in range(4):  # flips and quarter turns keep the count; the resize is the identity
+        assert int(draw(_seed(2, i)).numpy().sum()) == 16
+
+
 def test_folder_kind_binarises_transforms_and_resizes(mask_dir):
     files = masks.list_mask_files(mask_dir)
     assert [os.path.relpath(f, mask_dir) for f in files] == [
