@@ -8,7 +8,7 @@ Example:
 Every path runs the same weights on the same input (a photo-like random image with a centred square
 hole of half the side, batch 1) and returns the composited image in [0, 1]:
 
-- Keras: the generator in a ``tf.function`` (``keras_pggan.generator.inpaint``);
+- Keras: the generator in a ``tf.function`` (``keras_pggan.generator.fill_holes``);
 - SavedModel: ``serving_default`` of ``keras_pggan.export.export_saved_model`` (what TF Serving
   runs), loaded with ``tf.saved_model.load``;
 - LiteRT fp32 / dynamic / int8: ``keras_pggan.tflite.export_tflite`` builds run by
@@ -150,10 +150,11 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from bench.common import machine_facts, median_ms, write_report
+    from keras_pggan.backends import TFLiteInpainter
     from keras_pggan.config import get_preset
     from keras_pggan.export import export_saved_model
-    from keras_pggan.generator import build_generator, inpaint
-    from keras_pggan.tflite import TFLiteInpainter, export_tflite, load_generator
+    from keras_pggan.generator import build_generator, fill_holes, load_generator
+    from keras_pggan.tflite import export_tflite
 
     work = tempfile.mkdtemp(prefix="bench_inference_")
     try:
@@ -171,7 +172,7 @@ def main(argv=None) -> int:
         print(f"model {model_note}: {params:,} params", flush=True)
         inputs = {s: _inputs(s) for s in sizes}
         runners, facts = {}, {}
-        keras_fn = tf.function(lambda x, m: inpaint(generator, x, m))
+        keras_fn = tf.function(lambda x, m: fill_holes(generator, x, m))
         runners["keras"] = lambda x, m: keras_fn(tf.constant(x), tf.constant(m)).numpy()
         if "savedmodel" in paths or "onnx" in paths:
             report = export_saved_model(

@@ -64,7 +64,7 @@ def main(argv=None) -> int:
             return 2
 
     from keras_pggan.export import SavedModelCheckError, export_saved_model
-    from keras_pggan.tflite import load_generator
+    from keras_pggan.generator import load_generator
 
     try:
         generator = load_generator(model_path)

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import sys
+from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # This folder would shadow top-level modules named like its scripts (tflite, saved_model).
@@ -39,6 +40,95 @@ def _fixed_size(text: str | None):
     if len(values) not in (1, 2) or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"expected N or HxW with positive sizes, got {text!r}")
     return (values[0], values[-1])
+
+
+def model_card_section(report: dict[str, Any], title: str | None = None) -> str:
+    """A markdown model-card section for one build from an ``export_tflite`` report.
+
+    Args:
+        report: the dict ``keras_pggan.tflite.export_tflite`` returns.
+        title: the section title (default: the file name).
+
+    Returns:
+        The section as markdown, ending with a newline.
+    """
+    from keras_pggan.signatures import DEFAULT_SIGNATURE, OUTPUT
+    from keras_pggan.tflite import BYTES_PER_PARAM, METADATA_NAME
+
+    name = os.path.basename(report["path"])
+    inputs = report["inputs"]
+    mode, io = report["mode"], report["io"]
+    size = report["fixed_size"]
+    shape = f"{size[0]}×{size[1]}" if size else "H×W (dynamic)"
+    what = {
+        "fp32": "float32 weights and activations",
+        "dynamic": "dynamic-range quantization: int8 weights, float activations",
+        "fp16": "float16 weights (dequantized to float32 at load), float32 activations",
+        "int8": "full-integer quantization: int8 weights and activations, calibrated on "
+        f"{(report['calibration'] or {}).get('num_samples')} photo crops with "
+        "generated masks",
+    }[mode]
+    if io == "uint8":
+        image_in = "uint8 [1,H,W,3], 0–255"
+        mask_in = "uint8 [1,H,W,1], 255 = hole, 0 = known"
+        out = "uint8 [1,H,W,3], 0–255"
+        arrays = "image uint8 [1,H,W,3], mask uint8 [1,H,W,1] (255 = hole)"
+    else:
+        arrays = "image float32 [1,H,W,3] in [0,1], mask float32 [1,H,W,1] (1 = hole)"
+        image_in = "float32 [1,H,W,3] in [0,1]"
+        mask_in = "float32 [1,H,W,1], 1 = hole, 0 = known"
+        out = "float32 [1,H,W,3] in [0,1]"
+    if report["pad_inside"]:
+        padding = "any H, W: the model mirror-pads inside and crops back"
+        hw = "any H, W"
+    elif size:
+        padding = f"inputs must be exactly {shape}; pad smaller images (symmetric) first"
+        hw = f"H×W = {shape}"
+    else:
+        padding = (
+            f"H and W must be multiples of {report['pad_multiple']}: pad the image and "
+            "the mask together (symmetric) at the bottom/right, crop the output back"
+        )
+        hw = f"H, W multiples of {report['pad_multiple']}"
+    quant = "; ".join(
+        f"`{k}` scale {v['quantization'][0]:.6g}, zero point {v['quantization'][1]}"
+        for k, v in [*inputs.items(), *report["outputs"].items()]
+        if v["dtype"] == "uint8"
+    )
+    lines = [
+        f"### {title or name}",
+        "",
+        f"- File: `{name}`, {report['bytes'] / 1e6:.2f} MB ({report['size_ratio']:.2f}× the "
+        f"{BYTES_PER_PARAM[mode]} byte(s) × {report['params']:,} parameters its weights need)",
+        f"- Build: {what}; builtin ops only: {', '.join(report['ops'])}",
+        f"- Signature `{DEFAULT_SIGNATURE}`, inputs by name: `image` {image_in}; `mask` {mask_in}. "
+        f"Positional order (`get_input_details()`): {', '.join(report['input_order'])}",
+        f"- Output `{OUTPUT}` {out}: composited inside the graph "
+        f"({report['metadata']['compositing']}), so known pixels are the input's",
+        f"- Size: {shape}; {padding}",
+    ]
+    if quant:
+        lines.append(f"- uint8 quantization: {quant}")
+    lines += [
+        f"- Metadata: JSON in the `{METADATA_NAME}` metadata buffer (pad multiple, I/O contract)",
+        "",
+        "```python",
+        "from keras_pggan.backends import run_tflite",
+        "",
+        "# out: [H,W,3] float in [0,1]",
+        f'out = run_tflite("{name}", image01, mask, num_threads=2)',
+        "",
+        "# or with the LiteRT interpreter directly",
+        "from ai_edge_litert.interpreter import Interpreter",
+        "",
+        f'it = Interpreter(model_path="{name}", num_threads=2)',
+        f'runner = it.get_signature_runner("{DEFAULT_SIGNATURE}")',
+        f"# {arrays}; {hw}",
+        f'out = runner(image=image, mask=mask)["{OUTPUT}"]  # resizes the inputs itself',
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,14 +219,9 @@ def main(argv=None) -> int:
         print("error: --num-calibration and --calibration-size must be positive", file=sys.stderr)
         return 2
 
+    from keras_pggan.generator import load_generator
     from keras_pggan.io_utils import write_text_atomic
-    from keras_pggan.tflite import (
-        TFLiteCheckError,
-        export_tflite,
-        load_generator,
-        make_readable,
-        model_card_section,
-    )
+    from keras_pggan.tflite import TFLiteCheckError, export_tflite, make_readable
 
     try:
         generator = load_generator(model_path)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import shutil
@@ -48,9 +47,19 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from keras_pggan.data import MAX_IMAGE_PIXELS
-from keras_pggan.generator import composite
-from keras_pggan.tflite import export_tflite, load_generator, pad_multiple_of
+from keras_pggan.generator import fill_holes, load_generator, pad_multiple_of
+from keras_pggan.imageio import MAX_IMAGE_PIXELS, decode_mask_tensor, encode_png
+from keras_pggan.signatures import (
+    BYTES_SIGNATURE,
+    DEFAULT_SIGNATURE,
+    IMAGE,
+    IMAGE_BYTES,
+    MASK,
+    MASK_BYTES,
+    OUTPUT,
+    OUTPUT_PNG,
+)
+from keras_pggan.tflite import export_tflite
 
 __all__ = [
     "BYTES_SIGNATURE",
@@ -64,14 +73,10 @@ __all__ = [
     "variables_bytes",
 ]
 
-DEFAULT_SIGNATURE = "serving_default"
-BYTES_SIGNATURE = "serving_bytes"
-IMAGE, MASK, OUTPUT = "image", "mask", "inpainted"
-IMAGE_BYTES, MASK_BYTES, OUTPUT_PNG = "image_bytes", "mask_bytes", "inpainted_png_bytes"
 METADATA_FILE = "keras_pggan.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_SIZE = 64
-# Largest image (height × width) serving_bytes decodes: the training pipeline's bomb guard.
+# Largest image (height × width) serving_bytes decodes: every image reader's bomb guard.
 MAX_DECODE_PIXELS = MAX_IMAGE_PIXELS
 _VERSION = re.compile(r"^[0-9]+$")
 
@@ -83,53 +88,14 @@ class SavedModelCheckError(ValueError):
 # -- the serving graph ------------------------------------------------------------------------
 
 
-def _pad_bottom_right(x, target_h, target_w, steps: int):
-    """Mirror-pads [B,h,w,C] at the bottom/right to (target_h, target_w), like ``np.pad``.
-
-    ``SYMMETRIC`` padding needs pad <= size, so images smaller than the pad multiple are padded
-    in up to ``steps`` rounds, each at most doubling the size (``np.pad(mode="symmetric")``
-    gives the same pixels).
-    """
-    for _ in range(steps):
-        shape = tf.shape(x)
-        ph = tf.minimum(target_h - shape[1], shape[1])
-        pw = tf.minimum(target_w - shape[2], shape[2])
-        x = tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="SYMMETRIC")
-    return x
-
-
 def _make_inpaint(generator: keras.Model, multiple: int):
-    """Returns ``inpaint01(image, mask) -> inpainted``, all float32 [B,H,W,C] in [0,1]."""
-    # Rounds of padding so that even a 1-pixel side reaches the multiple (each round doubles).
-    steps = max(1, math.ceil(math.log2(multiple))) if multiple > 1 else 0
+    """Returns ``inpaint01(image, mask) -> inpainted``, all float32 [B,H,W,C] in [0,1].
+
+    Any H and W (mirror-padded to ``multiple`` inside the graph) and any batch, 0 included.
+    """
 
     def inpaint01(image, mask):
-        # A batch of 0 images returns 0 images: oneDNN's convolutions (TensorFlow's default on
-        # AVX-512 CPUs) reject an empty batch ("input depth must be evenly divisible by filter
-        # depth: 4 vs 8"); TensorFlow's own kernels accept it. An empty batch is padded to one
-        # blank image and sliced back (a tf.cond would stop tf2onnx); a non-empty batch gets a
-        # padding of 0, so no extra work.
-        batch = tf.shape(image)[0]
-        extra = [[0, tf.maximum(1 - batch, 0)], [0, 0], [0, 0], [0, 0]]
-        out = _run(
-            tf.ensure_shape(tf.pad(image, extra), [None, None, None, 3]),
-            tf.ensure_shape(tf.pad(mask, extra), [None, None, None, 1]),
-        )
-        return out[:batch]
-
-    def _run(image, mask):
-        shape = tf.shape(image)
-        h, w = shape[1], shape[2]
-        x, m = image, mask
-        if steps:
-            th, tw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
-            # Image and mask mirror together so mirrored hole pixels stay holes. Dynamic
-            # paddings hide the channel count, which the convolutions need.
-            x = tf.ensure_shape(_pad_bottom_right(x, th, tw, steps), [None, None, None, 3])
-            m = tf.ensure_shape(_pad_bottom_right(m, th, tw, steps), [None, None, None, 1])
-        raw = generator({"image": x * 2.0 - 1.0, "mask": m}, training=False)
-        fill = (tf.cast(raw, tf.float32) + 1.0) * 0.5
-        return composite(fill[:, :h, :w, :], image, mask)
+        return fill_holes(generator, image, mask, pad_multiple=multiple, allow_empty_batch=True)
 
     return inpaint01
 
@@ -151,35 +117,6 @@ def _check_inputs(image, mask, image_name: str, mask_name: str):
         image = tf.debugging.assert_all_finite(image, f"{image_name} has NaN or Inf values")
         mask = tf.debugging.assert_all_finite(mask, f"{mask_name} has NaN or Inf values")
     return image, mask
-
-
-def _decode_mask(data):
-    """Decodes a mask file to float32 [h,w,1], 1 = hole (see the module docstring)."""
-    raw = tf.io.decode_image(data, channels=0, dtype=tf.uint8, expand_animations=False)
-    channels = tf.shape(raw)[2]
-    raw = tf.cast(raw, tf.int32)
-
-    def gray_alpha(g, a):
-        return g, a
-
-    def rgb_alpha(rgb, a):
-        # PIL's integer luma ("L" mode): (19595 R + 38470 G + 7471 B + 2^15) >> 16.
-        g = (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 32768) // 65536
-        return g, a
-
-    opaque = tf.fill(tf.shape(raw)[:2], 255)
-    luma, alpha = tf.switch_case(
-        tf.clip_by_value(channels - 1, 0, 3),
-        [
-            lambda: gray_alpha(raw[..., 0], opaque),
-            lambda: gray_alpha(raw[..., 0], raw[..., 1]),
-            lambda: rgb_alpha(raw[..., :3], opaque),
-            lambda: rgb_alpha(raw[..., :3], raw[..., 3]),
-        ],
-    )
-    transparent = alpha < 128
-    holes = tf.cond(tf.reduce_any(transparent), lambda: transparent, lambda: luma >= 128)
-    return tf.cast(holes, tf.float32)[..., None]
 
 
 _PNG_SIGNATURE = (0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A)
@@ -261,7 +198,7 @@ def _make_endpoints(generator: keras.Model, multiple: int):
             mask_data = _check_header(pair[1], MASK_BYTES, MAX_DECODE_PIXELS)
             image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
             image = tf.image.convert_image_dtype(image, tf.float32)[None]
-            mask = _decode_mask(mask_data)[None]
+            mask = decode_mask_tensor(mask_data)[None]
             image, mask = _check_inputs(image, mask, IMAGE_BYTES, MASK_BYTES)
             out = inpaint01(image, mask)[0]
             pixels = tf.cast(tf.round(tf.clip_by_value(out, 0.0, 1.0) * 255.0), tf.uint8)
@@ -285,7 +222,7 @@ def build_serving_archive(generator: keras.Model, pad_multiple: int | None = Non
 
     Args:
         generator: the generator (dict inputs ``image``, ``mask`` in [-1,1]).
-        pad_multiple: defaults to :func:`keras_pggan.tflite.pad_multiple_of`.
+        pad_multiple: defaults to :func:`keras_pggan.generator.pad_multiple_of`.
 
     Returns:
         A ``keras.export.ExportArchive``; ``write_out(dir)`` writes the SavedModel.
@@ -401,10 +338,7 @@ def signature_summary(saved_model_dir: str) -> dict[str, dict]:
 
 def _write_warmup(saved_model_dir: str, multiple: int) -> None:
     """Writes TF Serving warm-up requests (one per signature) to ``assets.extra/``."""
-    import io
-
     import numpy as np
-    from PIL import Image
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
     size = max(WARMUP_SIZE, multiple)
@@ -412,16 +346,11 @@ def _write_warmup(saved_model_dir: str, multiple: int) -> None:
     mask = np.zeros((1, size, size, 1), np.float32)
     mask[:, size // 4 : size // 2, size // 4 : size // 2] = 1.0
 
-    def png(array):
-        buf = io.BytesIO()
-        Image.fromarray(array).save(buf, format="PNG")
-        return buf.getvalue()
-
     inputs = {
         DEFAULT_SIGNATURE: {IMAGE: image, MASK: mask},
         BYTES_SIGNATURE: {
-            IMAGE_BYTES: np.array([png(np.full((size, size, 3), 128, np.uint8))], object),
-            MASK_BYTES: np.array([png((mask[0, ..., 0] * 255).astype(np.uint8))], object),
+            IMAGE_BYTES: np.array([encode_png(np.full((size, size, 3), 128, np.uint8))], object),
+            MASK_BYTES: np.array([encode_png(mask[0, ..., 0] > 0.5)], object),
         },
     }
     folder = os.path.join(saved_model_dir, "assets.extra")
@@ -470,7 +399,7 @@ def export_saved_model(
 
     Args:
         generator_or_path: a generator ``keras.Model``, a ``.keras`` file or a run directory (see
-            :func:`keras_pggan.tflite.load_generator`).
+            :func:`keras_pggan.generator.load_generator`).
         model_base_path: the model's folder, e.g. ``saved_models/pggan_dres``.
         version: a positive integer; ``None`` picks the highest existing version + 1 (or 1).
         overwrite: replace an existing version folder (otherwise ``FileExistsError``).

@@ -13,7 +13,8 @@ Any size works: the image is mirror-padded to the network's multiple. Images lar
 resolution (``--working-size``, 512 px) are not run whole: each cluster of holes is cut out with
 context around it, run at no more than the working resolution (downscaled if the crop is still
 larger), and the fill is pasted back only inside the holes at full resolution, so every known pixel
-is byte-identical to the input. See docs/inpaint.md for the strategy and its limits.
+is byte-identical to the input (:mod:`keras_pggan.regions`; docs/inpaint.md). The backends
+(Keras, SavedModel, TFLite) are in :mod:`keras_pggan.backends`.
 
 Library use::
 
@@ -24,381 +25,41 @@ Library use::
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import math
 import os
 import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-DEFAULT_WORKING_SIZE = 512
-DEFAULT_CONTEXT = 0.5
-MIN_CONTEXT_PX = 32
+from keras_pggan.backends import KerasBackend, load_backend
+from keras_pggan.errors import UserError
+from keras_pggan.imageio import (
+    as_hole_mask,
+    as_uint8_image,
+    has_transparency,
+    image_format,
+    load_mask_file,
+    load_rgb,
+    save_image,
+    to_uint8,
+)
+from keras_pggan.regions import (
+    DEFAULT_CONTEXT,
+    DEFAULT_WORKING_SIZE,
+    MIN_CONTEXT_PX,
+    Region,
+    owned_holes,
+    plan_regions,
+    plan_with_labels,
+    resize_u8,
+    shrink_holes,
+)
+
 DEFAULT_BATCH_SIZE = 8
-# Backends agree on uint8 outputs within this many levels (tested): fp32 arithmetic differs by
-# ~1e-5 between Keras, the SavedModel and LiteRT, which can flip a rounding by one level.
-BACKEND_TOLERANCE_U8 = 1
 MASK_SUFFIX = "_mask"
-JPEG_QUALITY = 95
-PNG_COMPRESS_LEVEL = 3
-
-
-# -- arrays ------------------------------------------------------------------------------------
-
-
 SHIPPED_MODELS_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models"
 )
-
-
-def as_hole_mask(mask) -> np.ndarray:
-    """Returns a bool [H,W] hole mask (see :func:`keras_pggan.masks.as_hole_mask`)."""
-    from keras_pggan.masks import as_hole_mask as _as_hole_mask
-
-    return _as_hole_mask(mask)
-
-
-def as_uint8_image(image) -> np.ndarray:
-    """Returns ``image`` as uint8 [H,W,3] (float input in [0,1] is rounded; grey is repeated)."""
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=-1)
-    if a.ndim != 3 or a.shape[-1] != 3:
-        raise ValueError(f"image must be [H,W,3], got shape {a.shape}")
-    if a.dtype == np.uint8:
-        return a
-    if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"image must be uint8 or float in [0,1], got dtype {a.dtype}")
-    if not np.isfinite(a).all():
-        raise ValueError("image has NaN or Inf values")
-    return to_uint8(a)
-
-
-def to_uint8(x) -> np.ndarray:
-    """Float [0,1] → uint8 with rounding."""
-    return np.round(np.clip(np.asarray(x, np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def _pad_to_multiple(image01: np.ndarray, mask01: np.ndarray, multiple: int):
-    """Mirror-pads [B,H,W,C] arrays at the bottom/right; image and mask together."""
-    h, w = image01.shape[1:3]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if not ph and not pw:
-        return image01, mask01
-    pad = ((0, 0), (0, ph), (0, pw), (0, 0))
-    # "symmetric" (edge pixel repeated) is TF's SYMMETRIC MirrorPad, which the exported SavedModel
-    # and TFLite builds use inside the graph: every backend sees the same padded input.
-    return np.pad(image01, pad, mode="symmetric"), np.pad(mask01, pad, mode="symmetric")
-
-
-# -- backends ----------------------------------------------------------------------------------
-
-
-class KerasBackend:
-    """Runs a Keras generator; pads on the host to its pad multiple.
-
-    Args:
-        generator: a model from ``keras_pggan.generator.build_generator`` (dict inputs).
-    """
-
-    name = "keras"
-
-    def __init__(self, generator):
-        import tensorflow as tf
-
-        from keras_pggan.generator import inpaint
-        from keras_pggan.tflite import pad_multiple_of
-
-        self.generator = generator
-        self.pad_multiple = pad_multiple_of(generator)
-        self._fn = tf.function(lambda x, m: inpaint(generator, x, m), reduce_retracing=True)
-
-    def run(self, image01: np.ndarray, mask01: np.ndarray) -> np.ndarray:
-        """float32 [B,H,W,3] in [0,1] and [B,H,W,1] → composited float32 [B,H,W,3]."""
-        h, w = image01.shape[1:3]
-        x, m = _pad_to_multiple(image01, mask01, self.pad_multiple)
-        return np.asarray(self._fn(x, m))[:, :h, :w]
-
-
-class SavedModelBackend:
-    """Runs the ``serving_default`` signature of an exported SavedModel (it pads inside).
-
-    Args:
-        path: the SavedModel directory.
-    """
-
-    name = "saved_model"
-    pad_multiple = 1
-
-    def __init__(self, path: str):
-        import tensorflow as tf
-
-        self.path = path
-        self._loaded = tf.saved_model.load(path)
-        if "serving_default" not in self._loaded.signatures:
-            raise ValueError(f"{path}: SavedModel has no 'serving_default' signature")
-        self._fn = self._loaded.signatures["serving_default"]
-
-    def run(self, image01: np.ndarray, mask01: np.ndarray) -> np.ndarray:
-        import tensorflow as tf
-
-        out = self._fn(image=tf.constant(image01), mask=tf.constant(mask01))
-        if "inpainted" not in out:
-            raise ValueError(f"{self.path}: serving_default returned {sorted(out)}, no 'inpainted'")
-        return out["inpainted"].numpy()
-
-
-class TFLiteBackend:
-    """Runs a ``.tflite`` build through :class:`keras_pggan.tflite.TFLiteInpainter` (batch 1).
-
-    Args:
-        path: the ``.tflite`` file.
-        num_threads: LiteRT CPU threads.
-    """
-
-    name = "tflite"
-
-    def __init__(self, path: str, num_threads: int | None = None):
-        from keras_pggan.tflite import TFLiteInpainter
-
-        self.path = path
-        self.runner = TFLiteInpainter(path, num_threads=num_threads)
-        self.pad_multiple = int(self.runner.pad_multiple)
-
-    def run(self, image01: np.ndarray, mask01: np.ndarray) -> np.ndarray:
-        return np.stack([self.runner(x, m[..., 0]) for x, m in zip(image01, mask01)])
-
-
-def _find_saved_model(path: str) -> str | None:
-    """``path`` itself, or its highest numeric version sub-directory (TF Serving layout)."""
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = [
-        d
-        for d in os.listdir(path)
-        if d.isdigit() and os.path.exists(os.path.join(path, d, "saved_model.pb"))
-    ]
-    return os.path.join(path, max(versions, key=int)) if versions else None
-
-
-def load_backend(path: str, num_threads: int | None = None):
-    """Picks the backend for ``path``: ``.keras`` file or run directory, SavedModel, ``.tflite``.
-
-    Raises:
-        FileNotFoundError: nothing at ``path``.
-        ValueError: ``path`` is none of the supported kinds.
-    """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or directory")
-    if os.path.isdir(path):
-        saved_model = _find_saved_model(path)
-        if saved_model:
-            return SavedModelBackend(saved_model)
-        if os.path.exists(os.path.join(path, "generator.keras")):
-            path = os.path.join(path, "generator.keras")
-        else:
-            raise ValueError(
-                f"{path}: directory holds neither a SavedModel (saved_model.pb) nor generator.keras"
-            )
-    if path.endswith(".tflite"):
-        return TFLiteBackend(path, num_threads=num_threads)
-    if path.endswith(".keras"):
-        from keras_pggan.tflite import load_generator
-
-        try:
-            return KerasBackend(load_generator(path))
-        except (OSError, ValueError, TypeError, KeyError) as e:
-            raise ValueError(f"{path}: cannot load the Keras model ({e})") from None
-    raise ValueError(f"{path}: expected a .keras file, a SavedModel directory or a .tflite file")
-
-
-# -- the any-size strategy ---------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Region:
-    """One network run: a crop of the image, its scale, and the hole clusters it fills.
-
-    Attributes:
-        top: first row of the crop.
-        left: first column of the crop.
-        height: crop height in full-resolution pixels.
-        width: crop width in full-resolution pixels.
-        scale: the crop is resized by this factor (<= 1) before the network.
-        clusters: ids of the hole clusters whose pixels this run fills (``()``: every hole).
-    """
-
-    top: int
-    left: int
-    height: int
-    width: int
-    scale: float = 1.0
-    clusters: tuple[int, ...] = ()
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
-
-    @property
-    def network_size(self) -> tuple[int, int]:
-        """(H, W) the network sees before padding to its multiple."""
-        return _scaled(self.height, self.scale), _scaled(self.width, self.scale)
-
-
-def _scaled(n: int, scale: float) -> int:
-    return n if scale >= 1 else max(1, int(round(n * scale)))
-
-
-def _grow(start: int, stop: int, target: int, limit: int) -> tuple[int, int]:
-    """Grows [start, stop) to ``target`` (at most ``limit``) about its centre, inside [0, limit)."""
-    length = min(target, limit)
-    if stop - start >= length:
-        return start, stop
-    # A window of ``length`` centred on the box contains it; clamping keeps it inside the image.
-    start = min(max(0, (start + stop) // 2 - length // 2), limit - length)
-    return start, start + length
-
-
-def hole_clusters(holes: np.ndarray, block: int = MIN_CONTEXT_PX) -> tuple[np.ndarray, int]:
-    """Labels clusters of holes on a ``block``-pixel grid (holes in touching blocks merge).
-
-    Returns:
-        (int32 labels of the blocks [ceil(H/block), ceil(W/block)], number of clusters). Labelling
-        blocks instead of pixels keeps the cluster count small for speckled masks.
-    """
-    from scipy import ndimage
-
-    h, w = holes.shape
-    gh, gw = -(-h // block), -(-w // block)
-    padded = np.zeros((gh * block, gw * block), bool)
-    padded[:h, :w] = holes
-    grid = padded.reshape(gh, block, gw, block).any(axis=(1, 3))
-    labels, n = ndimage.label(grid, structure=np.ones((3, 3), bool))
-    return labels.astype(np.int32), int(n)
-
-
-def _pixel_clusters(block_labels: np.ndarray, region: Region, block: int) -> np.ndarray:
-    rows = np.arange(region.top, region.top + region.height) // block
-    cols = np.arange(region.left, region.left + region.width) // block
-    return block_labels[np.ix_(rows, cols)]
-
-
-def plan_regions(
-    holes: np.ndarray,
-    working_size: int | None = DEFAULT_WORKING_SIZE,
-    context: float = DEFAULT_CONTEXT,
-    min_context: int = MIN_CONTEXT_PX,
-) -> list[Region]:
-    """Plans the network runs for one image.
-
-    The whole image is one run when its long side is at most ``working_size`` (or
-    ``working_size`` is None). Otherwise holes are grouped into clusters (holes within one
-    ``min_context``-pixel block of each other), each cluster's bounding box is extended by
-    ``max(min_context, context × its long side)`` on every side, boxes that overlap merge, each box
-    grows to the working size where the image allows (free context: the run costs the same), and
-    boxes still longer than ``working_size`` are downscaled to it.
-
-    Args:
-        holes: bool [H,W], True = hole.
-        working_size: long side (px) the network runs at, at most; None disables cropping.
-        context: margin around a cluster as a fraction of its bounding box's long side.
-        min_context: smallest margin in pixels (also the clustering block size).
-
-    Returns:
-        Regions in raster order of their first cluster; ``[]`` when there is no hole.
-    """
-    return _plan(holes, working_size, context, min_context)[0]
-
-
-def _plan(holes, working_size, context, min_context):
-    """:func:`plan_regions` plus the block labels of the clusters (None: one whole-image run)."""
-    h, w = holes.shape
-    if not holes.any():
-        return [], None
-    if working_size is None or max(h, w) <= working_size:
-        return [Region(0, 0, h, w)], None
-    block = max(1, int(min_context))
-    block_labels, n = hole_clusters(holes, block)
-    from scipy import ndimage
-
-    boxes = []
-    for cluster, sl in enumerate(ndimage.find_objects(block_labels), start=1):
-        # Tight pixel bounding box of this cluster's holes.
-        y0, x0 = sl[0].start * block, sl[1].start * block
-        cells = np.repeat(np.repeat(block_labels[sl] == cluster, block, 0), block, 1)
-        sub = holes[y0 : sl[0].stop * block, x0 : sl[1].stop * block]
-        sub = sub & cells[: sub.shape[0], : sub.shape[1]]
-        ys, xs = np.nonzero(sub.any(axis=1))[0], np.nonzero(sub.any(axis=0))[0]
-        top, bottom = y0 + ys[0], y0 + ys[-1] + 1
-        left, right = x0 + xs[0], x0 + xs[-1] + 1
-        margin = max(min_context, int(math.ceil(context * max(bottom - top, right - left))))
-        boxes.append(
-            [
-                max(0, top - margin),
-                max(0, left - margin),
-                min(h, bottom + margin),
-                min(w, right + margin),
-                {cluster},
-            ]
-        )
-    merged = True
-    while merged:
-        merged = False
-        out: list[list] = []
-        for box in boxes:
-            for other in out:
-                if (
-                    box[0] < other[2]
-                    and other[0] < box[2]
-                    and box[1] < other[3]
-                    and other[1] < box[3]
-                ):
-                    other[0], other[1] = min(other[0], box[0]), min(other[1], box[1])
-                    other[2], other[3] = max(other[2], box[2]), max(other[3], box[3])
-                    other[4] |= box[4]
-                    merged = True
-                    break
-            else:
-                out.append(box)
-        boxes = out
-    regions = []
-    for top, left, bottom, right, clusters in boxes:
-        top, bottom = _grow(top, bottom, working_size, h)
-        left, right = _grow(left, right, working_size, w)
-        long_side = max(bottom - top, right - left)
-        scale = min(1.0, working_size / long_side)
-        regions.append(
-            Region(
-                int(top),
-                int(left),
-                int(bottom - top),
-                int(right - left),
-                float(scale),
-                tuple(int(c) for c in sorted(clusters)),
-            )
-        )
-    assert n == sum(len(r.clusters) for r in regions)
-    return sorted(regions, key=lambda r: r.clusters[0]), block_labels
-
-
-def _resize_u8(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    from PIL import Image
-
-    down = height < image.shape[0]
-    resample = Image.Resampling.BOX if down else Image.Resampling.BICUBIC
-    return np.asarray(Image.fromarray(image).resize((width, height), resample))
-
-
-def _shrink_holes(holes: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Downscales a hole mask so every low-resolution pixel touching a hole is a hole."""
-    from PIL import Image
-
-    cover = Image.fromarray(holes.astype(np.float32), mode="F").resize(
-        (width, height), Image.Resampling.BOX
-    )
-    return np.asarray(cover) > 1e-6
 
 
 # -- the inpainter -----------------------------------------------------------------------------
@@ -409,7 +70,8 @@ class Inpainter:
 
     Args:
         generator: a Keras generator (``keras.Model`` from ``build_generator``) or a backend
-            object (:class:`KerasBackend`, :class:`SavedModelBackend`, :class:`TFLiteBackend`).
+            object from :mod:`keras_pggan.backends` (``KerasBackend``, ``SavedModelBackend``,
+            ``TFLiteBackend``).
         working_size: long side (px) above which :meth:`__call__` runs crops around the holes
             instead of the whole image (None: always the whole image).
         context: margin around each hole cluster, as a fraction of its long side.
@@ -437,26 +99,25 @@ class Inpainter:
         self.batch_size = int(batch_size)
 
     @classmethod
-    def from_path(
-        cls,
-        path: str,
-        working_size: int | None = DEFAULT_WORKING_SIZE,
-        context: float = DEFAULT_CONTEXT,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        num_threads: int | None = None,
-    ) -> Inpainter:
+    def from_path(cls, path: str, *, num_threads: int | None = None, **options) -> Inpainter:
         """Loads a ``.keras`` generator (or a run directory holding ``generator.keras``), a
         SavedModel directory (its ``serving_default``; a TF Serving ``<name>/<version>/`` folder
         picks the highest version) or a ``.tflite`` build.
+
+        Args:
+            path: the model (see :func:`keras_pggan.backends.load_backend`).
+            num_threads: LiteRT CPU threads (``.tflite`` only).
+            **options: ``working_size``, ``context``, ``batch_size``: as for the class.
 
         Raises:
             FileNotFoundError: nothing at ``path``.
             ValueError: an unsupported or unloadable model.
         """
-        return cls(load_backend(path, num_threads), working_size, context, batch_size)
+        return cls(load_backend(path, num_threads), **options)
 
     @property
     def backend_name(self) -> str:
+        """The backend's name: ``"keras"``, ``"saved_model"`` or ``"tflite"``."""
         return self.backend.name
 
     def predict_batch(self, images, masks) -> np.ndarray:
@@ -518,54 +179,26 @@ class Inpainter:
                 f"{image.shape[1]}x{image.shape[0]}"
             )
         out = image.copy()
-        regions, block_labels = _plan(holes, self.working_size, self.context, MIN_CONTEXT_PX)
+        regions, block_labels = plan_with_labels(
+            holes, self.working_size, self.context, MIN_CONTEXT_PX
+        )
         for region in regions:
             rows, cols = region.slices
             crop, crop_holes = image[rows, cols], holes[rows, cols]
             nh, nw = region.network_size
             if region.scale < 1:
-                x, m = _resize_u8(crop, nh, nw), _shrink_holes(crop_holes, nh, nw)
+                x, m = resize_u8(crop, nh, nw), shrink_holes(crop_holes, nh, nw)
             else:
                 x, m = crop, crop_holes
             fill = self.predict_batch(x[None], m[None])[0]
             if region.scale < 1:
-                fill = _resize_u8(fill, region.height, region.width)
-            own = crop_holes
-            if block_labels is not None:
-                own = crop_holes & np.isin(
-                    _pixel_clusters(block_labels, region, MIN_CONTEXT_PX), region.clusters
-                )
+                fill = resize_u8(fill, region.height, region.width)
+            own = owned_holes(region, crop_holes, block_labels, MIN_CONTEXT_PX)
             out[rows, cols][own] = fill[own]
         return out
 
 
-# -- files -------------------------------------------------------------------------------------
-
-
-def _lazy_masks():
-    from keras_pggan import masks
-
-    return masks
-
-
-def has_transparency(path: str) -> bool:
-    """True when the image file has an alpha channel with some pixel below full opacity.
-
-    An all-opaque alpha channel does not count: ``masks.load_mask_file`` would then read the
-    photo's brightness as the mask.
-    """
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            if im.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and not (
-                im.mode == "P" and "transparency" in im.info
-            ):
-                return False
-            alpha = im.convert("RGBA").getchannel("A")
-            return alpha.getextrema()[0] < 255
-    except OSError:
-        return False
+# -- files ---------------------------------------------------------------------------------------
 
 
 def _size_error(mask_path: str, mask_shape, image_path: str, image_shape) -> ValueError:
@@ -595,85 +228,25 @@ def load_image_and_mask(image_path: str, mask_path: str | None = None):
         ValueError: an undecodable file, a mask of the wrong size (both files and sizes named), or
             no mask and no transparency.
     """
-    from keras_pggan.data import load_rgb
-
     if not os.path.isfile(image_path):
         raise FileNotFoundError(f"{image_path}: no such file")
     image = load_rgb(image_path)
-    masks = _lazy_masks()
     if mask_path is None:
         if not has_transparency(image_path):
             raise ValueError(
                 f"{image_path}: no mask given and the image has no transparent pixels "
                 "(pass --mask, white = hole)"
             )
-        holes = masks.load_mask_file(image_path)
         source = image_path
     else:
         if not os.path.isfile(mask_path):
             raise FileNotFoundError(f"{mask_path}: no such file")
-        holes = masks.load_mask_file(mask_path)
         source = mask_path
-    holes = _oriented_like(source, np.asarray(holes, bool))
+    # As displayed (EXIF orientation applied), like the image.
+    holes = load_mask_file(source)
     if holes.shape != image.shape[:2]:
         raise _size_error(source, holes.shape, image_path, image.shape)
     return image, holes
-
-
-_EXIF_ORIENTATION = 0x0112
-
-
-def _oriented_like(path: str, holes: np.ndarray) -> np.ndarray:
-    """Applies ``path``'s EXIF orientation to a mask read from it (as ``load_rgb`` does to images).
-
-    ``masks.load_mask_file`` returns the stored pixel grid; images are shown (and read by
-    ``data.load_rgb``) after their EXIF rotation, so a mask taken from a rotated file must turn too.
-    """
-    from PIL import Image
-
-    with Image.open(path) as im:
-        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
-    t = Image.Transpose
-    method = {
-        2: t.FLIP_LEFT_RIGHT,
-        3: t.ROTATE_180,
-        4: t.FLIP_TOP_BOTTOM,
-        5: t.TRANSPOSE,
-        6: t.ROTATE_270,
-        7: t.TRANSVERSE,
-        8: t.ROTATE_90,
-    }.get(orientation)
-    if method is None:
-        return holes
-    return np.asarray(Image.fromarray(holes.astype(np.uint8) * 255).transpose(method)) >= 128
-
-
-def _format_for(path: str) -> str:
-    from PIL import Image
-
-    ext = os.path.splitext(path)[1].lower()
-    fmt = Image.registered_extensions().get(ext)
-    if not ext or fmt is None or fmt not in Image.SAVE:
-        raise ValueError(f"{path}: unknown or unwritable image format {ext or '(no extension)'!r}")
-    return fmt
-
-
-def save_image(image: np.ndarray, path: str) -> None:
-    """Writes uint8 [H,W,3] atomically in the format of ``path``'s extension (JPEG quality 95).
-
-    Lossy formats (JPEG, lossy WebP) change known pixels on disk: write PNG to keep them exact.
-    """
-    from PIL import Image
-
-    from keras_pggan.io_utils import atomic_path
-
-    fmt = _format_for(path)
-    kwargs = {"quality": JPEG_QUALITY} if fmt in ("JPEG", "WEBP") else {}
-    if fmt == "PNG":
-        # zlib level 3: a 12 MP photo encodes in ~2 s instead of ~7 s (level 6), 13 % larger.
-        kwargs = {"compress_level": PNG_COMPRESS_LEVEL}
-    with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format=fmt, **kwargs)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -683,7 +256,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _check_output(out_path: str, inputs: Sequence[str], overwrite: bool) -> None:
-    _format_for(out_path)
+    image_format(out_path)  # raises for an unknown or unwritable extension
     if overwrite:
         return
     for p in inputs:
@@ -843,11 +416,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder_mode = args.input_dir is not None
     try:
         if folder_mode == (args.image is not None):
-            raise ValueError("give either IMAGE (with -o) or --input-dir (with --output-dir)")
+            raise UserError("give either IMAGE (with -o) or --input-dir (with --output-dir)")
         if folder_mode and not args.output_dir:
-            raise ValueError("--input-dir needs --output-dir")
+            raise UserError("--input-dir needs --output-dir")
         if not folder_mode and not args.output:
-            raise ValueError(f"{args.image}: -o/--output is required")
+            raise UserError(f"{args.image}: -o/--output is required")
         if not folder_mode:
             _check_output(args.output, [args.image, args.mask], args.overwrite)
             for path in (args.image, args.mask):
@@ -862,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if folder_mode:
             return _run_folder(args, inpainter)
         info = inpaint_file(inpainter, args.image, args.output, args.mask, args.overwrite)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, UserError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     h, w = info["size"]

@@ -1,10 +1,11 @@
-"""TFLite builds of the generator (fp32, dynamic-range, fp16, int8) and a LiteRT runner.
+"""TFLite builds of the generator (fp32, dynamic-range, fp16, int8), converted and checked.
 
 Example:
     >>> report = export_tflite("runs/x/generator.keras", "saved_models/pggan_dres-int8.tflite",
     ...                        mode="int8")                                  # doctest: +SKIP
     >>> report["ops"]                                                        # doctest: +SKIP
     ['ADD', 'CONCATENATION', 'CONV_2D', ...]
+    >>> from keras_pggan.backends import run_tflite
     >>> out = run_tflite("saved_models/pggan_dres-int8.tflite", image01, mask)  # doctest: +SKIP
 
 Every build goes through a SavedModel written by ``keras.export.ExportArchive`` with a TFLite-only
@@ -14,7 +15,8 @@ weightless model, so each build is checked against the size its weights need and
 Flex ops (``TFLiteCheckError``).
 
 The endpoint (signature ``serving_default``; address inputs by name: the converter puts them in
-reverse name order, so ``get_input_details()`` lists ``mask`` (index 0) before ``image``):
+reverse name order, so ``get_input_details()`` lists ``mask`` (index 0) before ``image``) is
+:func:`keras_pggan.generator.fill_holes`, the graph every backend runs:
 
 * ``image`` float32 [1,H,W,3] in [0,1] (uint8 [0,255] for ``io="uint8"``),
 * ``mask`` float32 [1,H,W,1], 1 = hole (uint8 255 = hole for ``io="uint8"``),
@@ -23,7 +25,10 @@ reverse name order, so ``get_input_details()`` lists ``mask`` (index 0) before `
 H and W are dynamic (``Interpreter.resize_tensor_input``) unless ``fixed_size`` is given, and must
 be multiples of the pad multiple unless the build pads inside (``pad_inside=True``). The multiple
 and the rest of this contract are embedded as JSON in the model's ``keras_pggan`` metadata buffer
-(:func:`read_metadata`), which :class:`TFLiteInpainter` reads to pad on the host.
+(:func:`keras_pggan.backends.read_metadata`), which :class:`keras_pggan.backends.TFLiteInpainter`
+reads to pad on the host. This module converts and checks; running a build is
+:mod:`keras_pggan.backends`' job (``TFLiteInpainter``, ``run_tflite`` and ``read_metadata`` are
+re-exported here, where the docs and model cards have always imported them).
 """
 
 from __future__ import annotations
@@ -43,8 +48,17 @@ import numpy as np
 import tensorflow as tf
 from ai_edge_litert import schema_py_generated as schema
 
-from keras_pggan.generator import composite
+# TFLiteInpainter, read_metadata and run_tflite are re-exported (docs and model cards import them).
+from keras_pggan.backends import (  # noqa: F401
+    METADATA_NAME,
+    TFLiteInpainter,
+    read_metadata,
+    run_tflite,
+)
+from keras_pggan.calibration import calibration_samples
+from keras_pggan.generator import all_layers, fill_holes, load_generator, pad_multiple_of
 from keras_pggan.io_utils import atomic_path
+from keras_pggan.signatures import DEFAULT_SIGNATURE, IMAGE, INPUTS, MASK, OUTPUT
 
 MODES = ("fp32", "dynamic", "fp16", "int8")
 IOS = ("float", "uint8")
@@ -52,12 +66,7 @@ DILATED_CONVS = ("native", "space_to_batch")
 # Bytes each generator parameter needs in the file for each mode (int8 biases are int32 but are a
 # negligible share of the weights).
 BYTES_PER_PARAM = {"fp32": 4, "dynamic": 1, "fp16": 2, "int8": 1}
-SIGNATURE_KEY = "serving_default"
-INPUT_NAMES = ("image", "mask")
-OUTPUT_NAME = "inpainted"
-METADATA_NAME = "keras_pggan"
 METADATA_VERSION = 1
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # TFLite kernels and mmap readers expect constant buffers aligned like the C++ writer leaves them.
 _BUFFER_ALIGNMENT = 16
 
@@ -67,52 +76,6 @@ class TFLiteCheckError(ValueError):
 
 
 # -- the generator and its TFLite endpoint ----------------------------------------------------
-
-
-def load_generator(generator_or_path) -> keras.Model:
-    """Returns the generator from a model, a ``PGGAN``, a ``.keras`` file or a run directory.
-
-    Args:
-        generator_or_path: a generator ``keras.Model``, a model with a ``.generator`` attribute,
-            a ``generator.keras`` path, or a run directory holding ``generator.keras``.
-
-    Returns:
-        The generator ``keras.Model`` (dict inputs ``image``, ``mask``).
-
-    Raises:
-        FileNotFoundError: the path does not exist.
-        ValueError: the path is not a ``.keras`` file or the object is not a Keras model.
-    """
-    if isinstance(generator_or_path, (str, os.PathLike)):
-        path = os.fspath(generator_or_path)
-        if os.path.isdir(path):
-            path = os.path.join(path, "generator.keras")
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"{path}: no such file")
-        if not path.endswith(".keras"):
-            raise ValueError(f"{path}: expected a .keras file or a run directory")
-        # Importing keras_pggan.generator (above) registers the custom layers.
-        return keras.saving.load_model(path, compile=False)
-    model = getattr(generator_or_path, "generator", generator_or_path)
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"expected a keras.Model or a path, got {type(generator_or_path)!r}")
-    return model
-
-
-def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    found = []
-    for layer in model.layers:
-        found += _all_layers(layer) if isinstance(layer, keras.Model) else [layer]
-    return found
-
-
-def pad_multiple_of(generator: keras.Model) -> int:
-    """Height and width multiple the generator needs: the product of its convolution strides."""
-    multiple = 1
-    for layer in _all_layers(generator):
-        if isinstance(layer, keras.layers.Conv2D):
-            multiple *= int(layer.strides[0])
-    return multiple
 
 
 class _NativeDilatedConv2D(keras.layers.Conv2D):
@@ -146,7 +109,7 @@ def keras_dilation_clone(generator: keras.Model) -> keras.Model:
         isinstance(layer, keras.layers.Conv2D)
         and type(layer) is not keras.layers.Conv2D
         and tuple(layer.dilation_rate) != (1, 1)
-        for layer in _all_layers(generator)
+        for layer in all_layers(generator)
     ):
         return generator
     copy = keras.models.clone_model(generator, clone_function=clone)
@@ -172,7 +135,7 @@ def native_dilation_clone(generator: keras.Model) -> keras.Model:
 
     dilated = [
         layer
-        for layer in _all_layers(generator)
+        for layer in all_layers(generator)
         if isinstance(layer, keras.layers.Conv2D) and tuple(layer.dilation_rate) != (1, 1)
     ]
     if not dilated:
@@ -182,42 +145,19 @@ def native_dilation_clone(generator: keras.Model) -> keras.Model:
     return copy
 
 
-def _pin01(x):
-    # A fake-quant node fixes this tensor's int8 range to exactly [0, 1] (scale 1/255): uint8
-    # images then map to int8 without rounding and known pixels pass through unchanged.
-    return tf.quantization.fake_quant_with_min_max_args(x, min=0.0, max=1.0, num_bits=8)
-
-
 def _make_endpoint(generator: keras.Model, pad_multiple: int, pad_inside: bool, quantized: bool):
     def serve(image, mask):
-        x, m = image, mask
-        if quantized:
-            image, mask = _pin01(image), _pin01(mask)
-            # The generator concatenates the mask with the [-1,1] image and int8 concatenation
-            # shares one scale: fed the pinned mask directly, it would either clip the image
-            # channels to [0,1] (measured: +0.03 bias in holes) or, unpinned, give the uint8
-            # mask input a [-1,1] scale (0 -> 127). A select to {0,1} decouples the two.
-            x, m = image, tf.where(mask > 0.5, 1.0, 0.0)
+        out = fill_holes(
+            generator,
+            image,
+            mask,
+            pad_multiple=pad_multiple if pad_inside else None,
+            int8_ranges=quantized,
+        )
         if pad_inside:
-            shape = tf.shape(image)
-            h, w = shape[1], shape[2]
-            ph, pw = (-h) % pad_multiple, (-w) % pad_multiple
-            paddings = [[0, 0], [0, ph], [0, pw], [0, 0]]
-            # Mask and image mirror together so mirrored hole pixels stay holes. Dynamic
-            # paddings hide the channel count, which CONV_2D needs: the reshape restores it
-            # (EnsureShape has no TFLite builtin).
-            x = tf.reshape(tf.pad(x, paddings, mode="SYMMETRIC"), [1, h + ph, w + pw, 3])
-            m = tf.reshape(tf.pad(m, paddings, mode="SYMMETRIC"), [1, h + ph, w + pw, 1])
-        raw = generator({"image": x * 2.0 - 1.0, "mask": m}, training=False)
-        fill = (tf.cast(raw, tf.float32) + 1.0) * 0.5
-        if pad_inside:
-            fill = fill[:, :h, :w, :]
-        if quantized:
-            # In int8 the arithmetic blend re-quantizes known pixels; a select keeps them.
-            out = _pin01(tf.where(mask > 0.5, _pin01(fill), image))
-        else:
-            out = composite(fill, image, mask)
-        return {OUTPUT_NAME: out}
+            # The in-graph padding reshapes to a dynamic batch; keep the signature's batch of 1.
+            out = tf.reshape(out, tf.shape(image))
+        return {OUTPUT: out}
 
     return serve
 
@@ -246,150 +186,14 @@ def build_tflite_archive(
     archive = keras.export.ExportArchive()
     archive.track(generator)
     archive.add_endpoint(
-        SIGNATURE_KEY,
+        DEFAULT_SIGNATURE,
         _make_endpoint(generator, multiple, pad_inside, quantized),
         input_signature=[
-            tf.TensorSpec([1, h, w, 3], tf.float32, name=INPUT_NAMES[0]),
-            tf.TensorSpec([1, h, w, 1], tf.float32, name=INPUT_NAMES[1]),
+            tf.TensorSpec([1, h, w, 3], tf.float32, name=IMAGE),
+            tf.TensorSpec([1, h, w, 1], tf.float32, name=MASK),
         ],
     )
     return archive
-
-
-# -- calibration data -------------------------------------------------------------------------
-
-
-def default_photo_paths() -> list[str]:
-    """The embedded default photos (see ``keras_pggan.data.default_photo_paths``)."""
-    from keras_pggan.data import default_photo_paths as paths
-
-    return paths()
-
-
-def _image_files(folder: str) -> list[str]:
-    found = []
-    for root, _, files in os.walk(folder):
-        found += [os.path.join(root, f) for f in files if f.lower().endswith(IMAGE_EXTENSIONS)]
-    return sorted(found)
-
-
-def _read_rgb01(path: str) -> np.ndarray | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), np.float32) / 255.0
-    except OSError:
-        return None
-
-
-def _as_rgb01(image) -> np.ndarray:
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=-1)
-    if a.ndim != 3 or a.shape[-1] not in (3, 4):
-        raise ValueError(f"image must be [H,W,3], got shape {a.shape}")
-    a = a[..., :3]
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / 255.0
-    if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"image must be uint8 or float in [0,1], got dtype {a.dtype}")
-    if not np.isfinite(a).all():
-        raise ValueError("image has NaN or Inf values")
-    return np.clip(a.astype(np.float32), 0.0, 1.0)
-
-
-def _random_crop(image: np.ndarray, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    from PIL import Image
-
-    scale = max(h / image.shape[0], w / image.shape[1])
-    if scale != 1.0:
-        size = (max(w, round(image.shape[1] * scale)), max(h, round(image.shape[0] * scale)))
-        pil = Image.fromarray(np.round(image * 255).astype(np.uint8)).resize(size, Image.BICUBIC)
-        image = np.asarray(pil, np.float32) / 255.0
-    y = int(rng.integers(0, image.shape[0] - h + 1))
-    x = int(rng.integers(0, image.shape[1] - w + 1))
-    return image[y : y + h, x : x + w]
-
-
-def calibration_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """One generated hole mask [h,w] float32 (1 = hole): centre square, rectangles or strokes."""
-    m = np.zeros((h, w), np.float32)
-    kind = int(rng.integers(3))
-    if kind == 0:
-        s = int(rng.integers(max(1, min(h, w) // 4), max(2, min(h, w) // 2 + 1)))
-        y, x = (h - s) // 2, (w - s) // 2
-        m[y : y + s, x : x + s] = 1.0
-    elif kind == 1:
-        for _ in range(int(rng.integers(1, 4))):
-            rh = int(rng.integers(max(1, h // 8), max(2, h // 2)))
-            rw = int(rng.integers(max(1, w // 8), max(2, w // 2)))
-            y, x = int(rng.integers(0, h - rh + 1)), int(rng.integers(0, w - rw + 1))
-            m[y : y + rh, x : x + rw] = 1.0
-    else:
-        yy, xx = np.mgrid[:h, :w]
-        for _ in range(int(rng.integers(1, 4))):
-            y, x = rng.uniform(0, h), rng.uniform(0, w)
-            radius = rng.uniform(1, max(2.0, min(h, w) / 16))
-            for _ in range(int(rng.integers(4, 10))):
-                angle, step = rng.uniform(0, 2 * np.pi), rng.uniform(2, max(3.0, min(h, w) / 6))
-                for t in np.linspace(0, 1, 6):
-                    cy, cx = y + t * step * np.sin(angle), x + t * step * np.cos(angle)
-                    m[(yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2] = 1.0
-                y = float(np.clip(y + step * np.sin(angle), 0, h - 1))
-                x = float(np.clip(x + step * np.cos(angle), 0, w - 1))
-    return m
-
-
-def calibration_samples(
-    calibration_data=None,
-    num_samples: int = 32,
-    size: tuple[int, int] = (256, 256),
-    seed: int = 0,
-) -> list[dict[str, np.ndarray]]:
-    """Real photos with generated masks, in the endpoint's input format.
-
-    Args:
-        calibration_data: ``None`` (the embedded default photos), a folder of images (searched
-            recursively), a sequence of image paths, or a sequence of [H,W,3] arrays (uint8, or
-            float in [0,1]).
-        num_samples: samples to return; photos are reused with different crops and masks.
-        size: ``(H, W)`` of the crops.
-        seed: seeds crops and masks.
-
-    Returns:
-        A list of ``{"image": [1,H,W,3] float32, "mask": [1,H,W,1] float32}``.
-
-    Raises:
-        ValueError: no readable image was found.
-    """
-    if calibration_data is None:
-        sources, where = default_photo_paths(), "the default photos"
-    elif isinstance(calibration_data, (str, os.PathLike)):
-        where = os.fspath(calibration_data)
-        if not os.path.isdir(where):
-            raise ValueError(f"calibration_data: {where} is not a directory")
-        sources = _image_files(where)
-    else:
-        sources, where = list(calibration_data), "calibration_data"
-    photos = []
-    for s in sources:
-        if isinstance(s, (str, os.PathLike)):
-            img = _read_rgb01(os.fspath(s))
-            if img is not None:
-                photos.append(img)
-        else:
-            photos.append(_as_rgb01(s))
-    if not photos:
-        raise ValueError(f"calibration_data: no readable images in {where}")
-    rng = np.random.default_rng(seed)
-    h, w = size
-    samples = []
-    for i in range(num_samples):
-        image = _random_crop(photos[i % len(photos)], h, w, rng)
-        mask = calibration_mask(rng, h, w)
-        samples.append({"image": image[None].astype(np.float32), "mask": mask[None, ..., None]})
-    return samples
 
 
 # -- checks on the flatbuffer -------------------------------------------------------------------
@@ -497,22 +301,17 @@ def add_metadata(model_bytes: bytes, metadata: dict, name: str = METADATA_NAME) 
     return bytes(builder.Output())
 
 
-def read_metadata(model_or_path, name: str = METADATA_NAME) -> dict | None:
-    """Returns the JSON metadata ``name`` of a ``.tflite`` (path or bytes), or ``None``."""
-    data = model_or_path
-    if isinstance(model_or_path, (str, os.PathLike)):
-        with open(model_or_path, "rb") as f:
-            data = f.read()
-    model = schema.Model.GetRootAs(data, 0)
-    for i in range(model.MetadataLength()):
-        entry = model.Metadata(i)
-        if entry.Name() and entry.Name().decode() == name:
-            raw = model.Buffers(entry.Buffer()).DataAsNumpy()
-            return json.loads(bytes(raw).decode())
-    return None
-
-
 # -- conversion ---------------------------------------------------------------------------------
+
+
+def _check_mode_io(mode: str, io: str) -> None:
+    """Raises ``ValueError`` for an unknown ``mode`` or ``io``, or uint8 I/O without int8."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if io not in IOS:
+        raise ValueError(f"io must be one of {IOS}, got {io!r}")
+    if io != "float" and mode != "int8":
+        raise ValueError(f"io={io!r} needs mode='int8' (only full-integer builds take uint8)")
 
 
 def convert_saved_model(
@@ -541,13 +340,8 @@ def convert_saved_model(
         ValueError: bad ``mode``/``io`` or missing calibration data.
         TFLiteCheckError: custom/Flex ops, or a file far smaller than its weights.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if io not in IOS:
-        raise ValueError(f"io must be one of {IOS}, got {io!r}")
-    if io != "float" and mode != "int8":
-        raise ValueError(f"io={io!r} needs mode='int8' (only full-integer builds take uint8)")
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, [SIGNATURE_KEY])
+    _check_mode_io(mode, io)
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, [DEFAULT_SIGNATURE])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if mode != "fp32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -642,14 +436,9 @@ def export_tflite(
     Example:
         >>> r = export_tflite("runs/x/generator.keras", "g.tflite", mode="fp16")  # doctest: +SKIP
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    _check_mode_io(mode, io)
     if dilated_conv not in DILATED_CONVS:
         raise ValueError(f"dilated_conv must be one of {DILATED_CONVS}, got {dilated_conv!r}")
-    if io not in IOS:
-        raise ValueError(f"io must be one of {IOS}, got {io!r}")
-    if io != "float" and mode != "int8":
-        raise ValueError(f"io={io!r} needs mode='int8' (only full-integer builds take uint8)")
     generator = load_generator(generator_or_path)
     multiple = pad_multiple_of(generator)
     size = _normalise_size(fixed_size)
@@ -695,17 +484,17 @@ def export_tflite(
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=model_bytes)
-    runner = interpreter.get_signature_runner(SIGNATURE_KEY)
+    runner = interpreter.get_signature_runner(DEFAULT_SIGNATURE)
     by_index = {d["index"]: name for name, d in runner.get_input_details().items()}
     # The converter orders positional inputs by reverse name (mask, image), whatever the
     # endpoint's argument order; recorded so index-based callers need not guess.
     input_order = [by_index[d["index"]] for d in interpreter.get_input_details()]
     metadata = {
         "version": METADATA_VERSION,
-        "signature": SIGNATURE_KEY,
-        "inputs": list(INPUT_NAMES),
+        "signature": DEFAULT_SIGNATURE,
+        "inputs": list(INPUTS[DEFAULT_SIGNATURE]),
         "input_order": input_order,
-        "output": OUTPUT_NAME,
+        "output": OUTPUT,
         "value_range": [0.0, 1.0],
         "mask": "1 = hole",
         "pad_multiple": multiple,
@@ -755,215 +544,3 @@ def export_tflite(
         "convert_seconds": round(seconds, 2),
         "metadata": metadata,
     }
-
-
-# -- running a build ----------------------------------------------------------------------------
-
-
-def _binary_mask(mask) -> np.ndarray:
-    from keras_pggan.masks import as_hole_mask
-
-    return as_hole_mask(mask)
-
-
-class TFLiteInpainter:
-    """Runs a ``.tflite`` build from :func:`export_tflite` with the LiteRT interpreter.
-
-    Pads on the host to the pad multiple stored in the model's metadata (or to a fixed size),
-    resizes the interpreter's inputs when the shape changes, handles uint8 I/O quantization, and
-    re-composites on the host so known pixels are exactly the input's whatever the build.
-
-    Args:
-        model: a ``.tflite`` path or its bytes.
-        num_threads: LiteRT CPU threads (``None``: LiteRT's default).
-        pad_multiple: overrides the metadata (needed for builds without ``keras_pggan`` metadata).
-
-    Raises:
-        ValueError: the model lacks the endpoint, or no pad multiple is known.
-
-    Example:
-        >>> inpainter = TFLiteInpainter("g-int8.tflite", num_threads=2)    # doctest: +SKIP
-        >>> out = inpainter(image01, mask)   # [H,W,3] float32 in [0,1]     # doctest: +SKIP
-    """
-
-    def __init__(self, model, num_threads: int | None = None, pad_multiple: int | None = None):
-        from ai_edge_litert.interpreter import Interpreter
-
-        if isinstance(model, (str, os.PathLike)):
-            self.path = os.fspath(model)
-            with open(self.path, "rb") as f:
-                model = f.read()
-        else:
-            self.path = None
-        self.metadata = read_metadata(model) or {}
-        self.pad_multiple = pad_multiple or self.metadata.get("pad_multiple")
-        if not self.pad_multiple:
-            raise ValueError(f"{self.path or 'model'}: no keras_pggan metadata; pass pad_multiple")
-        self.pad_inside = bool(self.metadata.get("pad_inside", False))
-        self.interpreter = Interpreter(model_content=model, num_threads=num_threads)
-        signatures = self.interpreter.get_signature_list()
-        if SIGNATURE_KEY not in signatures:
-            raise ValueError(f"{self.path or 'model'}: no {SIGNATURE_KEY!r} signature")
-        runner = self.interpreter.get_signature_runner(SIGNATURE_KEY)
-        self.inputs = runner.get_input_details()
-        self.output = runner.get_output_details()[OUTPUT_NAME]
-        sig = self.inputs[INPUT_NAMES[0]]["shape_signature"]
-        self.fixed_size = None if sig[1] < 0 or sig[2] < 0 else (int(sig[1]), int(sig[2]))
-        self._shape = None
-
-    def _padded_size(self, h: int, w: int) -> tuple[int, int]:
-        if self.fixed_size:
-            fh, fw = self.fixed_size
-            if h > fh or w > fw:
-                raise ValueError(f"image {h}x{w} is larger than the model's fixed size {fh}x{fw}")
-            return fh, fw
-        if self.pad_inside:
-            return h, w
-        m = self.pad_multiple
-        return -(-h // m) * m, -(-w // m) * m
-
-    def _set(self, name: str, value: np.ndarray) -> None:
-        details = self.inputs[name]
-        if details["dtype"] == np.uint8:
-            scale, zero = details["quantization"]
-            value = np.clip(np.round(value / scale + zero), 0, 255).astype(np.uint8)
-        self.interpreter.set_tensor(details["index"], value.astype(details["dtype"], copy=False))
-
-    def run_padded(self, image01: np.ndarray, mask01: np.ndarray) -> np.ndarray:
-        """Runs the model once on [1,H,W,3] / [1,H,W,1] arrays already at a valid size.
-
-        Returns:
-            The model's ``inpainted`` output as float32 [1,H,W,3] (dequantized for uint8 I/O).
-        """
-        shape = image01.shape
-        if shape != self._shape:
-            self.interpreter.resize_tensor_input(self.inputs["image"]["index"], list(shape))
-            self.interpreter.resize_tensor_input(self.inputs["mask"]["index"], [*shape[:3], 1])
-            self.interpreter.allocate_tensors()
-            self._shape = shape
-        self._set("image", image01)
-        self._set("mask", mask01)
-        self.interpreter.invoke()
-        out = self.interpreter.get_tensor(self.output["index"])
-        if self.output["dtype"] == np.uint8:
-            scale, zero = self.output["quantization"]
-            out = (out.astype(np.float32) - zero) * scale
-        return out.astype(np.float32, copy=False)
-
-    def __call__(self, image, mask) -> np.ndarray:
-        """Inpaints one image.
-
-        Args:
-            image: [H,W,3] uint8, or float in [0,1].
-            mask: [H,W] (or [H,W,1]) bool or {0,1}; 8-bit masks: >= 128 is a hole.
-
-        Returns:
-            float32 [H,W,3] in [0,1]; known pixels equal the input's.
-
-        Raises:
-            ValueError: bad shapes, an image larger than a fixed-size build, a dtype other than
-                uint8 / float (image) or bool / integer / float (mask), NaN or Inf values.
-        """
-        image01 = _as_rgb01(image)
-        holes = _binary_mask(mask)
-        h, w = image01.shape[:2]
-        if holes.shape != (h, w):
-            raise ValueError(f"mask shape {holes.shape} does not match image {h}x{w}")
-        if not holes.any():  # nothing to fill (also an image with no pixels): the input as is
-            return image01.copy()
-        ph, pw = self._padded_size(h, w)
-        pad = ((0, ph - h), (0, pw - w))
-        # Image and mask mirror together so mirrored hole pixels stay holes (as pad_inside does).
-        x = np.pad(image01, (*pad, (0, 0)), mode="symmetric")
-        m = np.pad(holes.astype(np.float32), pad, mode="symmetric")
-        out = self.run_padded(x[None], m[None, ..., None])[0, :h, :w]
-        return np.where(holes[..., None], np.clip(out, 0.0, 1.0), image01)
-
-
-def run_tflite(
-    path, image01, mask, num_threads: int | None = None, pad_multiple: int | None = None
-) -> np.ndarray:
-    """One-shot :class:`TFLiteInpainter`: inpaints ``image01`` [H,W,3] with ``mask`` [H,W].
-
-    Returns:
-        float32 [H,W,3] in [0,1]; known pixels equal the input's.
-    """
-    return TFLiteInpainter(path, num_threads=num_threads, pad_multiple=pad_multiple)(image01, mask)
-
-
-def model_card_section(report: dict[str, Any], title: str | None = None) -> str:
-    """A markdown model-card section for one build from an :func:`export_tflite` report."""
-    name = os.path.basename(report["path"])
-    inputs = report["inputs"]
-    mode, io = report["mode"], report["io"]
-    size = report["fixed_size"]
-    shape = f"{size[0]}×{size[1]}" if size else "H×W (dynamic)"
-    what = {
-        "fp32": "float32 weights and activations",
-        "dynamic": "dynamic-range quantization: int8 weights, float activations",
-        "fp16": "float16 weights (dequantized to float32 at load), float32 activations",
-        "int8": "full-integer quantization: int8 weights and activations, calibrated on "
-        f"{(report['calibration'] or {}).get('num_samples')} photo crops with "
-        "generated masks",
-    }[mode]
-    if io == "uint8":
-        image_in = "uint8 [1,H,W,3], 0–255"
-        mask_in = "uint8 [1,H,W,1], 255 = hole, 0 = known"
-        out = "uint8 [1,H,W,3], 0–255"
-        arrays = "image uint8 [1,H,W,3], mask uint8 [1,H,W,1] (255 = hole)"
-    else:
-        arrays = "image float32 [1,H,W,3] in [0,1], mask float32 [1,H,W,1] (1 = hole)"
-        image_in = "float32 [1,H,W,3] in [0,1]"
-        mask_in = "float32 [1,H,W,1], 1 = hole, 0 = known"
-        out = "float32 [1,H,W,3] in [0,1]"
-    if report["pad_inside"]:
-        padding = "any H, W: the model mirror-pads inside and crops back"
-        hw = "any H, W"
-    elif size:
-        padding = f"inputs must be exactly {shape}; pad smaller images (symmetric) first"
-        hw = f"H×W = {shape}"
-    else:
-        padding = (
-            f"H and W must be multiples of {report['pad_multiple']}: pad the image and "
-            "the mask together (symmetric) at the bottom/right, crop the output back"
-        )
-        hw = f"H, W multiples of {report['pad_multiple']}"
-    quant = "; ".join(
-        f"`{k}` scale {v['quantization'][0]:.6g}, zero point {v['quantization'][1]}"
-        for k, v in [*inputs.items(), *report["outputs"].items()]
-        if v["dtype"] == "uint8"
-    )
-    lines = [
-        f"### {title or name}",
-        "",
-        f"- File: `{name}`, {report['bytes'] / 1e6:.2f} MB ({report['size_ratio']:.2f}× the "
-        f"{BYTES_PER_PARAM[mode]} byte(s) × {report['params']:,} parameters its weights need)",
-        f"- Build: {what}; builtin ops only: {', '.join(report['ops'])}",
-        f"- Signature `{SIGNATURE_KEY}`, inputs by name: `image` {image_in}; `mask` {mask_in}. "
-        f"Positional order (`get_input_details()`): {', '.join(report['input_order'])}",
-        f"- Output `{OUTPUT_NAME}` {out}: composited inside the graph "
-        f"({report['metadata']['compositing']}), so known pixels are the input's",
-        f"- Size: {shape}; {padding}",
-    ]
-    if quant:
-        lines.append(f"- uint8 quantization: {quant}")
-    lines += [
-        f"- Metadata: JSON in the `{METADATA_NAME}` metadata buffer (pad multiple, I/O contract)",
-        "",
-        "```python",
-        "from keras_pggan.tflite import run_tflite",
-        "",
-        "# out: [H,W,3] float in [0,1]",
-        f'out = run_tflite("{name}", image01, mask, num_threads=2)',
-        "",
-        "# or with the LiteRT interpreter directly",
-        "from ai_edge_litert.interpreter import Interpreter",
-        "",
-        f'it = Interpreter(model_path="{name}", num_threads=2)',
-        f'runner = it.get_signature_runner("{SIGNATURE_KEY}")',
-        f"# {arrays}; {hw}",
-        f'out = runner(image=image, mask=mask)["{OUTPUT_NAME}"]  # resizes the inputs itself',
-        "```",
-        "",
-    ]
-    return "\n".join(lines)

@@ -272,7 +272,7 @@ def describe_networks(runs: dict, args) -> dict:
 
     from keras_pggan import ce, glgan  # noqa: F401  (registers the baselines' layers)
     from keras_pggan.flops import count_flops
-    from keras_pggan.tflite import load_generator, pad_multiple_of
+    from keras_pggan.generator import load_generator, pad_multiple_of
 
     facts = {"_load": os.getloadavg()}
     for method in args.methods:

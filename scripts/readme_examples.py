@@ -33,7 +33,8 @@ def _square_crop(rgb: np.ndarray, size: int = 256) -> np.ndarray:
 def main(argv=None) -> int:
     sys.path.insert(0, ROOT)
     from keras_pggan import masks as masks_lib
-    from keras_pggan.data import default_photo_paths, load_rgb
+    from keras_pggan.data import default_photo_paths
+    from keras_pggan.imageio import load_rgb
 
     os.makedirs(OUT, exist_ok=True)
     paths = {os.path.basename(p): p for p in default_photo_paths()}

@@ -7,16 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from keras_pggan.backends import BACKEND_TOLERANCE_U8, KerasBackend
 from keras_pggan.config import get_preset
-from keras_pggan.data import load_rgb
-from keras_pggan.generator import build_generator, inpaint
-from keras_pggan.inpaint import (
-    BACKEND_TOLERANCE_U8,
-    Inpainter,
-    KerasBackend,
-    main,
-    plan_regions,
-)
+from keras_pggan.generator import build_generator, fill_holes
+from keras_pggan.imageio import load_rgb
+from keras_pggan.inpaint import Inpainter, main
+from keras_pggan.regions import plan_regions
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 
@@ -78,7 +74,7 @@ def test_known_pixels_are_byte_identical_and_holes_filled(generator):
     np.testing.assert_array_equal(out[~mask], image[~mask])
     assert (out[mask] != image[mask]).mean() > 0.5  # the holes hold the network's fill
     # The fill is the generator's composited output (40×56 is a multiple of 4: no padding).
-    ref = inpaint(generator, image[None] / 255.0, mask[None, ..., None].astype("float32"))
+    ref = fill_holes(generator, image[None] / 255.0, mask[None, ..., None].astype("float32"))
     ref = np.round(np.clip(ref.numpy()[0], 0, 1) * 255).astype(np.uint8)
     assert np.abs(out.astype(int) - ref).max() <= 1
     # {0,1} float, uint8 0/255 and [H,W,1] masks mean the same; predict_batch agrees.
@@ -110,7 +106,7 @@ def test_non_square_odd_size_round_trips_at_its_own_size(generator, model_path, 
     pad = ((0, 3), (0, 3))
     x = np.pad(image / 255.0, (*pad, (0, 0)), mode="symmetric")[None]
     m = np.pad(holes.astype("float32"), pad, mode="symmetric")[None, ..., None]
-    ref = inpaint(generator, x, m).numpy()[0, :333, :517]
+    ref = fill_holes(generator, x, m).numpy()[0, :333, :517]
     ref = np.round(np.clip(ref, 0, 1) * 255).astype(np.uint8)
     assert np.abs(whole.astype(int) - ref).max() <= 1
 

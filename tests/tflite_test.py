@@ -9,18 +9,16 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
+from keras_pggan.backends import TFLiteInpainter, read_metadata, run_tflite
+from keras_pggan.calibration import calibration_samples
 from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator, inpaint
+from keras_pggan.generator import build_generator, fill_holes
 from keras_pggan.tflite import (
     TFLiteCheckError,
-    TFLiteInpainter,
-    calibration_samples,
     check_builtin_ops,
     check_tflite_size,
     convert_saved_model,
     export_tflite,
-    read_metadata,
-    run_tflite,
     tflite_ops,
 )
 
@@ -176,13 +174,13 @@ def test_metadata_input_order_and_alignment(builds):
 
 def test_fp32_matches_keras_on_non_square_input(builds, generator, test_input):
     image, mask = test_input
-    ref = inpaint(generator, image[None], mask[None, ..., None]).numpy()
+    ref = fill_holes(generator, image[None], mask[None, ..., None]).numpy()
     out, _ = invoke_raw(builds["fp32-float"]["path"], image[None], mask[None, ..., None])
     assert out.shape == (1, 40, 56, 3)
     np.testing.assert_allclose(out, ref, atol=1e-4, rtol=0)
     # The same interpreter path at another size after resize_tensor_input.
     image2, mask2 = image[:32, :48], hole_mask(32, 48)
-    ref2 = inpaint(generator, image2[None], mask2[None, ..., None]).numpy()
+    ref2 = fill_holes(generator, image2[None], mask2[None, ..., None]).numpy()
     out2, _ = invoke_raw(builds["fp32-float"]["path"], image2[None], mask2[None, ..., None])
     np.testing.assert_allclose(out2, ref2, atol=1e-4, rtol=0)
 
@@ -190,7 +188,7 @@ def test_fp32_matches_keras_on_non_square_input(builds, generator, test_input):
 @pytest.mark.parametrize("key", ["dynamic-float", "fp16-float", "int8-float", "int8-uint8"])
 def test_quantized_builds_within_bounds(builds, generator, test_input, key):
     image, mask = test_input
-    ref = inpaint(generator, image[None], mask[None, ..., None]).numpy()[0]
+    ref = fill_holes(generator, image[None], mask[None, ..., None]).numpy()[0]
     out = invoke_raw(builds[key]["path"], image[None], mask[None, ..., None])[0][0]
     mode = key.split("-")[0]
     holes = mask > 0
@@ -230,7 +228,7 @@ def test_runner_pads_odd_sizes_like_keras(builds, generator, test_input):
     pad = ((0, 2), (0, 3))
     x = np.pad(image, (*pad, (0, 0)), mode="symmetric")
     m = np.pad(mask, pad, mode="symmetric")
-    ref = inpaint(generator, x[None], m[None, ..., None]).numpy()[0, :38, :53]
+    ref = fill_holes(generator, x[None], m[None, ..., None]).numpy()[0, :38, :53]
     np.testing.assert_allclose(out, ref, atol=1e-4, rtol=0)
     # uint8 images and 0/255 masks are accepted; uint8-I/O builds agree with the float build.
     out8 = TFLiteInpainter(builds["int8-uint8"]["path"])(
@@ -253,13 +251,13 @@ def test_pad_inside_fixed_size_and_dilation_lowerings_agree(generator, tmp_path,
     host = run_tflite(inside["path"], x[0], m[0, ..., 0])  # runner skips host padding
     np.testing.assert_allclose(host, out_inside[0], atol=1e-6)
     pad = ((0, 0), (0, 2), (0, 3), (0, 0))
-    ref = inpaint(
+    ref = fill_holes(
         generator, np.pad(x, pad, mode="symmetric"), np.pad(m, pad, mode="symmetric")
     ).numpy()[:, :38, :53]
     np.testing.assert_allclose(out_inside, ref, atol=1e-4, rtol=0)
 
     x, m = image[None, :32, :48], hole_mask(32, 48)[None, ..., None]
-    ref = inpaint(generator, x, m).numpy()
+    ref = fill_holes(generator, x, m).numpy()
     s2b = export_tflite(generator, str(tmp_path / "s2b.tflite"), dilated_conv="space_to_batch")
     fixed = export_tflite(generator, str(tmp_path / "fixed.tflite"), fixed_size=(32, 48))
     # Keras's lowering keeps SpaceToBatch/BatchToSpace with dynamic shapes; a fixed size lets the
