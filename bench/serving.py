@@ -47,7 +47,7 @@ def _photos(n: int, size: int):
     import numpy as np
     from PIL import Image
 
-    from keras_pggan.tflite import default_photo_paths
+    from keras_pggan.data import default_photo_paths
 
     photos = []
     for path in default_photo_paths():
@@ -247,9 +247,8 @@ def main(argv=None) -> int:
     from keras_pggan.config import get_preset
     from keras_pggan.export import export_saved_model
     from keras_pggan.flops import count_flops
-    from keras_pggan.generator import build_generator
+    from keras_pggan.generator import build_generator, load_generator
     from keras_pggan.serving import GrpcClient, RestClient
-    from keras_pggan.tflite import load_generator
 
     start_all = time.perf_counter()
     load_start = os.getloadavg()[0]

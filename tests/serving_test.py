@@ -33,6 +33,8 @@ from keras_pggan.config import get_preset
 from keras_pggan.export import export_saved_model, signature_summary
 from keras_pggan.generator import build_generator
 from keras_pggan.serving import GrpcClient, RestClient, ServingError, serve_locally
+from keras_pggan.serving.client import json_to_array
+from keras_pggan.serving.protocol import predict_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_PIXELS = 100_000  # the test server's limit: a 320² request is oversize
@@ -171,13 +173,13 @@ def test_rest_bytes_output_is_base64_like_tf_serving(server, loaded, request_for
 def test_rest_client_keeps_raw_string_outputs():
     """A raw (non-UTF-8) string output, as TF Serving writes non-``_bytes`` names, survives."""
     raw = bytes(range(256))
-    body = serving._predict_json({"other": np.array([raw], object)}, row=True)
+    body = predict_json({"other": np.array([raw], object)}, row=True)
     text = body.decode("utf-8")  # ASCII JSON even for non-UTF-8 bytes
-    assert serving._json_to_array(json.loads(text)["predictions"])[0] == raw
+    assert json_to_array(json.loads(text)["predictions"])[0] == raw
     # The same bytes written raw (TF Serving's way) decode through the client's path too.
     raw_body = b'{"predictions": ["' + bytes(range(128, 256)) + b'"]}'
     doc = json.loads(raw_body.decode("utf-8", "surrogateescape"))
-    assert serving._json_to_array(doc["predictions"])[0] == bytes(range(128, 256))
+    assert json_to_array(doc["predictions"])[0] == bytes(range(128, 256))
 
 
 def test_inpaint_helpers_agree(grpc_client, rest_client):
