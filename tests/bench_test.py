@@ -19,11 +19,11 @@ from bench.run_all import headline  # noqa: E402
 
 
 def test_train_step_flops_follow_from_the_forward_counts():
-    from keras_pggan.train import build_pggan, compile_pggan
+    from keras_pggan.models import build_gan, compile_gan
 
     cfg = get_preset("tiny").replace(data={"image_size": 32}, train={"global_batch_size": 2})
-    gan = build_pggan(cfg)
-    compile_pggan(gan, cfg)
+    gan = build_gan(cfg)
+    compile_gan(gan, cfg)
     f_g = count_flops(gan.generator, {"image": (2, 32, 32, 3), "mask": (2, 32, 32, 1)})
     d_inputs = {i.name: (2, *i.shape[1:]) for i in gan.discriminator.inputs}
     if len(d_inputs) == 1:

@@ -1,0 +1,94 @@
+"""The contracts of tests/contracts.py, run for every generator variant, and the models registry."""
+
+import dataclasses
+
+import pytest
+from contracts import (
+    VARIANTS,
+    check_generator_contract,
+    check_mirrored_equals_one_device,
+    tiny_config,
+)
+
+from keras_pggan import models
+from keras_pggan.config import DISCRIMINATOR_VARIANTS, GENERATOR_VARIANTS
+from keras_pggan.model import BASELINE_METRIC_NAMES, METRIC_NAMES, PGGAN, BaselineGAN
+
+# The generator's pad multiple (2**num_downsamplings) in each tiny config.
+MULTIPLE = {"dres": 4, "res": 8, "ce": 8, "glgan": 4}
+
+
+def test_every_variant_has_a_contract_case():
+    assert set(VARIANTS) == set(GENERATOR_VARIANTS) == set(MULTIPLE)
+    for variant in VARIANTS:
+        cfg = tiny_config(variant)
+        assert cfg.generator.variant == variant
+        assert cfg.generator.pad_multiple == MULTIPLE[variant]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_generator_contract(variant, tmp_path):
+    cfg = tiny_config(variant)  # CE: fixed size 32, so 32×48 and 37×45 are resized inside
+    generator = models.build_generator_for(cfg)
+    check_generator_contract(generator, 32, 48, MULTIPLE[variant], tmp_path)
+
+
+# 16² and fewer layers for the baselines: a MirroredStrategy step is traced once per replica.
+MIRRORED = {
+    "dres": (lambda: tiny_config("dres"), PGGAN, METRIC_NAMES),
+    "res": (lambda: tiny_config("res"), PGGAN, METRIC_NAMES),
+    "ce": (
+        lambda: tiny_config("ce", generator={"num_downsamplings": 2}, data={"image_size": 16}),
+        BaselineGAN,
+        BASELINE_METRIC_NAMES,
+    ),
+    "glgan": (
+        lambda: tiny_config(
+            "glgan",
+            generator={"num_downsamplings": 1, "dilation_rates": [2]},
+            data={"image_size": 16},
+        ),
+        BaselineGAN,
+        BASELINE_METRIC_NAMES,
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_mirrored_two_cpu_replicas_equal_one_device(variant):
+    make_cfg, gan_class, metric_names = MIRRORED[variant]
+    cfg = make_cfg()
+    assert cfg.generator.variant == variant and cfg.train.global_batch_size == 4
+    check_mirrored_equals_one_device(cfg, gan_class, metric_names, steps=3)
+
+
+# -- the registry (keras_pggan.models) ----------------------------------------------------------
+def test_registry_covers_exactly_the_config_variants():
+    assert set(models.GENERATORS) == set(GENERATOR_VARIANTS)
+    assert set(models.DISCRIMINATORS) == set(DISCRIMINATOR_VARIANTS)
+
+
+def _with_variant(section, variant):
+    # The configs are frozen and validate their variant: bypass it to reach the registry.
+    copy = dataclasses.replace(section)
+    object.__setattr__(copy, "variant", variant)
+    return copy
+
+
+def test_unknown_variants_raise_naming_the_known_ones():
+    cfg = tiny_config("dres")
+    bad_g = dataclasses.replace(cfg, generator=_with_variant(cfg.generator, "unet"))
+    known_g = ", ".join(sorted(GENERATOR_VARIANTS))
+    with pytest.raises(
+        ValueError, match=f"unknown generator variant 'unet'; known variants: {known_g}$"
+    ):
+        models.build_generator_for(bad_g)
+    with pytest.raises(ValueError, match="unknown generator variant 'unet'"):
+        models.build_gan(bad_g)
+
+    bad_d = dataclasses.replace(cfg, discriminator=_with_variant(cfg.discriminator, "wgan"))
+    known_d = ", ".join(sorted(DISCRIMINATOR_VARIANTS))
+    with pytest.raises(
+        ValueError, match=f"unknown discriminator variant 'wgan'; known variants: {known_d}$"
+    ):
+        models.build_discriminator_for(bad_d)
