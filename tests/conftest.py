@@ -41,3 +41,14 @@ def make_batch(n=4, size=32, seed=0, width=None):
 @pytest.fixture
 def batch():
     return make_batch()
+
+
+# The reliability tests' session fixtures (tests/reliability_fixtures.py), registered here once so
+# that every tests/reliability_*_test.py shares one corpus, one exported model and one server.
+from reliability_fixtures import (  # noqa: E402, F401
+    rel_corpus,
+    rel_inpainters,
+    rel_loaded,
+    rel_models,
+    rel_server,
+)
