@@ -1,1 +1,1 @@
-"""Benchmarks: programs that print a table and write bench/results/<name>.md and .json."""
+"""Benchmarks: programs that print a table and write <out>/<name>.md and .json (bench/common.py)."""

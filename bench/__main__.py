@@ -1,4 +1,4 @@
-"""``python -m bench``: every benchmark and bench/results/summary.md (see bench/run_all.py)."""
+"""``python -m bench``: every benchmark and a summary.md (see bench/run_all.py)."""
 
 import sys
 

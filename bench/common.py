@@ -1,14 +1,103 @@
-"""Shared helpers for the benchmarks: machine facts and report writing."""
+"""Shared helpers for the benchmarks: machine facts, where a report goes, and report writing.
+
+Where a report goes (every benchmark, ``--quick`` or not): ``--out DIR`` if given, else a fresh
+temporary folder (printed). The committed ``bench/results/`` is written only when asked for:
+``--write-results`` (= ``--out bench/results --overwrite``: refresh the published numbers) or
+``--out bench/results``. An existing report file is replaced only with ``--overwrite``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
+import sys
+import tempfile
 import time
 
 SPEED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_PGGAN_NATIVE_DILATION")
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "bench", "results")
+# Tracked folders a benchmark never writes into unless told to (--out there, or --write-results).
+DOCS = os.path.join(ROOT, "docs")
+
+
+def add_output_args(p: argparse.ArgumentParser, name: str) -> None:
+    """Adds ``--name``, ``--out``, ``--write-results`` and ``--overwrite`` to a bench parser.
+
+    Args:
+        p: the benchmark's parser.
+        name: the default report name (``<out>/<name>.md`` and ``.json``).
+    """
+    p.add_argument("--name", default=name, help=f"report file name (default: {name})")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="folder for <name>.md and .json (default: a fresh temporary folder, printed)",
+    )
+    p.add_argument(
+        "--write-results",
+        action="store_true",
+        help="write into the committed bench/results/, replacing its report (refreshes the "
+        "published numbers)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
+
+
+def report_prefix(args: argparse.Namespace) -> str:
+    """Where this run's report goes: ``<folder>/<name>`` (without ``.md``/``.json``), checked.
+
+    Call it first thing after parsing, so a refusal comes before minutes of measuring.
+
+    Args:
+        args: parsed flags of :func:`add_output_args`.
+
+    Returns:
+        The report path prefix; its folder exists.
+
+    Raises:
+        keras_pggan.errors.UserError: ``--out`` and ``--write-results`` disagree, the report
+            would land in the tracked ``bench/results/`` or ``docs/`` without being asked to, or
+            a report file exists and ``--overwrite`` is not given.
+    """
+    from keras_pggan.errors import UserError
+    from keras_pggan.io_utils import check_writable, is_inside
+
+    overwrite = args.overwrite
+    if args.write_results:
+        if args.out and os.path.realpath(args.out) != os.path.realpath(RESULTS):
+            raise UserError(f"--out {args.out} and --write-results ({RESULTS}): give one")
+        folder, overwrite = RESULTS, True
+    elif args.out:
+        folder = args.out
+    else:
+        folder = tempfile.mkdtemp(prefix=f"bench_{os.path.basename(args.name)}_")
+        print(f"[bench] writing the report to {folder} (--out DIR to choose)", flush=True)
+    prefix = os.path.join(folder, args.name)
+    for tracked in (RESULTS, DOCS):
+        asked = args.write_results or (args.out and is_inside(args.out, tracked))
+        if is_inside(prefix, tracked) and not asked:
+            raise UserError(
+                f"--name: {prefix} is in the tracked {tracked}; write elsewhere (--out DIR) or "
+                "pass --write-results to refresh the committed results"
+            )
+    for ext in (".md", ".json"):
+        check_writable(prefix + ext, overwrite, "--out")
+    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
+    return prefix
+
+
+def report_prefix_or_none(args: argparse.Namespace) -> str | None:
+    """:func:`report_prefix`, or ``None`` after printing the refusal as one ``error:`` line."""
+    from keras_pggan.errors import UserError
+
+    try:
+        return report_prefix(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -77,7 +166,7 @@ def machine_facts() -> dict:
 
 
 def write_report(
-    name: str,
+    prefix: str,
     title: str,
     header: list[str],
     rows: list[list],
@@ -85,8 +174,11 @@ def write_report(
     notes: list[str] | None = None,
     extra: dict | None = None,
 ) -> str:
-    """Writes ``results/<name>.md`` (a table) and ``results/<name>.json``; returns the md path."""
-    os.makedirs(RESULTS, exist_ok=True)
+    """Writes ``<prefix>.md`` (a table) and ``<prefix>.json``; returns the md path.
+
+    ``prefix`` comes from :func:`report_prefix` (which checked both files may be written).
+    """
+    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     lines = [f"# {title}", "", "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()), ""]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join("---" for _ in header) + "|")
@@ -94,10 +186,10 @@ def write_report(
         lines.append("| " + " | ".join(str(x) for x in row) + " |")
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
-    md = os.path.join(RESULTS, f"{name}.md")
+    md = f"{prefix}.md"
     with open(md, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.join(RESULTS, f"{name}.json"), "w", encoding="utf-8") as f:
+    with open(f"{prefix}.json", "w", encoding="utf-8") as f:
         json.dump(
             {
                 "machine": facts,
@@ -110,4 +202,5 @@ def write_report(
             indent=2,
         )
     print("\n".join(lines))
+    print(f"wrote {md} and .json", flush=True)
     return md

@@ -17,9 +17,10 @@ hole of half the side, batch 1) and returns the composited image in [0, 1]:
   run by ``onnxruntime`` with 2 intra-op threads; if conversion fails, the exact error is recorded.
 
 Reports median latency per size (after one warm-up call), the growth ratio
-latency(512²)/latency(256²) (goal ≤ 4.2: 4× the pixels), the largest output difference from
-Keras, and the peak RSS of ``python -m keras_pggan.inpaint`` on a 4096² photo (goal < 6 GB).
-Writes bench/results/inference.md and .json.
+latency(512²)/latency(256²) (goal ≤ 4.2: 4× the pixels), the largest output difference from Keras,
+and the peak RSS of ``python -m keras_pggan.inpaint`` on a 4096² photo (goal < 6 GB). Writes
+``<out>/inference.md`` and ``.json`` (a fresh temporary folder unless ``--out DIR``;
+``--write-results`` refreshes bench/results/).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 SHIPPED = os.path.join(ROOT, "saved_models", "pggan_dres.keras")
 GOAL_GROWTH = 4.2
@@ -138,10 +141,13 @@ def main(argv=None) -> int:
     p.add_argument("--paths", default="keras,savedmodel,fp32,dynamic,int8,onnx")
     p.add_argument("--rss-side", type=int, default=4096, help="0 skips the RSS run")
     p.add_argument("--quick", action="store_true", help="64² and 128², 2 repeats, RSS at 1024²")
-    p.add_argument("--name", default="inference", help="results/<name>.md")
+    add_output_args(p, "inference")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.repeats, args.rss_side = "64,128", 2, 1024
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
     sizes = [int(s) for s in args.sizes.split(",")]
     paths = [s for s in args.paths.split(",") if s]
 
@@ -299,7 +305,7 @@ def main(argv=None) -> int:
             f"at once) failed: {rss_whole['error']}"
         )
     write_report(
-        args.name,
+        prefix,
         "Inference latency (ms) by path and size",
         ["path", *[f"{s}²" for s in sizes], "growth", "max |diff| vs Keras", "file MB"],
         rows,

@@ -4,7 +4,7 @@ Example:
     python bench/input_pipeline.py                          # ../shared/data/train, 256², free-form
     python bench/input_pipeline.py --data photos/ --size 512 --steps 6
 
-Measures (writes bench/results/input_pipeline.md and .json):
+Measures (writes ``<out>/input_pipeline.md`` and ``.json``, see bench/common.py):
 
 * pipeline alone: images/s of ``make_train_dataset`` on a JPEG folder at the given size with
   free-form masks (decode, resize, crop, flip, mask), after a warm-up;
@@ -21,6 +21,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 DEFAULT_DATA = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "train"
@@ -59,7 +61,11 @@ def main(argv=None) -> int:
     p.add_argument("--batches", type=int, default=20, help="batches timed for throughput")
     p.add_argument("--steps", type=int, default=4, help="train steps timed per feed")
     p.add_argument("--preset", default="pggan-dres")
+    add_output_args(p, "input_pipeline")
     args = p.parse_args(argv)
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
 
     import numpy as np
     import tensorflow as tf
@@ -138,7 +144,7 @@ def main(argv=None) -> int:
         "cancel drift (thermal, other load).",
     ]
     write_report(
-        "input_pipeline",
+        prefix,
         "Input pipeline throughput and train-step overhead",
         ["measure", "value", "detail"],
         rows,

@@ -18,10 +18,11 @@ same seed, data and initial weights:
 - ``threads``: ``inter_op=1`` (one op at a time, each using every core) on top of the best so far;
 - ``xla``: ``jit_compile=True`` on the training step.
 
-Reports s/step (median of the timed steps) and the change in results: the largest difference of
-the generator's output after the timed steps, and of the first step's losses, vs the baseline.
-A change is kept if it is ≥ 5 % faster and within tolerance (losses 1e-3 relative, outputs 0.05 in
-[-1, 1]). Writes bench/results/optimizations.md and .json.
+Reports s/step (median of the timed steps) and the change in results: the largest difference of the
+generator's output after the timed steps, and of the first step's losses, vs the baseline. A change
+is kept if it is ≥ 5 % faster and within tolerance (losses 1e-3 relative, outputs 0.05 in [-1, 1]).
+Writes ``<out>/optimizations.md`` and ``.json`` (a fresh temporary folder unless ``--out DIR``;
+``--write-results`` refreshes bench/results/).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 NATIVE = "KERAS_PGGAN_NATIVE_DILATION"  # keras_pggan.layers.DilatedConv2D's switch
 LOSS_TOL = 1e-3
@@ -163,13 +166,16 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3, help="timed steps per variant")
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--quick", action="store_true", help="tiny preset, 64², 2 steps")
-    p.add_argument("--name", default="optimizations", help="results/<name>.md")
+    add_output_args(p, "optimizations")
     args = p.parse_args(argv)
     if args.child:
         print("RESULT " + json.dumps(_child(json.loads(args.child))), flush=True)
         return 0
     if args.quick:
         args.preset, args.size, args.steps = "tiny", 64, 2
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
 
     from bench.common import machine_facts, write_report
     from keras_pggan.cpu import bf16_supported
@@ -233,7 +239,7 @@ def main(argv=None) -> int:
         )
         print(rows[-1], flush=True)
     write_report(
-        args.name,
+        prefix,
         f"Optimizations, measured: {os.path.basename(args.config or args.preset)} training "
         f"step, {args.size}², batch "
         f"{args.batch_size}",

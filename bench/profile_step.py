@@ -7,9 +7,10 @@ Example:
 
 Runs ``fit`` on cached tensors (warm-up steps first), traces ``--steps`` steps with
 ``tf.profiler.experimental``, converts the trace with xprof's ``framework_op_stats`` tool
-(TensorBoard's *Profile → framework_op_stats* page) and lists ops by total self time, grouped by
-op type and by op name. The trace is kept in ``--logdir`` for ``tensorboard --logdir``. Writes
-bench/results/<name>.md and .json.
+(TensorBoard's *Profile → framework_op_stats* page) and lists ops by total self time, grouped by op
+type and by op name. The trace is kept in ``--logdir`` for ``tensorboard --logdir``. Writes
+``<out>/<name>.md`` and ``.json`` (a fresh temporary folder unless ``--out DIR``;
+``--write-results`` refreshes bench/results/).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 
 def op_stats(xplane_path: str) -> list[dict]:
@@ -107,10 +110,13 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=2, help="profiled steps")
     p.add_argument("--logdir", default=None, help="keep the trace here (default: a temp dir)")
     p.add_argument("--quick", action="store_true", help="tiny preset, 64²")
-    p.add_argument("--name", default="profile", help="results/<name>.md")
+    add_output_args(p, "profile")
     args = p.parse_args(argv)
     if args.quick:
         args.preset, args.size = "tiny", 64
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
     logdir = args.logdir or tempfile.mkdtemp(prefix="bench_profile_")
 
     from bench.common import machine_facts, write_report
@@ -129,7 +135,7 @@ def main(argv=None) -> int:
         for o in s["ops"]
     ]
     write_report(
-        args.name,
+        prefix,
         f"Profiled training step: {args.preset}, {args.size}², batch {args.batch_size}",
         ["group", "op", "self ms / step", "% of busy time"],
         rows,

@@ -5,12 +5,13 @@ Example:
     python bench/roofline.py --quick             # tiny preset, 64², a few steps
 
 Peak: the best GFLOP/s that TensorFlow reaches on this CPU for the generator's own convolution
-shapes (3×3 at the residual trunk's resolution and width, dilation rates 1, 2, 4, 8, batch 1 and
-the training batch), forward pass, median of repeated calls. Achieved: the FLOPs of one training
-step (counted from the traced ``train_step`` graph with TensorFlow's profiler, which registers
-FLOPs for ``Conv2D``, ``Conv2DBackpropInput``, ``Conv2DBackpropFilter`` and ``MatMul``; one
-multiply-add = 2 FLOPs) divided by the measured step time of ``fit`` on cached tensors. Writes
-bench/results/roofline.md and .json.
+shapes (3×3 at the residual trunk's resolution and width, dilation rates 1, 2, 4, 8, batch 1 and the
+training batch), forward pass, median of repeated calls. Achieved: the FLOPs of one training step
+(counted from the traced ``train_step`` graph with TensorFlow's profiler, which registers FLOPs for
+``Conv2D``, ``Conv2DBackpropInput``, ``Conv2DBackpropFilter`` and ``MatMul``; one multiply-add = 2
+FLOPs) divided by the measured step time of ``fit`` on cached tensors. Writes ``<out>/roofline.md``
+and ``.json`` (a fresh temporary folder unless ``--out DIR``; ``--write-results`` refreshes
+bench/results/).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 GOAL = 0.5  # training step GFLOP/s ≥ GOAL × measured conv peak (issue 8)
 
@@ -105,10 +108,13 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3, help="timed training steps")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="tiny preset, 64², 2 steps")
-    p.add_argument("--name", default="roofline", help="results/<name>.md")
+    add_output_args(p, "roofline")
     args = p.parse_args(argv)
     if args.quick:
         args.presets, args.size, args.steps = "tiny", 64, 2
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
 
     import keras
 
@@ -166,7 +172,7 @@ def main(argv=None) -> int:
             ]
         )
     write_report(
-        args.name,
+        prefix,
         "Roofline: training step vs this machine's convolution peak",
         ["what", "shape", "GFLOP", "time", "GFLOP/s", "× peak"],
         rows,

@@ -1,9 +1,14 @@
-"""Runs every benchmark and writes bench/results/summary.md (+ summary.json).
+"""Runs every benchmark and writes summary.md (+ summary.json) into a results folder.
 
 Example:
-    python -m bench                  # the full suite (~40 min on 2 idle cores)
+    python -m bench --write-results  # the full suite (~40 min on 2 idle cores) -> bench/results/
     python -m bench --quick          # tiny models and sizes, a few minutes (the smoke test)
-    python -m bench --only roofline,inference
+    python -m bench --only roofline,inference --out runs/bench
+
+The results folder is ``--out DIR`` (new or empty, else ``--overwrite``), or a fresh temporary
+folder (printed) by default; only ``--write-results`` (or ``--out bench/results``) writes the
+committed ``bench/results/``, and ``python -m bench --write-results`` is the command that refreshes
+it.
 
 Each benchmark runs in its own process (thread pools and oneDNN are fixed when TensorFlow starts)
 with the environment it is given (TensorFlow's defaults unless set), writes its own
@@ -20,12 +25,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench.common import RESULTS  # noqa: E402
+from keras_pggan.errors import UserError  # noqa: E402
+from keras_pggan.io_utils import check_writable  # noqa: E402
 
 # name -> (script, extra arguments for the full run)
 BENCHES = {
@@ -46,11 +54,11 @@ PULLED = {
 
 def run_bench(name: str, quick: bool, out: str) -> dict:
     script, extra = BENCHES[name]
+    # --overwrite: main() has checked the folder as a whole (new, empty, or --overwrite given).
     cmd = [
         sys.executable,
         os.path.join(ROOT, "bench", script),
-        "--name",
-        os.path.join(out, name),
+        *("--out", out, "--name", name, "--overwrite"),
         *(["--quick"] if quick else extra),
     ]
     env = dict(os.environ)
@@ -239,22 +247,62 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny models and sizes (smoke test)")
     p.add_argument("--only", default=None, help="comma list of " + ", ".join(BENCHES))
-    p.add_argument("--out", default=RESULTS, help="results folder (default: bench/results)")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="results folder, new or empty (default: a fresh temporary folder, printed)",
+    )
+    p.add_argument(
+        "--write-results",
+        action="store_true",
+        help="write into the committed bench/results/, replacing its files (refresh them)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
     args = p.parse_args(argv)
     names = [n for n in (args.only or ",".join(BENCHES)).split(",") if n]
     unknown = sorted(set(names) - set(BENCHES))
     if unknown:
         print(f"error: --only: unknown {unknown}; choose from {list(BENCHES)}", file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
-    runs = {name: run_bench(name, args.quick, args.out) for name in names}
-    md = write_summary(args.out, runs, args.quick)
+    try:
+        out = results_folder(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    runs = {name: run_bench(name, args.quick, out) for name in names}
+    md = write_summary(out, runs, args.quick)
     print(f"wrote {md}")
     failed = [n for n, r in runs.items() if r["returncode"]]
     if failed:
-        print(f"failed: {', '.join(failed)} (see {args.out}/logs)", file=sys.stderr)
+        print(f"failed: {', '.join(failed)} (see {out}/logs)", file=sys.stderr)
         return 1
     return 0
+
+
+def results_folder(args: argparse.Namespace) -> str:
+    """The suite's results folder from ``--out``/``--write-results``/``--overwrite``, checked.
+
+    Returns:
+        ``bench/results`` for ``--write-results``; ``--out`` when it is new, empty or
+        ``--overwrite`` is given; else a fresh temporary folder (printed). The folder exists.
+
+    Raises:
+        UserError: ``--out`` has files in it and no ``--overwrite``, or ``--out`` and
+            ``--write-results`` name different folders.
+    """
+    if args.write_results:
+        if args.out and os.path.realpath(args.out) != os.path.realpath(RESULTS):
+            raise UserError(f"--out {args.out} and --write-results ({RESULTS}): give one")
+        out = RESULTS
+    elif args.out:
+        check_writable(args.out, args.overwrite, "--out")
+        out = args.out
+    else:
+        out = tempfile.mkdtemp(prefix="bench_")
+        print(f"[bench] writing the results to {out} (--out DIR to choose)", flush=True)
+    os.makedirs(out, exist_ok=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -4,16 +4,16 @@ Example:
     python bench/serving.py                              # untrained demo generator, 256² images
     python bench/serving.py --model runs/x/generator.keras --requests 40
 
-Exports the generator with ``keras_pggan.export.export_saved_model`` (and, for the size
-comparison, with the plain ``ExportArchive.track(model)`` recipe) and starts
-``python -m keras_pggan.serving serve`` in a subprocess. Cases: ``serving_default`` and
-``serving_bytes`` (PNG) over gRPC at batch 1 and batch 8, both signatures over REST at batch 1,
-two gRPC clients sending batch-1 requests at once, and the same batches as direct calls of the
-loaded SavedModel in this process (no server: the compute floor). The cases run in interleaved
-rounds (``--requests`` timed rounds after two warm-ups), so on a shared machine they see the same
-load; p50/p99 per request, throughput = images / time in the case's requests. The server is then
-started again with one intra-op thread, to explain the batch-8/batch-1 throughput ratio (goal
->= 1.5). Writes bench/results/<name>.md and .json.
+Exports the generator with ``keras_pggan.export.export_saved_model`` (and, for the size comparison,
+with the plain ``ExportArchive.track(model)`` recipe) and starts ``python -m keras_pggan.serving
+serve`` in a subprocess. Cases: ``serving_default`` and ``serving_bytes`` (PNG) over gRPC at batch 1
+and batch 8, both signatures over REST at batch 1, two gRPC clients sending batch-1 requests at
+once, and the same batches as direct calls of the loaded SavedModel in this process (no server: the
+compute floor). The cases run in interleaved rounds (``--requests`` timed rounds after two
+warm-ups), so on a shared machine they see the same load; p50/p99 per request, throughput = images /
+time in the case's requests. The server is then started again with one intra-op thread, to explain
+the batch-8/batch-1 throughput ratio (goal >= 1.5). Writes ``<out>/<name>.md`` and ``.json`` (a
+fresh temporary folder unless ``--out DIR``; ``--write-results`` refreshes bench/results/).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 GOAL_BATCH_SPEEDUP = 1.5  # batch-8 throughput / batch-1 throughput over gRPC
 # Server thread configurations: (label, intra-op threads, inter-op threads); 0 = TF's default.
@@ -231,8 +233,11 @@ def main(argv=None) -> int:
         "--small-size", type=int, default=64, help="side of the small-image comparison (0: off)"
     )
     p.add_argument("--requests", type=int, default=20, help="timed requests per case")
-    p.add_argument("--name", default="serving", help="results file name")
+    add_output_args(p, "serving")
     args = p.parse_args(argv)
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
     if args.model and not os.path.exists(args.model):
         print(f"error: --model: {args.model}: no such file", file=sys.stderr)
         return 2
@@ -429,7 +434,7 @@ def main(argv=None) -> int:
         )
     notes.append(f"Total bench time {time.perf_counter() - start_all:.0f} s.")
     write_report(
-        args.name,
+        prefix,
         f"Serving latency and throughput ({generator.name}, {size}²)",
         [
             "path",

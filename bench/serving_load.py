@@ -13,11 +13,12 @@ requests (``serving_default`` and ``serving_bytes`` over gRPC and REST) and bad 
 reliability corpus (``keras_pggan.testing.corpus``: NaN image, wrong dtype, truncated JPEG, text
 named ``.png``, 30000² PNG header, mask of the wrong size, empty batch). Every good answer is
 compared with a direct call of the same SavedModel in this process (known pixels exactly, holes
-within 1e-5 / one PNG level); every bad one must be ``INVALID_ARGUMENT`` (REST 400). Anything
-else counts as a failure. The server's resident memory (``VmRSS`` of its process) is sampled
-every second after a warm-up pass; the report gives it at the start and the end, and its peak
-(``VmHWM``). Writes bench/results/serving_load.md and .json. Exit code 1 if any answer was wrong
-or the server died.
+within 1e-5 / one PNG level); every bad one must be ``INVALID_ARGUMENT`` (REST 400). Anything else
+counts as a failure. The server's resident memory (``VmRSS`` of its process) is sampled every second
+after a warm-up pass; the report gives it at the start and the end, and its peak (``VmHWM``). Writes
+``<out>/serving_load.md`` and ``.json`` (a fresh temporary folder unless ``--out DIR``;
+``--write-results`` refreshes bench/results/). Exit code 1 if any answer was wrong or the server
+died.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 DEFAULT_CLIENTS = 16  # as keras_pggan.testing.serving_load (not imported here: --help stays fast)
 DEFAULT_SECONDS = 30.0
@@ -69,8 +72,11 @@ def main(argv=None) -> int:
     p.add_argument("--model", help=".keras generator (default: the tiny preset, untrained)")
     p.add_argument("--clients", type=int, default=DEFAULT_CLIENTS)
     p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS)
-    p.add_argument("--name", default="serving_load", help="results file name")
+    add_output_args(p, "serving_load")
     args = p.parse_args(argv)
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
 
     import keras
     import tensorflow as tf
@@ -171,7 +177,7 @@ def main(argv=None) -> int:
         "latencies are inflated; they are not the point of this run.",
     ]
     write_report(
-        args.name,
+        prefix,
         "Serving under load: good and bad requests mixed",
         ["protocol signature request", "count", "failures", "p50 ms", "p99 ms", "failure examples"],
         rows,
@@ -185,7 +191,6 @@ def main(argv=None) -> int:
         },
     )
     print("\n".join(notes))
-    print(f"wrote bench/results/{args.name}.md")
     return 0 if alive and not result["failures"] and not result["hung_threads"] else 1
 
 

@@ -3,16 +3,17 @@
 Example:
     python bench/tflite.py --model runs/x/generator.keras      # a trained generator
     python bench/tflite.py --quick                             # untrained demo model, 256² only
-    python bench/tflite.py --preset pggan-dres --name tflite_pggan_dres   # paper-size latency
+    python bench/tflite.py --preset pggan-dres --name tflite_pggan_dres --write-results
 
-Per build (fp32, dynamic, fp16, int8, plus fp32 with Keras's SpaceToBatch dilated convolutions and
-a fixed-size fp32 build): file size, LiteRT latency at 256² and 512² with 1 and 2 threads (median
-of --repeats after a warm-up), PSNR of the build's output against the Keras generator, and
-PSNR/SSIM against the ground truth with a centre square hole (side = half the image) on real photos
-(default ../shared/data/train/cmp_facade_val, centre 256² crops). The reference is the fp32
-SavedModel run by TensorFlow on all cores. Without --model a freshly initialised preset model is
-used: its quality numbers are then meaningless, only size, latency and fidelity count. Writes
-bench/results/<name>.md and .json.
+Per build (fp32, dynamic, fp16, int8, plus fp32 with Keras's SpaceToBatch dilated convolutions and a
+fixed-size fp32 build): file size, LiteRT latency at 256² and 512² with 1 and 2 threads (median of
+--repeats after a warm-up), PSNR of the build's output against the Keras generator, and PSNR/SSIM
+against the ground truth with a centre square hole (side = half the image) on real photos (default
+../shared/data/train/cmp_facade_val, centre 256² crops). The reference is the fp32 SavedModel run by
+TensorFlow on all cores. Without --model a freshly initialised preset model is used: its quality
+numbers are then meaningless, only size, latency and fidelity count. Writes ``<out>/<name>.md`` and
+``.json`` (a fresh temporary folder unless ``--out DIR``; ``--write-results`` refreshes
+bench/results/).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "train", "cmp_facade_val")
 # Goals for the int8 build (issue 7).
@@ -103,7 +106,7 @@ def main(argv=None) -> int:
         help="int8 calibration photos (default: the embedded scikit-image photos)",
     )
     p.add_argument("--num-calibration", type=int, default=32)
-    p.add_argument("--name", default="tflite", help="results file name")
+    add_output_args(p, "tflite")
     p.add_argument(
         "--quick",
         action="store_true",
@@ -113,6 +116,9 @@ def main(argv=None) -> int:
     if args.quick:
         args.sizes, args.num_images, args.repeats = "256", 4, 3
         args.num_calibration = min(args.num_calibration, 16)
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
     sizes = [int(s) for s in args.sizes.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
     if args.model and not os.path.exists(args.model):
@@ -353,7 +359,7 @@ def main(argv=None) -> int:
         "ops",
     ]
     write_report(
-        args.name,
+        prefix,
         f"TFLite builds vs TF SavedModel ({generator.name})",
         header,
         rows,

@@ -5,7 +5,8 @@ Example:
     python bench/train_step.py --quick         # tiny preset at 64², fewer steps
 
 Data are cached in-memory tensors, so this measures the model, not the input pipeline
-(bench/input_pipeline.py measures that). Writes bench/results/train_step.md and .json.
+(bench/input_pipeline.py measures that). Writes ``<out>/train_step.md`` and ``.json`` (a fresh
+temporary folder unless ``--out DIR``; ``--write-results`` refreshes bench/results/).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,10 +29,13 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--presets", default="pggan-dres,pggan-res")
     p.add_argument("--quick", action="store_true", help="tiny preset, 64², 2 timed steps")
-    p.add_argument("--name", default="train_step", help="results/<name>.md")
+    add_output_args(p, "train_step")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.presets, args.steps, args.warmup = "64", "tiny", 2, 1
+    prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
+    if prefix is None:
+        return 2
     sizes = [int(s) for s in args.sizes.split(",")]
 
     from keras_pggan.train import configure_cpu_replicas
@@ -83,7 +89,7 @@ def main(argv=None) -> int:
                 )
                 print(rows[-1], flush=True)
     write_report(
-        args.name,
+        prefix,
         f"Train step, global batch {n} (cached tensors)",
         ["preset", "size", "global batch", "replicas", "s/step", "img/s", "time vs 1 device"],
         rows,

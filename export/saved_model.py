@@ -1,15 +1,16 @@
 """Exports a trained generator as a TF Serving SavedModel (``<out>/<version>/``).
 
 Example:
-    python export/saved_model.py --model runs/x/generator.keras --out saved_models/pggan_dres \\
+    python export/saved_model.py --model runs/x/generator.keras --out runs/x/pggan_dres \\
         [--version 1] [--overwrite]
 
 The SavedModel has the signatures ``serving_default`` (float ``image``/``mask`` → ``inpainted``)
 and ``serving_bytes`` (PNG/JPEG ``image_bytes``/``mask_bytes`` → ``inpainted_png_bytes``); see
 docs/serving.md. Without ``--version`` the next free version number is used. The export is
 written to a temporary folder and renamed into place; an existing version is only replaced with
-``--overwrite``. Serve it with ``python -m keras_pggan.serving serve --model-base-path <out>`` or
-the ``tensorflow/serving`` image (export/models.config is a config-file template).
+``--overwrite``, and the repository's shipped ``saved_models/`` is refused without it. Serve it
+with ``python -m keras_pggan.serving serve --model-base-path <out>`` or the
+``tensorflow/serving`` image (export/models.config is a config-file template).
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", required=True, help="generator.keras file (or a run directory holding one)"
     )
-    p.add_argument("--out", required=True, help="model base path, e.g. saved_models/pggan_dres")
+    p.add_argument("--out", required=True, help="model base path, e.g. runs/x/pggan_dres")
     p.add_argument(
         "--version", type=int, default=None, help="version number (default: highest + 1)"
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing version; allow exporting into the shipped saved_models/",
+    )
     p.add_argument(
         "--no-warmup",
         action="store_true",
@@ -56,6 +61,14 @@ def main(argv=None) -> int:
         model_path = os.path.join(model_path, "generator.keras")
     if not os.path.isfile(model_path):
         print(f"error: --model: {model_path}: no such file", file=sys.stderr)
+        return 2
+    from keras_pggan.errors import UserError
+    from keras_pggan.io_utils import refuse_shipped
+
+    try:
+        refuse_shipped(args.out, args.overwrite, "--out")
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     if args.version is not None:
         target = os.path.join(args.out, str(args.version))
@@ -84,6 +97,9 @@ def main(argv=None) -> int:
         return 1
     except FileExistsError as e:
         print(f"error: --out: {e} (use --overwrite)", file=sys.stderr)
+        return 2
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     except ValueError as e:
         print(f"error: --model: {model_path}: {e}", file=sys.stderr)

@@ -1,12 +1,14 @@
 """Converts a trained generator to checked TFLite builds and writes their model-card sections.
 
 Example:
-    python export/tflite.py --model runs/x/generator.keras --out saved_models/pggan_dres \\
-        --modes fp32,dynamic,fp16,int8 [--calibration-data DIR]
+    python export/tflite.py --model runs/x/generator.keras --out runs/x/pggan_dres \\
+        --modes fp32,dynamic,fp16,int8 [--calibration-data DIR] [--overwrite]
 
 Writes ``<out>-<mode>.tflite`` per mode (``<out>-int8-uint8.tflite`` with ``--io uint8``), a
 markdown model-card section per build in ``<out>-tflite.md`` and the build reports in
-``<out>-tflite.json`` (sections of earlier builds under the same prefix are kept). Each build
+``<out>-tflite.json`` (sections of earlier builds under the same prefix are kept). An existing
+``.tflite`` file is only replaced with ``--overwrite``, and the repository's shipped
+``saved_models/`` is refused without it (both checked before anything is converted). Each build
 has builtin ops only and is checked against the size its weights need; a failed check prints one
 ``error:`` line and exits 1. int8 builds are calibrated on photo crops with generated masks
 (default: the embedded photos shipped by scikit-image).
@@ -146,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="output prefix: writes <out>-<mode>.tflite, <out>-tflite.md, .json",
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing .tflite files; allow writing into the shipped saved_models/",
+    )
+    p.add_argument(
         "--modes",
         default="fp32,dynamic,fp16,int8",
         help=f"comma-separated subset of {','.join(MODES)} (default: all)",
@@ -219,10 +226,24 @@ def main(argv=None) -> int:
         print("error: --num-calibration and --calibration-size must be positive", file=sys.stderr)
         return 2
 
+    from keras_pggan.errors import UserError
     from keras_pggan.generator import load_generator
-    from keras_pggan.io_utils import write_text_atomic
+    from keras_pggan.io_utils import check_writable, refuse_shipped, write_text_atomic
     from keras_pggan.tflite import TFLiteCheckError, export_tflite, make_readable
 
+    paths = {}
+    for mode in modes:
+        io = args.io if mode == "int8" else "float"
+        paths[mode] = (
+            f"{args.out}-{mode}-uint8.tflite" if io == "uint8" else f"{args.out}-{mode}.tflite"
+        )
+    try:
+        for path in paths.values():
+            refuse_shipped(path, args.overwrite, "--out")
+            check_writable(path, args.overwrite, "--out")
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         generator = load_generator(model_path)
     except (OSError, ValueError) as e:
@@ -230,10 +251,8 @@ def main(argv=None) -> int:
         return 2
     name = os.path.basename(os.path.normpath(args.out))
     reports = []
-    for mode in modes:
+    for mode, path in paths.items():
         io = args.io if mode == "int8" else "float"
-        suffix = f"{mode}-uint8" if io == "uint8" else mode
-        path = f"{args.out}-{suffix}.tflite"
         try:
             report = export_tflite(
                 generator,

@@ -9,7 +9,8 @@ Example:
 
 Writes ``report.md`` (tables overall and per hole-ratio bucket), ``metrics.json`` (everything,
 including the mask set's manifest sha256), ``per_image.csv`` (one row per image and method) and
-``sheets/sheet_*.png`` (masked input | each model | each baseline | truth).
+``sheets/sheet_*.png`` (masked input | each model | each baseline | truth) into ``--out``, which
+must be new or empty unless ``--overwrite`` is given.
 
 Images: the image files of ``--data`` (recursive, sorted by path; the first ``--count``); each is
 decoded (EXIF orientation applied), its short side resized to ``--size`` (bilinear with
@@ -38,7 +39,10 @@ from typing import Any
 import numpy as np
 
 from keras_pggan import baselines as baselines_lib
+from keras_pggan import cli
 from keras_pggan import metrics as M
+from keras_pggan.errors import UserError
+from keras_pggan.io_utils import check_writable
 from keras_pggan.sheets import comparison_sheet, masked_input
 
 FORMAT = "keras_pggan.evaluate"
@@ -619,7 +623,7 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m keras_pggan.evaluate",
+        prog=cli.prog("keras_pggan.evaluate"),
         description="Score inpainting models and classical baselines on the same images and masks.",
         epilog="Example: python -m keras_pggan.evaluate --model g.keras --data photos "
         "--mask-kind center --seed 0 --size 256 --out eval/g",
@@ -637,7 +641,8 @@ def build_parser() -> argparse.ArgumentParser:
     masks.add_argument("--mask-kind", help="generate the mask set: center, rect, freeform, ...")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated masks")
     p.add_argument("--size", type=int, default=256, help="side of the evaluation crops")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder (new or empty; else --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
     p.add_argument("--count", type=int, help="evaluate the first N images (default: all)")
     p.add_argument(
         "--baselines",
@@ -656,6 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.model and not args.compare:
             raise ValueError("give --model PATH and/or --compare PATH [PATH ...]")
+        check_writable(args.out, args.overwrite, "--out")
         models = parse_model_args(args.model, args.compare)
         for _, path in models:
             if not os.path.exists(path):
@@ -675,7 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             feature_model=args.feature_model,
         )
         result = run_evaluation(cfg, progress=not args.quiet)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, UserError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {os.path.join(args.out, 'report.md')} ({result['images']['count']} images)")

@@ -1,10 +1,10 @@
 """SavedModel export of the generator for TF Serving (and the TFLite export, re-exported).
 
 Example:
-    >>> report = export_saved_model("runs/x/generator.keras", "saved_models/pggan_dres")
+    >>> report = export_saved_model("runs/x/generator.keras", "runs/x/pggan_dres")
     ... # doctest: +SKIP
     >>> report["path"], report["size_ratio"]                                 # doctest: +SKIP
-    ('saved_models/pggan_dres/1', 1.0)
+    ('runs/x/pggan_dres/1', 1.0)
 
 The SavedModel holds the generator only, in TF Serving's layout ``<model_base_path>/<version>/``,
 with two signatures (their names are API):
@@ -49,6 +49,7 @@ import tensorflow as tf
 
 from keras_pggan.generator import fill_holes, load_generator, pad_multiple_of
 from keras_pggan.imageio import MAX_IMAGE_PIXELS, decode_mask_tensor, encode_png
+from keras_pggan.io_utils import refuse_shipped
 from keras_pggan.signatures import (
     BYTES_SIGNATURE,
     DEFAULT_SIGNATURE,
@@ -400,9 +401,10 @@ def export_saved_model(
     Args:
         generator_or_path: a generator ``keras.Model``, a ``.keras`` file or a run directory (see
             :func:`keras_pggan.generator.load_generator`).
-        model_base_path: the model's folder, e.g. ``saved_models/pggan_dres``.
+        model_base_path: the model's folder, e.g. ``runs/x/pggan_dres``.
         version: a positive integer; ``None`` picks the highest existing version + 1 (or 1).
-        overwrite: replace an existing version folder (otherwise ``FileExistsError``).
+        overwrite: replace an existing version folder (otherwise ``FileExistsError``) and allow
+            exporting into the repository's shipped ``saved_models/`` (otherwise ``UserError``).
         warmup: write TF Serving warm-up requests to ``assets.extra/``.
         check_size: run :func:`check_variables_size` on the result.
 
@@ -414,11 +416,13 @@ def export_saved_model(
     Raises:
         FileNotFoundError: ``generator_or_path`` does not exist.
         FileExistsError: the version folder exists and ``overwrite`` is false.
+        UserError: ``model_base_path`` is in the shipped ``saved_models/`` and ``overwrite`` is
+            false (:func:`keras_pggan.io_utils.refuse_shipped`).
         ValueError: bad ``version`` or not a generator.
         SavedModelCheckError: the written weights are missing or stored twice.
 
     Example:
-        >>> export_saved_model(generator, "saved_models/pggan_dres", version=1)  # doctest: +SKIP
+        >>> export_saved_model(generator, "runs/x/pggan_dres", version=1)  # doctest: +SKIP
     """
     if version is not None and (
         not isinstance(version, int) or isinstance(version, bool) or version <= 0
@@ -432,6 +436,7 @@ def export_saved_model(
         )
     start = time.perf_counter()
     base = os.fspath(model_base_path)
+    refuse_shipped(base, overwrite, "model_base_path")  # a new version there would be served
     os.makedirs(base, exist_ok=True)
     if version is None:
         version = (latest_version(base) or 0) + 1

@@ -1,25 +1,31 @@
 """Regenerates the README's before/after images with the shipped model.
 
 Example:
-    python scripts/readme_examples.py            # writes docs/images/example_*.png
+    python scripts/readme_examples.py               # into a fresh temporary folder (printed)
+    python scripts/readme_examples.py --write-docs  # refresh docs/images/example*.png (tracked)
 
 Uses photos that scikit-image ships (so anyone can re-run it), a fixed free-form mask and a
 centred square, and the ``python -m keras_pggan.inpaint`` command with no ``--model`` (the
-shipped ``saved_models/pggan_dres.keras``), exactly as a user would run it.
+shipped ``saved_models/pggan_dres.keras``), exactly as a user would run it. Writes into ``--out
+DIR`` (existing files only with ``--overwrite``), by default a fresh temporary folder; only
+``--write-docs`` (= ``--out docs/images --overwrite``) replaces the images the README shows.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "docs", "images")
+OUT = os.path.join(ROOT, "docs", "images")  # the tracked images the README shows
 PHOTOS = (("chelsea.png", "freeform"), ("coffee.png", "center"))
+SHEET = "examples.png"
 
 
 def _square_crop(rgb: np.ndarray, size: int = 256) -> np.ndarray:
@@ -30,32 +36,76 @@ def _square_crop(rgb: np.ndarray, size: int = 256) -> np.ndarray:
     return np.asarray(im)
 
 
+def output_files(folder: str) -> list[str]:
+    """Every file a run writes into ``folder`` (inputs, masks, outputs, the sheet)."""
+    stems = [os.path.join(folder, f"example_{os.path.splitext(n)[0]}") for n, _ in PHOTOS]
+    parts = ("_input.png", "_mask.png", "_output.png")
+    return [stem + part for stem in stems for part in parts] + [os.path.join(folder, SHEET)]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--out", metavar="DIR", help="output folder (default: a fresh temporary folder, printed)"
+    )
+    p.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write into the tracked docs/images/, replacing the README's images",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
+    return p
+
+
 def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     sys.path.insert(0, ROOT)
+    from keras_pggan.errors import UserError
+    from keras_pggan.io_utils import check_writable
+
+    overwrite = args.overwrite
+    if args.write_docs:
+        if args.out and os.path.realpath(args.out) != os.path.realpath(OUT):
+            print(f"error: --out {args.out} and --write-docs ({OUT}): give one", file=sys.stderr)
+            return 2
+        out, overwrite = OUT, True
+    elif args.out:
+        out = args.out
+    else:
+        out = tempfile.mkdtemp(prefix="readme_examples_")
+        print(f"writing to {out} (--write-docs refreshes {OUT})", flush=True)
+    try:
+        for path in output_files(out):
+            check_writable(path, overwrite, "--out")
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
     from keras_pggan import masks as masks_lib
     from keras_pggan.data import default_photo_paths
     from keras_pggan.imageio import load_rgb
 
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
     paths = {os.path.basename(p): p for p in default_photo_paths()}
     sheet = []
     for i, (name, kind) in enumerate(PHOTOS):
         photo = _square_crop(load_rgb(paths[name]))
         mask = masks_lib.make_eval_masks(kind, 256, 1, seed=7 + i)[0]
-        stem = os.path.join(OUT, f"example_{os.path.splitext(name)[0]}")
+        stem = os.path.join(out, f"example_{os.path.splitext(name)[0]}")
         Image.fromarray(photo).save(stem + "_input.png")
         Image.fromarray(mask * 255).save(stem + "_mask.png")
+        # --overwrite: the files were checked above (this run's own output may be replaced).
         cmd = [
             sys.executable, "-m", "keras_pggan.inpaint", stem + "_input.png",
             "--mask", stem + "_mask.png", "-o", stem + "_output.png", "--overwrite",
         ]  # fmt: skip
         subprocess.run(cmd, check=True, cwd=ROOT)
-        out = np.asarray(Image.open(stem + "_output.png").convert("RGB"))
+        result = np.asarray(Image.open(stem + "_output.png").convert("RGB"))
         masked = photo.copy()
         masked[mask.astype(bool)] = 255
-        sheet.append(np.concatenate([masked, out, photo], axis=1))
-    Image.fromarray(np.concatenate(sheet, axis=0)).save(os.path.join(OUT, "examples.png"))
-    print(f"wrote {OUT}/examples.png (rows: masked input | shipped model | original)")
+        sheet.append(np.concatenate([masked, result, photo], axis=1))
+    Image.fromarray(np.concatenate(sheet, axis=0)).save(os.path.join(out, SHEET))
+    print(f"wrote {os.path.join(out, SHEET)} (rows: masked input | shipped model | original)")
     return 0
 
 

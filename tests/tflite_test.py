@@ -369,7 +369,9 @@ def test_export_script_writes_builds_and_model_card(generator, tmp_path, capsys)
     assert "multiples of 4" in card and "`mask` uint8 [1,H,W,1], 255 = hole" in card
     assert read_metadata(out + "-int8-uint8.tflite")["io"] == "uint8"
     # A later run under the same prefix keeps the other builds' sections.
-    assert script.main(["--model", model, "--out", out, "--modes", "fp32"]) == 0
+    assert script.main(["--model", model, "--out", out, "--modes", "fp32"]) == 2  # exists
+    assert "--overwrite" in capsys.readouterr().err
+    assert script.main(["--model", model, "--out", out, "--modes", "fp32", "--overwrite"]) == 0
     with open(out + "-tflite.md", encoding="utf-8") as f:
         card = f.read()
     assert card.count("### tiny-fp32.tflite") == 1 and "### tiny-int8-uint8.tflite" in card

@@ -5,7 +5,7 @@ Example:
         --grpc-port 8500 --rest-port 8501
     python -m keras_pggan.serving predict --server localhost:8500 photo.png mask.png -o out.png
     python -m keras_pggan.serving predict --server localhost:8501 --rest \\
-        --signature serving_bytes photo.jpg mask.png -o out.png
+        --signature serving_bytes photo.jpg mask.png -o out.png [--overwrite]
 
 Exit codes: 0 done, 1 the server answered with an error, 2 a bad flag or file
 (:class:`keras_pggan.errors.UserError`).
@@ -21,14 +21,23 @@ import sys
 import threading
 import time
 
-from keras_pggan import imageio
+from keras_pggan import cli, imageio
 from keras_pggan.errors import UserError
+from keras_pggan.io_utils import check_writable
 from keras_pggan.serving import client as clients
 from keras_pggan.serving.server import DEFAULT_MAX_PIXELS, serve_locally
 from keras_pggan.signatures import BYTES_SIGNATURE, DEFAULT_SIGNATURE
 
 # serve_locally's keyword arguments that come from flags of the same name.
-_SERVE_OPTIONS = ("grpc_port", "rest_port", "model_name", "host", "max_pixels", "grpc_workers")
+_SERVE_OPTIONS = (
+    "grpc_port",
+    "rest_port",
+    "model_name",
+    "host",
+    "max_pixels",
+    "grpc_workers",
+    "access_log",
+)
 _THREAD_FLAGS = (
     ("--intra-op-threads", "TensorFlow threads inside one op (0: TF default, all cores)"),
     ("--inter-op-threads", "TensorFlow ops run in parallel (0: TF default)"),
@@ -38,7 +47,7 @@ _THREAD_FLAGS = (
 def build_parser() -> argparse.ArgumentParser:
     """The ``predict``, ``metadata`` and ``serve`` commands and their flags."""
     parser = argparse.ArgumentParser(
-        prog="python -m keras_pggan.serving",
+        prog=cli.prog("keras_pggan.serving"),
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[2:8]),
@@ -49,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", metavar="IMAGE", help="image file (PNG, JPEG, ...)")
     p.add_argument("mask", metavar="MASK", help="mask file: white = hole, or transparent = hole")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     p.add_argument("--server", required=True, help="HOST:PORT (gRPC) or with --rest the REST one")
     p.add_argument("--rest", action="store_true", help="use the REST API instead of gRPC")
     p.add_argument("--model-name", default=clients.DEFAULT_MODEL_NAME, help="served model name")
@@ -84,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-name", default=None, help="name to serve under (default: folder name)")
     p.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (0: any free port)")
     p.add_argument("--rest-port", type=int, default=8501, help="REST port (0: any free port)")
-    p.add_argument("--host", default="0.0.0.0", help="interface to bind")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (0.0.0.0: every interface)"
+    )
     p.add_argument(
         "--max-pixels",
         type=int,
@@ -95,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, what in _THREAD_FLAGS:
         p.add_argument(flag, type=int, default=0, help=what)
     p.add_argument("--no-warm-up", action="store_true", help="skip the warm-up requests")
+    p.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="no access line per request on stderr",
+    )
     return parser
 
 
@@ -120,6 +138,7 @@ def _main_predict(args) -> int:
         imageio.image_format(args.output)  # before the request, not after
     except ValueError as e:
         raise UserError(f"-o: {e}") from e
+    check_writable(args.output, args.overwrite, "-o")
     if holes.shape != image.shape[:2]:
         raise UserError(
             f"MASK: {args.mask} is {holes.shape[1]}x{holes.shape[0]}, "
