@@ -13,14 +13,18 @@ Masks (1 = hole) — the file convention:
 - a pixel is a hole when its luma ``(19595·R + 38470·G + 7471·B + 2¹⁵) >> 16`` (PIL's integer
   ``convert("L")``; the grey value itself for grey files; 16-bit grey is taken as its high byte)
   is >= 128: **white = hole**;
+- **0/1 masks**: a file whose colour (or grey) values are only 0 and 1 (its maximum is 1, alpha
+  aside) is read as if 1 were 255: **1 = hole** (a mask saved as 0/1 values, not 0/255);
 - an image with an alpha channel that has **transparent pixels** (some alpha < 128) is read from
   its alpha channel instead: **transparent = hole**. An alpha channel with no transparent pixel
-  (all opaque, or all >= 128) does not count and the luma rule applies.
+  (all opaque, or all >= 128) does not count and the luma (and 0/1) rule applies.
 
 :func:`hole_from_array` is the numpy side and :func:`hole_from_tensor` its in-graph twin (used
 by the ``folder`` training masks and the SavedModel's ``serving_bytes`` signature); they agree
-pixel for pixel (tested on a corpus of grey, palette, 16-bit, JPEG, RGBA and partial-alpha
+pixel for pixel (tested on a corpus of grey, palette, 16-bit, JPEG, RGBA, partial-alpha and 0/1
 files). In-memory masks (bool, {0,1} or 8-bit arrays) go through :func:`as_hole_mask`.
+:func:`mask_problems` spots the usual mistakes in a mask file (inverted, empty, a photo given as
+the mask); the inpaint CLI warns or refuses with it.
 
 TensorFlow is imported only by the in-graph functions, so clients that never build a graph
 (the serving clients) stay light.
@@ -28,6 +32,7 @@ TensorFlow is imported only by the in-graph functions, so clients that never bui
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 
@@ -193,6 +198,31 @@ def _pil_channels(im) -> np.ndarray:
     return a[..., None] if a.ndim == 2 else a
 
 
+def _mask_planes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """int64 [H,W,C] mask image → (its grey value [H,W] by the file convention, or None when
+    the holes are its transparent pixels; the transparent pixels, or None)."""
+    if a.shape[-1] in (2, 4):
+        transparent = a[..., -1] < 128
+        if transparent.any():
+            return None, transparent
+        a = a[..., :-1]
+    if a.max(initial=0) == 1:
+        a = a * 255  # a 0/1 mask: 1 = hole
+    if a.shape[-1] >= 3:
+        r, g, b = _LUMA
+        return (a[..., 0] * r + a[..., 1] * g + a[..., 2] * b + 32768) >> 16, None
+    return a[..., 0], None
+
+
+def _as_mask_image(array) -> np.ndarray:
+    a = np.asarray(array)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(f"mask image must be [H,W] or [H,W,1|2|3|4], got shape {a.shape}")
+    return a.astype(np.int64)
+
+
 def hole_from_array(array: np.ndarray) -> np.ndarray:
     """Holes of a decoded mask image with the file convention (module docstring), bool [H,W].
 
@@ -202,20 +232,8 @@ def hole_from_array(array: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: for any other shape.
     """
-    a = np.asarray(array)
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4):
-        raise ValueError(f"mask image must be [H,W] or [H,W,1|2|3|4], got shape {a.shape}")
-    a = a.astype(np.int64)
-    if a.shape[-1] in (2, 4):
-        transparent = a[..., -1] < 128
-        if transparent.any():
-            return transparent
-    if a.shape[-1] >= 3:
-        r, g, b = _LUMA
-        return (a[..., 0] * r + a[..., 1] * g + a[..., 2] * b + 32768) >> 16 >= 128
-    return a[..., 0] >= 128
+    grey, transparent = _mask_planes(_as_mask_image(array))
+    return transparent if grey is None else grey >= 128
 
 
 def hole_from_tensor(image):
@@ -224,14 +242,17 @@ def hole_from_tensor(image):
 
     x = tf.cast(image, tf.int32)
     c = tf.shape(x)[-1]
+    has_alpha = (c == 2) | (c == 4)
+    colour = x[..., : tf.where(has_alpha, c - 1, c)]
+    colour = tf.where(tf.reduce_max(colour) == 1, colour * 255, colour)  # 0/1 mask: 1 = hole
     r, g, b = _LUMA
     luma = tf.cond(
         c >= 3,
-        lambda: (x[..., 0] * r + x[..., 1] * g + x[..., 2] * b + 32768) // 65536,
-        lambda: x[..., 0],
+        lambda: (colour[..., 0] * r + colour[..., 1] * g + colour[..., 2] * b + 32768) // 65536,
+        lambda: colour[..., 0],
     )
     transparent = x[..., c - 1] < 128
-    use_alpha = ((c == 2) | (c == 4)) & tf.reduce_any(transparent)
+    use_alpha = has_alpha & tf.reduce_any(transparent)
     return tf.where(use_alpha, transparent, luma >= 128)
 
 
@@ -248,8 +269,10 @@ def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
     return ((2 * np.arange(n_out, dtype=np.int64) + 1) * n_in) // (2 * n_out)
 
 
-def decode_mask(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Decodes mask bytes to bool [H,W] (True = hole) as displayed (EXIF orientation applied).
+def decode_mask_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decodes mask bytes to their channels, uint8 [H,W,C] (C in 1..4), as displayed.
+
+    What :func:`hole_from_array` and :func:`mask_problems` read.
 
     Raises:
         ValueError: naming ``name`` when the bytes are empty or not a decodable image.
@@ -261,13 +284,37 @@ def decode_mask(data: bytes, name: str = "<bytes>") -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            return hole_from_array(_pil_channels(upright(im)))
+            return _pil_channels(upright(im))
     except Image.DecompressionBombError as e:
         raise ValueError(
             f"{name}: cannot decode mask image (decompression bomb guard: {e})"
         ) from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ValueError(f"{name}: cannot decode mask image ({e})") from e
+
+
+def decode_mask(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decodes mask bytes to bool [H,W] (True = hole) as displayed (EXIF orientation applied).
+
+    Raises:
+        ValueError: naming ``name`` when the bytes are empty or not a decodable image.
+    """
+    return hole_from_array(decode_mask_image(data, name))
+
+
+def load_mask_image(path: str) -> np.ndarray:
+    """Reads a mask file's channels, uint8 [H,W,C], as displayed (see :func:`decode_mask_image`).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: naming the file when it cannot be decoded.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such mask file")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: cannot decode mask image (not a file)")
+    with open(path, "rb") as f:
+        return decode_mask_image(f.read(), path)
 
 
 def load_mask_file(path: str, height: int | None = None, width: int | None = None) -> np.ndarray:
@@ -290,12 +337,7 @@ def load_mask_file(path: str, height: int | None = None, width: int | None = Non
     """
     if (height is None) != (width is None):
         raise ValueError(f"{path}: give both height and width, or neither")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such mask file")
-    if not os.path.isfile(path):
-        raise ValueError(f"{path}: cannot decode mask image (not a file)")
-    with open(path, "rb") as f:
-        hole = decode_mask(f.read(), path)
+    hole = hole_from_array(load_mask_image(path))
     if height is not None:
         if height <= 0 or width <= 0:
             raise ValueError(f"{path}: height and width must be positive, got {height}x{width}")
@@ -339,6 +381,121 @@ def as_hole_mask(mask) -> np.ndarray:
     if not np.isfinite(m).all():
         raise ValueError("mask has NaN or Inf values")
     return m > 0.5
+
+
+# -- likely mistakes in a mask file ---------------------------------------------------------------
+MOSTLY_HOLE_RATIO = 0.70  # more holes than this: probably an inverted (black = hole) mask
+PHOTO_FRACTION = 0.05  # more "photo" pixels than this: probably a photo, not a mask
+_DARK, _BRIGHT = 16, 240  # grey levels strictly between these are mid-grey
+_EDGE_RADIUS = 8  # px: mid-grey this close to both a black and a white pixel is a soft edge
+_RAMP_TOLERANCE = 48  # grey levels: off a straight black-to-white ramp by at most this: an edge
+_CHECK_PIXELS = 1_000_000  # larger masks are checked on a regular sample of about this many
+_COLOUR_CHROMA = 64  # max(R,G,B) - min(R,G,B) above this: a coloured pixel
+_FEW_LEVELS = 4  # when this many grey levels hold half the mid-grey pixels, they are flat paint
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskProblem:
+    """A likely mistake in a mask (see :func:`mask_problems`).
+
+    Attributes:
+        kind: ``"photo"`` (it looks like a photo, not a mask), ``"mostly_hole"`` (more than
+            :data:`MOSTLY_HOLE_RATIO` of the pixels are holes: an inverted mask?) or
+            ``"no_hole"``.
+        detail: what was measured, e.g. ``"83% of its pixels are holes"``.
+        hole_ratio: the fraction of hole pixels.
+    """
+
+    kind: str
+    detail: str
+    hole_ratio: float
+
+
+def _soft_edge(g: np.ndarray) -> np.ndarray:
+    """Mid-grey pixels of ``g`` (uint8 [H,W]) that are the soft edge of a black-and-white mask.
+
+    A pixel is on a soft edge when a black (<= 16) and a white (>= 240) pixel are both within
+    8 px (anti-aliasing, a light blur), or when its level is what a straight ramp between its
+    nearest black and nearest white pixel gives there, within 48 levels (a wide blur, a mask
+    upscaled from a small one): level ≈ 16 + 224 · d_black / (d_black + d_white).
+    """
+    from scipy import ndimage
+
+    dark, bright = g <= _DARK, g >= _BRIGHT
+    if not dark.any() or not bright.any():
+        return np.zeros(g.shape, bool)
+    size = 2 * _EDGE_RADIUS + 1
+    near = ndimage.binary_dilation(dark, np.ones((size, size), bool)) & ndimage.binary_dilation(
+        bright, np.ones((size, size), bool)
+    )
+    d_dark = ndimage.distance_transform_edt(~dark)
+    d_bright = ndimage.distance_transform_edt(~bright)
+    ramp = _DARK + (_BRIGHT - _DARK) * d_dark / np.maximum(d_dark + d_bright, 1e-9)
+    return near | (np.abs(g - ramp) <= _RAMP_TOLERANCE)
+
+
+def _photo_detail(a: np.ndarray, grey: np.ndarray) -> str | None:
+    """Why the mask image ``a`` (int64 [H,W,C]) with grey values ``grey`` looks like a photo."""
+    step = int(np.ceil(np.sqrt(a.shape[0] * a.shape[1] / _CHECK_PIXELS)))
+    if step > 1:  # a regular sample of a large mask: the same fractions, bounded time
+        a, grey = a[::step, ::step], grey[::step, ::step]
+    if a.shape[-1] >= 3:
+        rgb = a[..., :3]
+        coloured = float(np.mean(rgb.max(-1) - rgb.min(-1) > _COLOUR_CHROMA))
+        if coloured > PHOTO_FRACTION:
+            return f"{coloured:.0%} of its pixels are coloured"
+    g = np.clip(grey, 0, 255).astype(np.uint8)
+    mid = (g > _DARK) & (g < _BRIGHT)
+    if mid.mean() <= PHOTO_FRACTION:
+        return None
+    mid &= ~_soft_edge(g)
+    fraction = float(mid.mean())
+    if fraction <= PHOTO_FRACTION:
+        return None
+    levels = np.bincount(g[mid], minlength=256)
+    if np.sort(levels)[-_FEW_LEVELS:].sum() >= 0.5 * mid.sum():
+        return None  # a few flat greys (a mask painted grey), not a photo's many levels
+    distinct = int((levels > 0).sum())
+    return f"{fraction:.0%} of its pixels are mid-grey, in {distinct} levels, off any mask edge"
+
+
+def mask_problems(image, holes=None) -> list[MaskProblem]:
+    """The likely mistakes in a mask image: a photo given as the mask, an inverted mask, no hole.
+
+    A mask looks like a **photo** when more than 5 % of its pixels are coloured (max − min of
+    R, G, B above 64), or more than 5 % are mid-grey (strictly between 16 and 240) spread over
+    many levels. Mid-grey within 8 px of both a black (<= 16) and a white (>= 240) pixel is the
+    soft edge of an anti-aliased mask and does not count, nor do a few flat greys (the 4 most
+    common mid-grey levels holding half of them). A mask read from its transparent pixels is
+    never a photo. **Mostly hole**: more than :data:`MOSTLY_HOLE_RATIO` of the pixels are holes
+    (white = hole: a black = hole mask reads so). **No hole**: the output would be the input.
+
+    Args:
+        image: the decoded mask file, uint8 [H,W] or [H,W,C] (:func:`load_mask_image`).
+        holes: the holes the caller uses (e.g. inverted); default ``hole_from_array(image)``.
+
+    Returns:
+        The problems found (``[]`` when the mask looks right), a "photo" first.
+
+    Raises:
+        ValueError: a wrong shape (as :func:`hole_from_array`), or ``holes`` of another size.
+    """
+    a = _as_mask_image(image)
+    grey, transparent = _mask_planes(a)
+    holes = (transparent if grey is None else grey >= 128) if holes is None else holes
+    holes = np.asarray(holes, bool)
+    if holes.shape != a.shape[:2]:
+        raise ValueError(f"holes {holes.shape} do not match the mask image {a.shape[:2]}")
+    ratio = float(holes.mean()) if holes.size else 0.0
+    problems = []
+    photo = None if grey is None or not holes.size else _photo_detail(a, grey)
+    if photo:
+        problems.append(MaskProblem("photo", photo, ratio))
+    if not holes.any():
+        problems.append(MaskProblem("no_hole", "no hole pixels", ratio))
+    elif ratio > MOSTLY_HOLE_RATIO:
+        problems.append(MaskProblem("mostly_hole", f"{ratio:.0%} of its pixels are holes", ratio))
+    return problems
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The corpus (``keras_pggan.testing.mask_files``) has grey, RGB, RGBA (transparent, partial alpha,
 opaque, alpha 200 everywhere), grey+alpha, palette (with and without a transparent index),
-16-bit grey and JPEG masks, each with the holes it must mean. A "black fill" generator (its
+16-bit grey, JPEG and 0/1 (grey, RGB, grey + opaque alpha; 1 = hole) masks, each with the holes
+it must mean. A "black fill" generator (its
 output is -1 everywhere, i.e. black) on a mid-grey photo makes the holes visible in any output:
 a pixel is a hole exactly when it comes back black.
 
@@ -78,6 +79,8 @@ def test_corpus_covers_the_encodings():
     for name in ("rgba_partial_alpha", "palette_png", "palette_transparency", "grey16_png"):
         assert name in CASES
     assert {"grey_jpeg", "rgba_transparent", "rgba_alpha200_white_square"} <= set(CASES)
+    # Masks saved as 0/1 values: 1 = hole (they read as 0 holes before).
+    assert {"grey_01_png", "rgb_01_png", "grey_alpha_opaque_01_png"} <= set(CASES)
 
 
 @pytest.mark.parametrize("name", CASES)

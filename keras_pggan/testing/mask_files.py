@@ -122,6 +122,15 @@ def _cases(holes: np.ndarray) -> dict[str, tuple[bytes, np.ndarray]]:
             holes,
         ),
     }
+    # 0/1 masks (saved as 0/1 values, not 0/255): 1 = hole. RGB: luma of 255·(R,G,B); grey+alpha
+    # with an opaque alpha: the alpha (255) is left out of the "maximum is 1" test.
+    ones = holes.astype(np.uint8)
+    cases["grey_01_png"] = (_save(Image.fromarray(ones, "L")), holes)
+    cases["rgb_01_png"] = (_save(Image.fromarray(np.repeat(ones[..., None], 3, -1), "RGB")), holes)
+    cases["grey_alpha_opaque_01_png"] = (
+        _save(Image.fromarray(np.dstack([ones, np.full((h, w), 255, np.uint8)]), "LA")),
+        holes,
+    )
     palette = Image.fromarray(np.where(holes, 1, 0).astype(np.uint8), "P")
     palette.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
     cases["palette_png"] = (_save(palette), holes)
