@@ -1,5 +1,6 @@
-"""Training callbacks: sample grids (files and TensorBoard), generator checkpoints, and a
-``BackupAndRestore`` whose saves survive ``kill -9`` at any instant."""
+"""Training callbacks: sample grids (files and TensorBoard), generator checkpoints, the epoch
+log, the speed and ETA line, the time limit, and a ``BackupAndRestore`` whose saves survive
+``kill -9`` at any instant."""
 
 from __future__ import annotations
 
@@ -105,6 +106,10 @@ class GeneratorCheckpoint(keras.callbacks.Callback):
 class EpochLog(keras.callbacks.Callback):
     """Appends one JSON line per epoch to ``path``: epoch, step, wall seconds and the logs.
 
+    With ``epochs``, each line also holds ``s_per_step`` (this epoch's wall seconds per step:
+    validation and the epoch-end saves included, and in a process's first epoch the tracing of
+    the step function) and ``eta_s`` (the epochs left at that pace).
+
     ``wall_s`` is training time summed over every process that wrote to the file, so a run
     resumed with ``--resume`` continues its curve (a killed process loses at most the epoch it
     was in). Lines of epochs at or after the resumed epoch are dropped first, so a resumed run
@@ -113,14 +118,18 @@ class EpochLog(keras.callbacks.Callback):
     Args:
         path: the ``.jsonl`` file.
         steps_per_epoch: optimisation steps per epoch (for the ``step`` field).
+        epochs: the run's last epoch (``fit(epochs=...)``), for ``eta_s``; ``None`` leaves out
+            ``s_per_step`` and ``eta_s``.
     """
 
-    def __init__(self, path: str, steps_per_epoch: int):
+    def __init__(self, path: str, steps_per_epoch: int, epochs: int | None = None):
         super().__init__()
         self.path = path
         self.steps_per_epoch = steps_per_epoch
+        self.epochs = epochs
         self._offset = None
         self._start = None
+        self._epoch_start = None
 
     @staticmethod
     def read(path: str) -> list[dict]:
@@ -143,17 +152,108 @@ class EpochLog(keras.callbacks.Callback):
             rows = [r for r in self.read(self.path) if r["epoch"] <= epoch]
             write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in rows))
             self._offset = rows[-1]["wall_s"] if rows else 0.0
+        self._epoch_start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        now = time.time()
         row = {
             "epoch": epoch + 1,
             "step": (epoch + 1) * self.steps_per_epoch,
-            "wall_s": round((self._offset or 0.0) + time.time() - self._start, 2),
+            "wall_s": round((self._offset or 0.0) + now - self._start, 2),
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
+        if self.epochs is not None and self._epoch_start is not None:
+            seconds = now - self._epoch_start
+            row["s_per_step"] = round(seconds / max(self.steps_per_epoch, 1), 4)
+            row["eta_s"] = round(max(self.epochs - epoch - 1, 0) * seconds, 1)
         row.update({k: float(np.asarray(v).ravel()[0]) for k, v in (logs or {}).items()})
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
+
+
+def format_duration(seconds: float) -> str:
+    """A duration for people: ``"45 s"``, ``"12 min"``, ``"3.5 h"``, ``"22 h"``, ``"9.6 days"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    hours = seconds / 3600
+    if hours < 10:
+        return f"{hours:.1f} h"
+    return f"{hours:.0f} h" if hours < 72 else f"{hours / 24:.1f} days"
+
+
+class EtaReport(keras.callbacks.Callback):
+    """Prints the training speed and the estimated time to the end, once, on stderr.
+
+    A process's first step traces the step function, so the speed is measured from the end of
+    the first step on. The line comes after ``report_after_s`` seconds of such steps or at the
+    end of the first epoch, whichever is first, e.g. ``keras_pggan.train: ~0.8 s/step
+    (1.2 steps/s), 99,999 steps to go: ETA 22 h (pass --epochs / --time-limit to shorten)``. It
+    counts training steps; validation and the epoch-end saves come on top (``EpochLog`` records
+    whole epochs).
+
+    Args:
+        steps: the steps this process runs (epochs left × steps per epoch).
+        time_limit_s: ``--time-limit`` in seconds, named when it ends the run before the ETA.
+        report_after_s: seconds of measured steps after which the first epoch reports early.
+        prefix: the line's first word.
+
+    Attributes:
+        seconds_per_step: the measured speed (``None`` before the line).
+        line: the printed line (``None`` before).
+    """
+
+    def __init__(
+        self,
+        steps: int,
+        time_limit_s: float | None = None,
+        report_after_s: float = 60.0,
+        prefix: str = "keras_pggan.train",
+    ):
+        super().__init__()
+        self.steps = int(steps)
+        self.time_limit_s = time_limit_s
+        self.report_after_s = float(report_after_s)
+        self.prefix = prefix
+        self.seconds_per_step = None
+        self.line = None
+        self._start = self._first = self._last = None
+        self._done = 0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._done += 1
+        self._last = time.time()
+        if self._done == 1:
+            self._first = self._last
+        elif self.line is None and self._last - self._first >= self.report_after_s:
+            self._report()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.line is None and self._done:
+            self._report()
+
+    def _report(self) -> None:
+        if self._done > 1:  # steady steps only
+            per_step = (self._last - self._first) / (self._done - 1)
+        else:  # one step so far: tracing included
+            per_step = self._last - self._start
+        self.seconds_per_step = per_step
+        left = max(self.steps - self._done, 0)
+        eta = left * per_step
+        shown = f"{per_step:.0f}" if per_step >= 10 else f"{per_step:.2g}"
+        rate = f"{1 / per_step:.2g} steps/s" if per_step > 0 else "? steps/s"
+        hint = " (pass --epochs / --time-limit to shorten)"
+        if self.time_limit_s and self.time_limit_s - (self._last - self._start) < eta:
+            hint = f" (--time-limit ends it after ~{format_duration(self.time_limit_s)})"
+        self.line = (
+            f"{self.prefix}: ~{shown} s/step ({rate}), {left:,} steps to go: "
+            f"ETA {format_duration(eta)}{hint if left else ''}"
+        )
+        print(self.line, file=sys.stderr, flush=True)
 
 
 class TimeLimit(keras.callbacks.Callback):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from keras_pggan.config import STRATEGIES
 from keras_pggan.errors import UserError
@@ -38,6 +39,62 @@ def configure_cpu_replicas(n: int) -> None:
 
 _MIRRORED: dict = {}
 
+_TF_CONFIG_EXAMPLE = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+    '"task": {"type": "worker", "index": 0}}\''
+)
+
+
+def tf_config() -> dict:
+    """The ``TF_CONFIG`` environment variable, parsed (``{}`` when unset or empty).
+
+    Raises:
+        UserError: it is not a JSON object.
+    """
+    text = os.environ.get("TF_CONFIG", "")
+    if not text.strip():
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError as e:
+        raise UserError(f"TF_CONFIG is not JSON ({e}); e.g. {_TF_CONFIG_EXAMPLE}") from None
+    if not isinstance(parsed, dict):
+        raise UserError(f"TF_CONFIG must be a JSON object, e.g. {_TF_CONFIG_EXAMPLE}")
+    return parsed
+
+
+def check_multi_worker_config() -> None:
+    """Refuses ``--strategy multi-worker`` without a cluster in ``TF_CONFIG``.
+
+    Runs before ``MultiWorkerMirroredStrategy`` exists: once its collectives are created, a
+    process that fails cannot exit (it waits for its peers for ever).
+
+    Raises:
+        UserError: ``TF_CONFIG`` is unset or names no cluster of workers, or no task (type
+            and index) of this process in it.
+    """
+    cfg = tf_config()
+    cluster = cfg.get("cluster") if isinstance(cfg.get("cluster"), dict) else {}
+    task = cfg.get("task") if isinstance(cfg.get("task"), dict) else {}
+    tasks = sum(len(v) for v in cluster.values() if isinstance(v, list))
+    problem = None
+    if not cfg:
+        problem = "TF_CONFIG is not set"
+    elif tasks < 2:
+        problem = f"TF_CONFIG names {tasks} task(s) in its cluster (one process: use mirrored)"
+    elif "type" not in task or "index" not in task:
+        problem = "TF_CONFIG has no task (type and index) for this process"
+    elif not isinstance(cluster.get(task["type"]), list) or not (
+        isinstance(task["index"], int) and 0 <= task["index"] < len(cluster[task["type"]])
+    ):
+        problem = f"TF_CONFIG's task {task} is not in its cluster"
+    if problem:
+        raise UserError(
+            f"--strategy multi-worker needs TF_CONFIG naming the cluster and this process's "
+            f"task ({problem}), e.g. {_TF_CONFIG_EXAMPLE} (see --strategy in README.md, "
+            f"Training)"
+        )
+
 
 def make_strategy(name: str = "auto", cpu_replicas: int = 0):
     """Returns a ``tf.distribute`` strategy.
@@ -47,15 +104,22 @@ def make_strategy(name: str = "auto", cpu_replicas: int = 0):
             when there are several GPUs or ``cpu_replicas > 1``, else the default strategy),
             ``"default"``, ``"mirrored"`` or ``"multi-worker"``.
         cpu_replicas: logical CPU devices to mirror over when there is no GPU.
+
+    Mirrored over a single device warns on stderr (the run has one replica).
+
+    Raises:
+        UserError: an unknown name, ``"multi-worker"`` without a cluster in ``TF_CONFIG``
+            (:func:`check_multi_worker_config`), or ``cpu_replicas`` after TensorFlow started.
     """
     import tensorflow as tf
 
     if name not in STRATEGIES:
         raise UserError(f"--strategy must be one of {STRATEGIES}, got {name!r}")
+    if name == "multi-worker":
+        check_multi_worker_config()
     configure_cpu_replicas(cpu_replicas)
     if name == "auto":
-        tf_config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-        workers = tf_config.get("cluster", {}).get("worker", [])
+        workers = (tf_config().get("cluster") or {}).get("worker", [])
         if len(workers) > 1:
             name = "multi-worker"
         elif len(tf.config.list_physical_devices("GPU")) > 1 or cpu_replicas > 1:
@@ -72,6 +136,14 @@ def make_strategy(name: str = "auto", cpu_replicas: int = 0):
     else:
         devices = tuple(d.name for d in tf.config.list_logical_devices("CPU"))
         devices = devices[: max(cpu_replicas, 1)]
+    if len(devices) == 1:
+        print(
+            f"keras_pggan.distribute: WARNING: --strategy mirrored found 1 device ({devices[0]}): "
+            f"training runs with 1 replica; pass --cpu-replicas N to split the CPU into N "
+            f"logical devices (or run on several GPUs)",
+            file=sys.stderr,
+            flush=True,
+        )
     # One MirroredStrategy per device set and process: a second instance reuses the collective
     # instance keys of the first and its all-reduces fail with a shape mismatch.
     if devices not in _MIRRORED:

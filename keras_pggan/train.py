@@ -22,6 +22,7 @@ import os
 import sys
 import time
 
+from keras_pggan import cli
 from keras_pggan.config import (
     DISCRIMINATOR_VARIANTS,
     PRECISIONS,
@@ -35,20 +36,17 @@ from keras_pggan.distribute import (  # noqa: F401 (make_strategy: re-exported)
     worker_info,
 )
 from keras_pggan.errors import UserError
+from keras_pggan.run_dir import (  # noqa: F401 (completed_epochs: re-exported)
+    check_new_run,
+    check_resumable,
+    completed_epochs,
+)
+from keras_pggan.run_dir import prepare as prepare_run_dir
 
 DEFAULT_PRESET = "demo"
 
 
 # -- the training run ---------------------------------------------------------------------------
-def completed_epochs(backup_dir: str) -> int:
-    """Epochs completed according to a BackupAndRestore directory (0 when there is none)."""
-    path = os.path.join(backup_dir, "training_metadata.json")
-    if not os.path.exists(path):
-        return 0
-    with open(path, encoding="utf-8") as f:
-        return int(json.load(f).get("epoch", 0))
-
-
 def _newest_generator(run_dir: str) -> str | None:
     """A run directory's newest generator: ``generator.keras`` or the newest checkpoint."""
     import glob
@@ -78,21 +76,11 @@ def _copy_weights(target, path: str, what: str) -> None:
     target.set_weights(source.get_weights())
 
 
-def warm_start(gan, init_from: str | None, init_discriminator: str | None = None) -> dict:
-    """Loads weights into a freshly built GAN; the optimisers and the data stream start anew.
-
-    Args:
-        gan: the model from :func:`keras_pggan.models.build_gan`.
-        init_from: a ``.keras`` generator (e.g. ``saved_models/pggan_dres.keras``) or a run
-            directory: its newest generator (``generator.keras`` or the newest checkpoint) and
-            its ``discriminator.keras`` when present.
-        init_discriminator: a ``.keras`` discriminator (overrides the run directory's).
-
-    Returns:
-        ``{"generator": path | None, "discriminator": path | None}``, what was loaded.
+def warm_start_paths(init_from: str | None, init_discriminator: str | None) -> tuple:
+    """The generator and discriminator files a warm start loads (see :func:`warm_start`).
 
     Raises:
-        UserError: a path that does not exist, holds no model, or does not fit the config.
+        UserError: a path that does not exist or a run directory without a generator.
     """
     g_path = d_path = None
     if init_from:
@@ -110,6 +98,54 @@ def warm_start(gan, init_from: str | None, init_discriminator: str | None = None
         if not os.path.isfile(init_discriminator):
             raise UserError(f"{init_discriminator}: no such .keras file")
         d_path = init_discriminator
+    return g_path, d_path
+
+
+def validate_inputs(
+    cfg, resume: bool = False, init_from: str | None = None, init_discriminator: str | None = None
+) -> None:
+    """Read-only checks of what a run reads, before anything is created (no TensorFlow op).
+
+    The data sources resolve to files, the mask spec parses, the ``folder`` kind's mask
+    directory holds mask files and the warm-start files exist.
+
+    Raises:
+        UserError: naming the flag's value that is wrong.
+    """
+    from keras_pggan import data as data_lib
+    from keras_pggan.masks.sampling import list_mask_files, parse_mask_spec
+
+    if resume and (init_from or init_discriminator):
+        raise UserError("--init-from starts a new run; --resume continues one from its backup")
+    try:
+        data_lib.resolve_sources(cfg.data.train)
+        if cfg.train.validation_steps and cfg.data.val:
+            data_lib.resolve_sources(cfg.data.val)
+        if any(kind == "folder" for kind, _ in parse_mask_spec(cfg.mask.spec)):
+            list_mask_files(cfg.mask.mask_dir)
+    except (FileNotFoundError, ValueError) as e:
+        raise UserError(str(e)) from e
+    if not resume:
+        warm_start_paths(init_from, init_discriminator)
+
+
+def warm_start(gan, init_from: str | None, init_discriminator: str | None = None) -> dict:
+    """Loads weights into a freshly built GAN; the optimisers and the data stream start anew.
+
+    Args:
+        gan: the model from :func:`keras_pggan.models.build_gan`.
+        init_from: a ``.keras`` generator (e.g. ``saved_models/pggan_dres.keras``) or a run
+            directory: its newest generator (``generator.keras`` or the newest checkpoint) and
+            its ``discriminator.keras`` when present.
+        init_discriminator: a ``.keras`` discriminator (overrides the run directory's).
+
+    Returns:
+        ``{"generator": path | None, "discriminator": path | None}``, what was loaded.
+
+    Raises:
+        UserError: a path that does not exist, holds no model, or does not fit the config.
+    """
+    g_path, d_path = warm_start_paths(init_from, init_discriminator)
     if g_path:
         _copy_weights(gan.generator, g_path, "generator")
     if d_path:
@@ -138,7 +174,10 @@ def run_training(
 
     Args:
         cfg: the experiment.
-        run_dir: output directory (see module docstring). Must be new or empty unless ``resume``.
+        run_dir: output directory (see module docstring). Unless ``resume``, it must be new,
+            empty or hold only the files of a start that completed no epoch (removed first, see
+            :mod:`keras_pggan.run_dir`). Nothing is written there before the data sources, the
+            model and the warm start are set up.
         strategy: a ``tf.distribute`` strategy; the default strategy when ``None``.
         resume: continue from ``run_dir/backup`` (the config is read from ``run_dir/config.json``
             by the CLI); training restarts at the last completed epoch with the same data order.
@@ -158,8 +197,9 @@ def run_training(
         ``{"run_dir", "history", "initial_epoch", "seconds", "generator_path"}``.
 
     Raises:
-        UserError: when ``run_dir`` already holds a run and ``resume`` is false, or a warm
-            start is asked for together with ``resume`` or does not fit the config.
+        UserError: when ``run_dir`` already holds a run (or files this package did not write)
+            and ``resume`` is false, or a warm start is asked for together with ``resume`` or
+            does not fit the config.
     """
     import tensorflow as tf
 
@@ -171,8 +211,12 @@ def run_training(
     # that no two processes write the same file; only the chief writes samples and checkpoints.
     own_dir = run_dir if is_chief else os.path.join(run_dir, f"worker{task_id}")
     backup_dir = os.path.join(own_dir, "backup")
-    _prepare_run_dir(cfg, run_dir, resume, is_chief, init_from or init_discriminator)
+    if resume and (init_from or init_discriminator):
+        raise UserError("--init-from starts a new run; --resume continues one from its backup")
+    leftovers = check_new_run(run_dir) if is_chief and not resume else []
 
+    # Everything that can fail on the user's inputs (data sources, masks, warm-start files,
+    # the first batch) runs before anything is written to the run directory.
     t = cfg.train
     initial_epoch = completed_epochs(backup_dir) if resume else 0
     train_ds, val_ds = _datasets(cfg, strategy, initial_epoch)
@@ -182,6 +226,12 @@ def run_training(
         warm = None
         if (init_from or init_discriminator) and initial_epoch == 0:
             warm = warm_start(gan, init_from, init_discriminator)
+    sample = None
+    if is_chief:
+        sample = next(iter((val_ds if val_ds is not None else train_ds).take(1)))
+        sample = {k: v[: t.num_samples].numpy() for k, v in sample.items()}
+
+    prepare_run_dir(cfg, run_dir, is_chief, leftovers)
     if is_chief:
         _record_env(run_dir, env_record, warm, resume)
     callbacks = _callbacks(
@@ -189,10 +239,11 @@ def run_training(
         run_dir,
         own_dir,
         is_chief,
-        val_ds if val_ds is not None else train_ds,
+        sample,
         profile_batches,
         keep_checkpoints,
         time_limit_s,
+        initial_epoch,
     )
 
     start = time.time()
@@ -218,22 +269,6 @@ def run_training(
         "model": gan,
         "skipped_files": skipped,
     }
-
-
-def _prepare_run_dir(cfg, run_dir: str, resume: bool, is_chief: bool, warm_start_asked) -> None:
-    """Refuses to reuse a run directory without ``resume``; writes ``config.json``."""
-    from keras_pggan.io_utils import write_text_atomic
-
-    if os.path.isdir(run_dir) and os.listdir(run_dir) and not resume and is_chief:
-        raise UserError(
-            f"{run_dir}: run directory already exists; pass --resume to continue it "
-            f"or choose another --run-dir"
-        )
-    if resume and warm_start_asked:
-        raise UserError("--init-from starts a new run; --resume continues one from its backup")
-    os.makedirs(run_dir, exist_ok=True)
-    if is_chief:
-        write_text_atomic(os.path.join(run_dir, "config.json"), cfg.to_json() + "\n")
 
 
 def _datasets(cfg, strategy, initial_epoch: int):
@@ -282,7 +317,15 @@ def _record_env(run_dir: str, env_record: dict | None, warm: dict | None, resume
 
 
 def _callbacks(
-    cfg, run_dir, own_dir, is_chief, sample_source, profile_batches, keep_checkpoints, time_limit_s
+    cfg,
+    run_dir,
+    own_dir,
+    is_chief,
+    sample,
+    profile_batches,
+    keep_checkpoints,
+    time_limit_s,
+    initial_epoch,
 ) -> list:
     """The run's callbacks, in the order they must run at each epoch end."""
     import keras
@@ -290,6 +333,7 @@ def _callbacks(
     from keras_pggan.callbacks import (
         AtomicBackupAndRestore,
         EpochLog,
+        EtaReport,
         GeneratorCheckpoint,
         SampleGridLogger,
         TimeLimit,
@@ -316,8 +360,6 @@ def _callbacks(
         ),
     ]
     if is_chief:
-        sample = next(iter(sample_source.take(1)))
-        sample = {k: v[: t.num_samples].numpy() for k, v in sample.items()}
         callbacks += [
             SampleGridLogger(sample, os.path.join(run_dir, "samples"), log_dir),
             GeneratorCheckpoint(
@@ -325,7 +367,8 @@ def _callbacks(
                 keep=keep_checkpoints,
                 discriminator_path=os.path.join(run_dir, "discriminator.keras"),
             ),
-            EpochLog(os.path.join(run_dir, "epochs.jsonl"), t.steps_per_epoch),
+            EpochLog(os.path.join(run_dir, "epochs.jsonl"), t.steps_per_epoch, t.epochs),
+            EtaReport(max(t.epochs - initial_epoch, 0) * t.steps_per_epoch, time_limit_s),
         ]
     if time_limit_s:
         # Last: every other epoch-end callback (backup, checkpoint, log) has run when it stops.
@@ -372,9 +415,9 @@ def _save_outputs(gan, history, run_dir: str, own_dir: str, is_chief: bool) -> s
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m keras_pggan.train`` argument parser."""
     p = argparse.ArgumentParser(
-        prog="python -m keras_pggan.train",
+        prog=cli.prog("keras_pggan.train"),
         description="Train PGGAN (Demir & Unal 2018) for image inpainting with model.fit.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli.HelpFormatter,  # (default: X) once, never None
     )
     p.add_argument(
         "--preset",
@@ -541,14 +584,14 @@ def _parse_profile(text: str | None):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m keras_pggan.train``; returns the exit code."""
-    from keras_pggan.guards import NonFiniteLossError
-
     args = build_parser().parse_args(argv)
     from keras_pggan import cpu
 
     # Before TensorFlow starts (a no-op for what the user's environment already sets, and for
     # what an already running TensorFlow, e.g. under pytest, fixed at its start).
     env_record = cpu.apply_training_env()
+    from keras_pggan.guards import NonFiniteLossError  # imports TensorFlow: after --help
+
     if os.environ.get("KERAS_PGGAN_DEBUG"):
         import keras
 
@@ -563,8 +606,13 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = args.run_dir or os.path.join(
             "runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         )
-        if args.resume and not os.path.isdir(os.path.join(run_dir, "backup")):
-            raise UserError(f"{run_dir}: nothing to resume (no backup/ directory)")
+        # Every check on the user's inputs before TensorFlow starts (a multi-worker collective
+        # that exists when the process fails keeps it from exiting) and before any file is made.
+        if args.resume:
+            check_resumable(run_dir)
+        else:
+            check_new_run(run_dir)
+        validate_inputs(cfg, args.resume, args.init_from, args.init_discriminator)
         verbose = int(args.verbose) if args.verbose.isdigit() else args.verbose
         _configure_threads_once()
         strategy = make_strategy(args.strategy, args.cpu_replicas)
