@@ -9,24 +9,32 @@ from keras_pggan import cpu as _cpu
 
 if _cpu.started_as_training_cli():
     _cpu.apply_training_env()
-
-# Registers the baselines' custom layers so saved CE/GLGAN generators load anywhere.
-from keras_pggan import ce, glgan  # noqa: F401
-from keras_pggan.config import (
-    DataConfig,
-    DiscriminatorConfig,
-    ExperimentConfig,
-    GeneratorConfig,
-    LossConfig,
-    MaskConfig,
-    TrainConfig,
-    get_preset,
-)
-from keras_pggan.discriminator import build_discriminator
-from keras_pggan.generator import build_generator, composite, fill_holes, load_generator
-from keras_pggan.model import PGGAN
+# Any keras_pggan command line (python -m keras_pggan.<tool>, keras-pggan-<tool>): no TensorFlow
+# start-up noise unless the user's environment asks for it (TF_CPP_MIN_LOG_LEVEL).
+if _cpu.started_as_cli():
+    _cpu.apply_cli_env()
 
 __version__ = "0.1.0"
+
+# The public names, imported on first use (PEP 562): `import keras_pggan` and every command's
+# --help stay free of TensorFlow. Custom layers register when keras_pggan.generator is imported
+# (keras_pggan.load_generator and every runner import it).
+_EXPORTS = {
+    "PGGAN": "keras_pggan.model",
+    "DataConfig": "keras_pggan.config",
+    "DiscriminatorConfig": "keras_pggan.config",
+    "ExperimentConfig": "keras_pggan.config",
+    "GeneratorConfig": "keras_pggan.config",
+    "LossConfig": "keras_pggan.config",
+    "MaskConfig": "keras_pggan.config",
+    "TrainConfig": "keras_pggan.config",
+    "build_discriminator": "keras_pggan.discriminator",
+    "build_generator": "keras_pggan.generator",
+    "composite": "keras_pggan.generator",
+    "fill_holes": "keras_pggan.generator",
+    "get_preset": "keras_pggan.config",
+    "load_generator": "keras_pggan.generator",
+}
 
 __all__ = [
     "PGGAN",
@@ -44,3 +52,17 @@ __all__ = [
     "get_preset",
     "load_generator",
 ]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

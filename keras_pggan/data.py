@@ -47,6 +47,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from keras_pggan import cli
 from keras_pggan.config import DataConfig, MaskConfig
 from keras_pggan.imageio import decode_rgb
 
@@ -553,7 +554,7 @@ def write_tfrecords(
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m keras_pggan.data make-tfrecords SRC... OUT --shards N``."""
     p = argparse.ArgumentParser(
-        prog="python -m keras_pggan.data", description=__doc__.split("\n")[0]
+        prog=cli.prog("keras_pggan.data"), description=__doc__.split("\n")[0]
     )
     sub = p.add_subparsers(dest="command", required=True)
     mk = sub.add_parser("make-tfrecords", help="pack image folders/lists into TFRecord shards")

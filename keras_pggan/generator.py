@@ -17,6 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+# ce and glgan register the baselines' custom layers (keras_pggan.layers registers the rest), so
+# every saved generator loads wherever this module is imported (load_generator, the runners).
+from keras_pggan import ce, glgan  # noqa: F401
 from keras_pggan.config import GeneratorConfig
 from keras_pggan.layers import (
     MaskedInput,
@@ -238,8 +241,7 @@ def load_generator(generator_or_path) -> keras.Model:
             raise FileNotFoundError(f"{path}: no such file")
         if not path.endswith(".keras"):
             raise ValueError(f"{path}: expected a .keras file or a run directory")
-        # The package's __init__ (run before this module) registers every custom layer,
-        # the baselines' included.
+        # This module's imports (layers, ce, glgan) register every custom layer.
         return keras.saving.load_model(path, compile=False)
     model = getattr(generator_or_path, "generator", generator_or_path)
     if not isinstance(model, keras.Model):

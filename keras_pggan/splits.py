@@ -22,6 +22,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from keras_pggan import cli
+
 VAL_FOLDERS = ("cmp_facade_val",)
 # folder -> k: every k-th file (sorted, starting with the first) of the folder is held out.
 HOLDOUT_EVERY = {"imagenet_samples": 10}
@@ -119,7 +121,7 @@ def write_split(root: str, out_dir: str, overwrite: bool = False) -> dict[str, s
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m keras_pggan.splits ROOT OUT_DIR``: writes the list files; exit code."""
     p = argparse.ArgumentParser(
-        prog="python -m keras_pggan.splits", description=__doc__.split("\n")[0]
+        prog=cli.prog("keras_pggan.splits"), description=__doc__.split("\n")[0]
     )
     p.add_argument("root", help="the photo collection (e.g. ../shared/data/train)")
     p.add_argument("out_dir", help="folder for train.txt, val_cmp_facade.txt, val_imagenet.txt")

@@ -66,3 +66,54 @@ def test_native_dilation_follows_onednn():
     env = {}
     cpu.apply_training_env(env, flags=AVX2)
     assert env == {"TF_ENABLE_ONEDNN_OPTS": "1", cpu.NATIVE_DILATION_ENV: "1"}
+
+
+def test_started_as_cli():
+    assert cpu.started_as_cli(["python", "-m", "keras_pggan.inpaint", "x.jpg"]) == "inpaint"
+    assert cpu.started_as_cli(["python", "-X", "importtime", "-m", "keras_pggan.train"]) == "train"
+    assert cpu.started_as_cli(["python", "-u", "-m", "keras_pggan.serving", "serve"]) == "serving"
+    assert cpu.started_as_cli(["python", "-mkeras_pggan.masks", "preview"]) == "masks"
+    # Console scripts (setup.cfg): python /venv/bin/keras-pggan-<tool> ...
+    assert cpu.started_as_cli(["/venv/bin/python", "/venv/bin/keras-pggan-train"]) == "train"
+    assert cpu.started_as_training_cli(["/venv/bin/python3", "/venv/bin/keras-pggan-train", "-h"])
+    assert cpu.started_as_cli(["python", "-m", "pytest", "-m", "keras_pggan.train"]) is None
+    assert cpu.started_as_cli(["python", "-c", "import keras_pggan", "-m", "x"]) is None
+    assert cpu.started_as_cli(["python", "script.py", "-m", "keras_pggan.train"]) is None
+    assert cpu.started_as_cli(["python"]) is None and cpu.started_as_cli([]) is None
+
+
+def test_cli_env_quiets_tensorflow_unless_the_user_says():
+    env = {}
+    record = cpu.apply_cli_env(env)
+    assert env == {cpu.LOG_LEVEL_ENV: "2"}
+    assert record[cpu.LOG_LEVEL_ENV] == {"value": "2", "source": "default"}
+    env = {cpu.LOG_LEVEL_ENV: "0"}
+    record = cpu.apply_cli_env(env)
+    assert env == {cpu.LOG_LEVEL_ENV: "0"}  # the user's choice wins
+    assert record[cpu.LOG_LEVEL_ENV] == {"value": "0", "source": "user"}
+    # The run's env record names the log level too (here: TensorFlow is already loaded).
+    assert cpu.LOG_LEVEL_ENV in cpu.apply_training_env()
+
+
+def test_startup_lines_filter():
+    text = (
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        b"I0000 00:00:1796142096.773969   32746 port.cc:153] oneDNN custom operations are on.\n"
+        b"I0000 00:00:1796142096.774560   32746 cudart_stub.cc:31] Could not find cuda drivers on "
+        b"your machine, GPU will not be used.\n"
+        b"W0000 00:00:1796142096.8   32746 remapper.cc:12] a warning\n"
+        b"E0000 00:00:1796142099.933159   32746 cuda_platform.cc:52] failed call to cuInit: x\n"
+        b"E0000 00:00:1796142099.933159   32746 op.cc:5] a real error\n"
+        b"/x/y.py:3: UserWarning: a Python warning\n"
+    )
+    assert cpu.filter_startup_lines(text, 0) == text
+    level1 = cpu.filter_startup_lines(text, 1).splitlines()
+    assert len(level1) == 4 and level1[0].startswith(b"W0000")
+    level2 = cpu.filter_startup_lines(text, 2)
+    assert level2 == b"E0000 00:00:1796142099.933159   32746 op.cc:5] a real error\n" + (
+        b"/x/y.py:3: UserWarning: a Python warning\n"
+    )
+    assert cpu.filter_startup_lines(text, 3) == b"/x/y.py:3: UserWarning: a Python warning\n"
+    # With a CUDA driver present, a failed cuInit is a real error and stays.
+    with_driver = text.replace(b"Could not find cuda drivers", b"Found a driver")
+    assert b"cuInit" in cpu.filter_startup_lines(with_driver, 2)

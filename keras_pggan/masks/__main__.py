@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from keras_pggan import imageio
+from keras_pggan import cli, imageio
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import atomic_path
 from keras_pggan.masks.eval_set import make_eval_masks, make_eval_set, mask_grid
@@ -25,7 +25,7 @@ from keras_pggan.masks.sampling import KINDS
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m keras_pggan.masks`` (``make-eval-set``, ``preview``)."""
     p = argparse.ArgumentParser(
-        prog="python -m keras_pggan.masks",
+        prog=cli.prog("keras_pggan.masks"),
         description="Fixed, seeded evaluation mask sets and mask previews (white = hole).",
     )
     sub = p.add_subparsers(dest="command", required=True)

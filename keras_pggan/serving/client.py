@@ -15,6 +15,11 @@ that reason. :class:`RestClient` decodes ``{"b64"}`` values to bytes. (TF Servin
 string outputs as raw bytes, which need not be UTF-8; the client decodes bodies with
 ``surrogateescape`` so such bytes survive too.)
 
+A client pointed at the other API's port (TF Serving: gRPC 8500, REST 8501) says so: when a call
+fails as unavailable it probes the port once, and a port that answers HTTP/1.1 (to
+:class:`GrpcClient`) or HTTP/2 (gRPC, to :class:`RestClient`) fails at once with a message naming
+the client to use, instead of retrying a connection that cannot work.
+
 Images and masks are read and encoded by :mod:`keras_pggan.imageio` (the project's one file
 convention). This module needs numpy, grpc, Pillow and (for REST) requests; TensorFlow is imported
 only when a gRPC call builds or reads tensor protos.
@@ -26,7 +31,9 @@ import base64
 import io
 import json
 import random
+import socket
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -92,12 +99,15 @@ class ServingError(Exception):
     Attributes:
         code: a ``grpc.StatusCode``.
         message: the server's (or the client's) message.
+        retryable: ``False`` where a retry cannot help even on ``UNAVAILABLE`` (the port speaks
+            the other API).
     """
 
-    def __init__(self, code: grpc.StatusCode, message: str):
+    def __init__(self, code: grpc.StatusCode, message: str, retryable: bool = True):
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
+        self.retryable = retryable
 
     @property
     def http_status(self) -> int:
@@ -160,7 +170,7 @@ class _Client:
             try:
                 return attempt()
             except ServingError as e:
-                if e.code != grpc.StatusCode.UNAVAILABLE or k == self.retries:
+                if e.code != grpc.StatusCode.UNAVAILABLE or not e.retryable or k == self.retries:
                     raise
             time.sleep(self.backoff * (2**k) * (0.75 + 0.5 * random.random()))
         raise AssertionError("unreachable")
@@ -245,6 +255,56 @@ def _upright_file_bytes(path: str, decode: Callable[[bytes, str], np.ndarray]) -
     return imageio.encode_png(decode(data, path)) if rotated else data
 
 
+# -- which protocol a port speaks -----------------------------------------------------------------
+
+
+def probe_protocol(host: str, port: int, timeout: float = 1.0) -> str | None:
+    """What answers on ``host:port``: ``"http"`` (HTTP/1.x, e.g. TF Serving's REST API),
+    ``"http2"`` (an HTTP/2 server such as gRPC: it opens with a SETTINGS frame) or ``None``
+    (nothing listens, or no answer within ``timeout``)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii", "replace"))
+            data = sock.recv(64)
+    except OSError:
+        return None
+    if data.startswith(b"HTTP/"):
+        return "http"
+    if len(data) >= 9 and data[3] == 0x04:  # frame type 4: SETTINGS, a server's first frame
+        return "http2"
+    return None
+
+
+def _grpc_host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a gRPC target (``host:port``, ``[::1]:port``, ``dns:///host:port``)."""
+    for prefix in ("dns:///", "dns:", "ipv4:", "ipv6:"):
+        if address.startswith(prefix):
+            address = address[len(prefix) :]
+            break
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or address.startswith("unix:"):
+        return None
+    return host.strip("[]") or "localhost", int(port)
+
+
+def _wrong_protocol(host: str, port: int, want: str, timeout: float) -> str | None:
+    """A message when ``host:port`` speaks the other TF Serving API than ``want``, else None."""
+    got = probe_protocol(host, port, min(timeout, 2.0))
+    if want == "grpc" and got == "http":
+        return (
+            f"port {port} speaks HTTP/1.1 (TF Serving's REST API), not gRPC: use RestClient "
+            f"(--rest on the command line) or the gRPC port (TF Serving's default: 8500)"
+        )
+    if want == "rest" and got == "http2":
+        return (
+            f"port {port} speaks HTTP/2 (gRPC, TF Serving's gRPC API), not the REST API: use "
+            f"GrpcClient (no --rest on the command line) or the REST port (TF Serving's "
+            f"default: 8501)"
+        )
+    return None
+
+
 def _client_array(value) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
@@ -320,6 +380,11 @@ class GrpcClient(_Client):
             except grpc.RpcError as e:
                 code = e.code() if callable(getattr(e, "code", None)) else grpc.StatusCode.UNKNOWN
                 details = e.details() if callable(getattr(e, "details", None)) else str(e)
+                target = _grpc_host_port(self.address)
+                if code == grpc.StatusCode.UNAVAILABLE and target:
+                    hint = _wrong_protocol(*target, "grpc", self.timeout)
+                    if hint:
+                        raise ServingError(code, hint, retryable=False) from None
                 raise ServingError(code, details or code.name) from None
 
         return self._with_retries(attempt)
@@ -483,6 +548,12 @@ class RestClient(_Client):
                     method, url, data=body, headers=headers, timeout=self.timeout
                 )
             except requests.ConnectionError as e:
+                parts = urllib.parse.urlsplit(url)
+                if parts.scheme == "http" and parts.hostname:
+                    hint = _wrong_protocol(parts.hostname, parts.port or 80, "rest", self.timeout)
+                    if hint:
+                        code = grpc.StatusCode.UNAVAILABLE
+                        raise ServingError(code, hint, retryable=False) from None
                 raise ServingError(grpc.StatusCode.UNAVAILABLE, f"{url}: {e}") from None
             except requests.Timeout:
                 raise ServingError(

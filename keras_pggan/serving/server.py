@@ -14,6 +14,11 @@ after every error.
 Like TF Serving, the REST front end base64-encodes ``*_bytes`` string outputs as
 ``{"b64": "..."}`` (:mod:`keras_pggan.serving.protocol`), so its bodies are valid UTF-8 JSON.
 
+It binds 127.0.0.1 unless told otherwise (``host="0.0.0.0"`` / ``--host 0.0.0.0`` for every
+interface), and logs one access line per request (client, API, method or RPC, signature, status,
+milliseconds) to the ``keras_pggan.serving.access`` logger at INFO, and to stderr with
+``access_log=True`` (the ``serve`` command's default).
+
 TensorFlow is imported when a server starts, not when this module is imported.
 """
 
@@ -21,9 +26,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
+import sys
 import threading
+import time
 import warnings
 from collections.abc import Mapping
 from concurrent import futures
@@ -45,6 +53,7 @@ from keras_pggan.signatures import DEFAULT_SIGNATURE
 DEFAULT_MAX_PIXELS = 1 << 24  # pixels per request (batch × height × width): one 4096² image
 _IMAGE_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF")
 _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+ACCESS_LOGGER = logging.getLogger("keras_pggan.serving.access")
 _ROUTE = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"
     r"(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
@@ -289,7 +298,14 @@ class _Servable:
 # -- gRPC front end -------------------------------------------------------------------------------
 
 
-def _make_grpc_servicers(servable: _Servable):
+def _peer_host(peer: str) -> str:
+    """``ipv4:127.0.0.1:5123`` → ``127.0.0.1``; ``ipv6:[::1]:5123`` → ``::1``."""
+    address = peer.split(":", 1)[1] if peer.startswith(("ipv4:", "ipv6:")) else peer
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 or "]" in address else address
+    return host.strip("[]") or "-"
+
+
+def _make_grpc_servicers(servable: _Servable, access):
     import tensorflow as tf
     from tensorflow_serving.apis import (
         get_model_metadata_pb2,
@@ -304,56 +320,79 @@ def _make_grpc_servicers(servable: _Servable):
         label = model_spec.version_label if model_spec.HasField("version_label") else None
         return model_spec.name, version, label
 
+    class Logged:
+        """One access line per call, also when the call aborts or fails."""
+
+        def __init__(self, context, rpc: str, signature: str = "-"):
+            self.context, self.rpc, self.signature, self.status = context, rpc, signature, "OK"
+
+        def abort(self, error: ServingError):
+            self.status = error.code.name
+            self.context.abort(error.code, error.message)
+
+        def __enter__(self):
+            self.start = time.perf_counter()
+            return self
+
+        def __exit__(self, kind, value, tb):
+            if kind is not None and self.status == "OK":
+                self.status = "UNKNOWN"  # an unexpected exception: gRPC answers UNKNOWN
+            peer = _peer_host(self.context.peer() or "")
+            access(peer, "gRPC", self.rpc, self.signature, self.status, self.start)
+
     class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         def Predict(self, request, context):  # noqa: N802 (gRPC method name)
             signature = request.model_spec.signature_name or DEFAULT_SIGNATURE
-            try:
-                servable.check_spec(*spec_of(request.model_spec))
-                servable.specs(signature)
-                inputs = {k: proto_to_array(k, v) for k, v in request.inputs.items()}
-                outputs = servable.predict(signature, inputs, list(request.output_filter))
-            except ServingError as e:
-                error = e
-            else:
-                response = predict_pb2.PredictResponse()
-                response.model_spec.name = servable.name
-                response.model_spec.version.value = servable.version
-                response.model_spec.signature_name = signature
-                for key, value in outputs.items():
-                    response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
-                return response
-            context.abort(error.code, error.message)
+            with Logged(context, "Predict", signature) as call:
+                try:
+                    servable.check_spec(*spec_of(request.model_spec))
+                    servable.specs(signature)
+                    inputs = {k: proto_to_array(k, v) for k, v in request.inputs.items()}
+                    outputs = servable.predict(signature, inputs, list(request.output_filter))
+                except ServingError as e:
+                    error = e
+                else:
+                    response = predict_pb2.PredictResponse()
+                    response.model_spec.name = servable.name
+                    response.model_spec.version.value = servable.version
+                    response.model_spec.signature_name = signature
+                    for key, value in outputs.items():
+                        response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
+                    return response
+                call.abort(error)
 
         def GetModelMetadata(self, request, context):  # noqa: N802
-            try:
-                servable.check_spec(*spec_of(request.model_spec))
-                fields = list(request.metadata_field)
-                if not fields:
-                    raise invalid(
-                        "GetModelMetadataRequest must specify at least one metadata_field"
-                    )
-                for field in fields:
-                    if field != "signature_def":
-                        raise invalid(f"Metadata field {field} is not supported")
-            except ServingError as e:
-                context.abort(e.code, e.message)
-            response = get_model_metadata_pb2.GetModelMetadataResponse()
-            response.model_spec.name = servable.name
-            response.model_spec.version.value = servable.version
-            response.metadata["signature_def"].Pack(servable.signature_def_map())
-            return response
+            with Logged(context, "GetModelMetadata") as call:
+                try:
+                    servable.check_spec(*spec_of(request.model_spec))
+                    fields = list(request.metadata_field)
+                    if not fields:
+                        raise invalid(
+                            "GetModelMetadataRequest must specify at least one metadata_field"
+                        )
+                    for field in fields:
+                        if field != "signature_def":
+                            raise invalid(f"Metadata field {field} is not supported")
+                except ServingError as e:
+                    call.abort(e)
+                response = get_model_metadata_pb2.GetModelMetadataResponse()
+                response.model_spec.name = servable.name
+                response.model_spec.version.value = servable.version
+                response.metadata["signature_def"].Pack(servable.signature_def_map())
+                return response
 
     class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         def GetModelStatus(self, request, context):  # noqa: N802
-            try:
-                servable.check_spec(*spec_of(request.model_spec))
-            except ServingError as e:
-                context.abort(e.code, e.message)
-            response = get_model_status_pb2.GetModelStatusResponse()
-            status = response.model_version_status.add()
-            status.version = servable.version
-            status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
-            return response
+            with Logged(context, "GetModelStatus") as call:
+                try:
+                    servable.check_spec(*spec_of(request.model_spec))
+                except ServingError as e:
+                    call.abort(e)
+                response = get_model_status_pb2.GetModelStatusResponse()
+                status = response.model_version_status.add()
+                status.version = servable.version
+                status.state = get_model_status_pb2.ModelVersionStatus.AVAILABLE
+                return response
 
     return PredictionServicer(), ModelServicer()
 
@@ -361,7 +400,7 @@ def _make_grpc_servicers(servable: _Servable):
 # -- REST front end -------------------------------------------------------------------------------
 
 
-def _make_rest_handler(servable: _Servable):
+def _make_rest_handler(servable: _Servable, access):
     from google.protobuf import json_format
 
     class Handler(BaseHTTPRequestHandler):
@@ -372,6 +411,7 @@ def _make_rest_handler(servable: _Servable):
             pass
 
         def _send(self, status: int, body: bytes) -> None:
+            self._status = status
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -396,7 +436,27 @@ def _make_rest_handler(servable: _Servable):
             servable.check_spec(match["name"], version, match["label"])
             return suffix
 
+        def _logged(self, method: str, handle) -> None:
+            start = time.perf_counter()
+            self._status, self._signature = 500, "-"
+            try:
+                handle()
+            finally:
+                path = self.path if len(self.path) <= 200 else self.path[:200] + "..."
+                where = self.client_address[0] if self.client_address else "-"
+                access(where, "REST", f"{method} {path}", self._signature, self._status, start)
+
+        def _specs_of(self, signature: str):
+            self._signature = signature  # for the access line, also when the body is bad
+            return servable.specs(signature)
+
         def do_GET(self):  # noqa: N802 (stdlib name)
+            self._logged("GET", self._get)
+
+        def do_POST(self):  # noqa: N802
+            self._logged("POST", self._post)
+
+        def _get(self):
             try:
                 suffix = self._route("GET")
                 if suffix == "/metadata":
@@ -428,7 +488,7 @@ def _make_rest_handler(servable: _Servable):
             except Exception as e:  # keep serving whatever happens
                 self._error(ServingError(grpc.StatusCode.INTERNAL, repr(e)))
 
-        def do_POST(self):  # noqa: N802
+        def _post(self):
             try:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length > 0 else b""
@@ -437,7 +497,7 @@ def _make_rest_handler(servable: _Servable):
                     raise ServingError(
                         grpc.StatusCode.UNIMPLEMENTED, f"{suffix[1:]} is not served by this model"
                     )
-                signature, inputs, row = parse_predict_body(servable.specs, body)
+                signature, inputs, row = parse_predict_body(self._specs_of, body)
                 outputs = servable.predict(signature, inputs)
                 self._send(200, predict_json(outputs, row))
             except ServingError as e:
@@ -460,6 +520,8 @@ class LocalServer:
         grpc_port, rest_port: bound ports (``None`` if that front end is off).
         grpc_address: ``host:port`` for :class:`GrpcClient`.
         rest_url: ``http://host:port`` for :class:`RestClient`.
+        access_log: whether access lines also go to stderr (they always go to
+            :data:`ACCESS_LOGGER`).
     """
 
     def __init__(
@@ -469,6 +531,7 @@ class LocalServer:
         grpc_port: int | None,
         rest_port: int | None,
         grpc_workers: int,
+        access_log: bool = False,
     ):
         from tensorflow_serving.apis import (
             model_service_pb2_grpc,
@@ -479,6 +542,7 @@ class LocalServer:
         self.model_name = servable.name
         self.version = servable.version
         self.host = host
+        self.access_log = access_log
         self.grpc_port = self.rest_port = None
         self._grpc = self._http = self._thread = None
         self._stopped = threading.Event()
@@ -488,7 +552,7 @@ class LocalServer:
                 self._grpc = grpc.server(
                     futures.ThreadPoolExecutor(max_workers=grpc_workers), options=GRPC_OPTIONS
                 )
-                predict, model = _make_grpc_servicers(servable)
+                predict, model = _make_grpc_servicers(servable, self._access)
                 prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
                     predict, self._grpc
                 )
@@ -502,7 +566,8 @@ class LocalServer:
                 self.grpc_port = port
                 self._grpc.start()
             if rest_port is not None:
-                self._http = ThreadingHTTPServer((host, rest_port), _make_rest_handler(servable))
+                handler = _make_rest_handler(servable, self._access)
+                self._http = ThreadingHTTPServer((host, rest_port), handler)
                 self._http.daemon_threads = True
                 self.rest_port = self._http.server_address[1]
                 self._thread = threading.Thread(
@@ -514,6 +579,17 @@ class LocalServer:
             raise
         self.grpc_address = f"{connect_host}:{self.grpc_port}" if self.grpc_port else None
         self.rest_url = f"http://{connect_host}:{self.rest_port}" if self.rest_port else None
+
+    def _access(self, client: str, api: str, method: str, signature: str, status, start) -> None:
+        """Logs one request: ``client API method signature status N.N ms``."""
+        ms = (time.perf_counter() - start) * 1000
+        line = f"{client} {api} {method} {signature} {status} {ms:.1f} ms"
+        ACCESS_LOGGER.info(line)
+        if self.access_log:
+            try:
+                print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", file=sys.stderr, flush=True)
+            except (OSError, ValueError):
+                pass  # a closed stderr must not fail the request
 
     def stop(self, grace: float = 1.0) -> None:
         """Stops both front ends (idempotent)."""
@@ -549,6 +625,7 @@ def serve_locally(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     grpc_workers: int = 8,
     warm_up: bool = True,
+    access_log: bool = False,
 ) -> LocalServer:
     """Loads the latest version under ``model_base_path`` and serves it over gRPC and REST.
 
@@ -557,10 +634,12 @@ def serve_locally(
         grpc_port: gRPC port; 0 picks a free one, ``None`` disables gRPC.
         rest_port: REST port; 0 picks a free one, ``None`` disables REST.
         model_name: the name requests use; defaults to the folder's name.
-        host: interface to bind (``"0.0.0.0"`` for all).
+        host: interface to bind: this machine only by default, ``"0.0.0.0"`` for all.
         max_pixels: largest batch × height × width a request may carry.
         grpc_workers: gRPC handler threads (concurrent requests).
         warm_up: replay the SavedModel's TF Serving warm-up requests first.
+        access_log: also write the access lines (one per request) to stderr; they always go to
+            the ``keras_pggan.serving.access`` logger at INFO.
 
     Returns:
         A started :class:`LocalServer` (a context manager; ``.stop()`` ends it).
@@ -578,4 +657,4 @@ def serve_locally(
     servable = _Servable(base, name, max_pixels)
     if warm_up:
         servable.warm_up()
-    return LocalServer(servable, host, grpc_port, rest_port, grpc_workers)
+    return LocalServer(servable, host, grpc_port, rest_port, grpc_workers, access_log)
