@@ -121,15 +121,37 @@ def model_card_section(report: dict[str, Any], title: str | None = None) -> str:
         f'out = run_tflite("{name}", image01, mask, num_threads=2)',
         "",
         "# or with the LiteRT interpreter directly",
+        "import numpy as np",
         "from ai_edge_litert.interpreter import Interpreter",
         "",
         f'it = Interpreter(model_path="{name}", num_threads=2)',
         f'runner = it.get_signature_runner("{DEFAULT_SIGNATURE}")',
         f"# {arrays}; {hw}",
-        f'out = runner(image=image, mask=mask)["{OUTPUT}"]  # resizes the inputs itself',
-        "```",
-        "",
     ]
+    if io == "uint8":
+        image_expr, mask_expr = "np.round(image01 * 255).astype(np.uint8)", "mask * 255"
+        dtype = "np.uint8"
+    else:
+        image_expr, mask_expr, dtype = "image01", "mask", "np.float32"
+    if report["pad_inside"] or size:
+        # Any H, W (pad_inside), or the one fixed size: no host-side padding to show.
+        lines += [
+            f"image = {image_expr}[None].astype({dtype})",
+            f"holes = ({mask_expr})[None, :, :, None].astype({dtype})",
+            f'out = runner(image=image, mask=holes)["{OUTPUT}"][0]  # resizes the inputs itself',
+        ]
+    else:
+        m = report["pad_multiple"]
+        lines += [
+            "# pad both at the bottom/right (symmetric), then crop the output back",
+            "h, w = mask.shape",
+            f"pad = [(0, 0), (0, -h % {m}), (0, -w % {m}), (0, 0)]",
+            f'image = np.pad({image_expr}[None].astype({dtype}), pad, "symmetric")',
+            f'holes = np.pad(({mask_expr})[None, :, :, None].astype({dtype}), pad, "symmetric")',
+            f'out = runner(image=image, mask=holes)["{OUTPUT}"][0, :h, :w]'
+            "  # resizes the inputs itself",
+        ]
+    lines += ["```", ""]
     return "\n".join(lines)
 
 

@@ -60,21 +60,8 @@ def test_console_script_prog(monkeypatch):
 
 # -- 2. fast, quiet start-up -------------------------------------------------------------------
 
-_HELP = [
-    pytest.param(
-        tool,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="keras_pggan/masks/__init__.py imports masks.sampling (TensorFlow) eagerly",
-        ),
-    )
-    if tool == "masks"
-    else tool
-    for tool in TOOLS
-]
 
-
-@pytest.mark.parametrize("tool", _HELP)
+@pytest.mark.parametrize("tool", TOOLS)
 def test_help_imports_no_tensorflow(tool):
     run = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", f"keras_pggan.{tool}", "--help"],

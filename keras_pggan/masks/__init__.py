@@ -38,33 +38,43 @@ Every name is re-exported here, as are ``load_mask_file`` and ``as_hole_mask`` f
 :mod:`keras_pggan.imageio`.
 """
 
-from keras_pggan import imageio
-from keras_pggan.imageio import as_hole_mask, load_mask_file
-from keras_pggan.masks import sampling
-from keras_pggan.masks.eval_set import (
-    BUCKETS,
-    EVAL_HOLE_RATIO_BOUNDS,
-    EVAL_SET_FORMAT,
-    EVAL_SET_VERSION,
-    MANIFEST,
-    hole_ratio_bucket,
-    load_eval_set,
-    make_eval_masks,
-    make_eval_set,
-    mask_grid,
-)
-from keras_pggan.masks.sampling import (
-    KINDS,
-    MASK_FILE_EXTENSIONS,
-    MAX_ATTEMPTS,
-    STROKE_KINDS,
-    STROKE_PRESETS,
-    MaskSampler,
-    StrokeParams,
-    list_mask_files,
-    parse_mask_spec,
-    sample_mask,
-)
+from keras_pggan.masks.kinds import KINDS, MASK_FILE_EXTENSIONS, STROKE_KINDS
+
+# Every other name loads its module on first use (PEP 562), so ``import keras_pggan.masks`` and
+# ``python -m keras_pggan.masks --help`` do not import TensorFlow.
+_LAZY = {
+    "keras_pggan.imageio": ("as_hole_mask", "load_mask_file"),
+    "keras_pggan.masks.eval_set": (
+        "BUCKETS",
+        "EVAL_HOLE_RATIO_BOUNDS",
+        "EVAL_SET_FORMAT",
+        "EVAL_SET_VERSION",
+        "MANIFEST",
+        "hole_ratio_bucket",
+        "load_eval_set",
+        "make_eval_masks",
+        "make_eval_set",
+        "mask_grid",
+    ),
+    "keras_pggan.masks.sampling": (
+        "MAX_ATTEMPTS",
+        "STROKE_PRESETS",
+        "MaskSampler",
+        "StrokeParams",
+        "list_mask_files",
+        "parse_mask_spec",
+        "sample_mask",
+    ),
+}
+# Private names kept importable for existing callers and tests: (module, attribute).
+_PRIVATE = {
+    "_hole_from_tensor": ("keras_pggan.imageio", "hole_from_tensor"),
+    "_nearest_index": ("keras_pggan.imageio", "_nearest_index"),
+    "_make_drawer": ("keras_pggan.masks.sampling", "_make_drawer"),
+    "_rasterize_capsules": ("keras_pggan.masks.sampling", "_rasterize_capsules"),
+}
+_WHERE = {name: (module, name) for module, names in _LAZY.items() for name in names}
+_WHERE.update(_PRIVATE)
 
 _CLI_NAMES = ("build_parser", "main")
 
@@ -95,12 +105,6 @@ __all__ = [
     "sample_mask",
 ]
 
-# Private names kept importable for existing callers and tests.
-_hole_from_tensor = imageio.hole_from_tensor
-_nearest_index = imageio._nearest_index
-_make_drawer = sampling._make_drawer
-_rasterize_capsules = sampling._rasterize_capsules
-
 
 def __getattr__(name: str):
     """``main`` and ``build_parser`` from the CLI module, imported on first use.
@@ -112,4 +116,9 @@ def __getattr__(name: str):
         from keras_pggan.masks import __main__ as cli
 
         return getattr(cli, name)
+    if name in _WHERE:
+        import importlib
+
+        module, attr = _WHERE[name]
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

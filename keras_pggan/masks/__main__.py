@@ -18,8 +18,7 @@ import sys
 from keras_pggan import cli, imageio
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import atomic_path
-from keras_pggan.masks.eval_set import make_eval_masks, make_eval_set, mask_grid
-from keras_pggan.masks.sampling import KINDS
+from keras_pggan.masks.kinds import KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
+    from keras_pggan.masks.eval_set import make_eval_masks, make_eval_set, mask_grid
+
     kw = {
         "min_hole_ratio": args.min_hole_ratio,
         "max_hole_ratio": args.max_hole_ratio,

@@ -24,10 +24,8 @@ import tensorflow as tf
 
 from keras_pggan import imageio
 from keras_pggan.config import MaskConfig
+from keras_pggan.masks.kinds import KINDS, MASK_FILE_EXTENSIONS, STROKE_KINDS
 
-KINDS = ("center", "rect", "freeform", "thin", "medium", "thick", "folder")
-STROKE_KINDS = ("freeform", "thin", "medium", "thick")
-MASK_FILE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 MAX_ATTEMPTS = 10
 
 _ALG = "auto_select"
