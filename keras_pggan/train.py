@@ -240,10 +240,10 @@ def run_training(
         own_dir,
         is_chief,
         sample,
-        profile_batches,
-        keep_checkpoints,
-        time_limit_s,
-        initial_epoch,
+        profile_batches=profile_batches,
+        keep_checkpoints=keep_checkpoints,
+        time_limit_s=time_limit_s,
+        initial_epoch=initial_epoch,
     )
 
     start = time.time()
@@ -317,16 +317,9 @@ def _record_env(run_dir: str, env_record: dict | None, warm: dict | None, resume
 
 
 def _callbacks(
-    cfg,
-    run_dir,
-    own_dir,
-    is_chief,
-    sample,
-    profile_batches,
-    keep_checkpoints,
-    time_limit_s,
-    initial_epoch,
-) -> list:
+    cfg, run_dir, own_dir, is_chief, sample, *,
+    profile_batches, keep_checkpoints, time_limit_s, initial_epoch,
+) -> list:  # fmt: skip
     """The run's callbacks, in the order they must run at each epoch end."""
     import keras
 

@@ -108,22 +108,14 @@ def test_saved_generators_load_after_importing_keras_pggan_generator(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
 
 
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    path = str(tmp_path_factory.mktemp("model") / "generator.keras")
-    build_generator(get_preset("tiny").generator).save(path)
-    return path
-
-
-def test_inpaint_run_prints_no_tensorflow_noise(model_file, tmp_path):
+def test_inpaint_run_prints_no_tensorflow_noise(model_path, tmp_path):
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (30, 45, 3), dtype=np.uint8)).save(tmp_path / "in.png")
     holes = np.zeros((30, 45), np.uint8)
     holes[5:15, 5:20] = 255
     Image.fromarray(holes).save(tmp_path / "mask.png")
     run = subprocess.run(
-        [sys.executable, "-m", "keras_pggan.inpaint", "--model", model_file,
+        [sys.executable, "-m", "keras_pggan.inpaint", "--model", model_path,
          str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
          "-o", str(tmp_path / "out.png")],
         capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300,

@@ -52,3 +52,40 @@ from reliability_fixtures import (  # noqa: E402, F401
     rel_models,
     rel_server,
 )
+
+
+def smooth_photo(h=48, w=64, seed=0):
+    """A smooth colour image (gradients + noise) so crops and resizes are distinguishable."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 / w, y * 255 / h, (x + y) * 127 / (h + w)], -1)
+    img = img + rng.uniform(-20, 20, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def save_array(path, array, **kw):
+    """Writes a uint8 array as an image file (folders created)."""
+    from PIL import Image
+
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    Image.fromarray(array).save(path, **kw)
+
+
+@pytest.fixture(scope="module")
+def generator():
+    """The tiny preset's generator, seeded (a module may define its own)."""
+    import keras
+
+    from keras_pggan.config import get_preset
+    from keras_pggan.generator import build_generator
+
+    keras.utils.set_random_seed(0)
+    return build_generator(get_preset("tiny").generator)
+
+
+@pytest.fixture(scope="module")
+def model_path(generator, tmp_path_factory):
+    """``generator`` saved as a ``.keras`` file."""
+    path = str(tmp_path_factory.mktemp("model") / "generator.keras")
+    generator.save(path)
+    return path

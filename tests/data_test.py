@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import save_array, smooth_photo
 from PIL import Image
 
 from keras_pggan import data, imageio
@@ -13,18 +14,7 @@ from keras_pggan.config import DataConfig, MaskConfig
 MASKS = MaskConfig(spec="rect:1", min_hole_ratio=0.05, max_hole_ratio=0.5)
 
 
-def _photo(h=48, w=64, seed=0):
-    """A smooth colour image (gradients + noise) so crops and resizes are distinguishable."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w]
-    img = np.stack([x * 255 / w, y * 255 / h, (x + y) * 127 / (h + w)], -1)
-    img = img + rng.uniform(-20, 20, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def _save(path, array, **kw):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    Image.fromarray(array).save(path, **kw)
+_photo, _save = smooth_photo, save_array  # conftest.py
 
 
 @pytest.fixture

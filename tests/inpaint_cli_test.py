@@ -8,32 +8,19 @@ anti-aliased masks still pass. Folder mode names its mask rules, walks sub-folde
 import os
 import shutil
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image, ImageFilter
 
 from keras_pggan import imageio
-from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator
 from keras_pggan.inpaint import Inpainter, _parser, main
 from keras_pggan.testing import corpus
 
 H, W = 32, 48
 
 
-@pytest.fixture(scope="module")
-def generator():
-    keras.utils.set_random_seed(0)
-    return build_generator(get_preset("tiny").generator)
-
-
-@pytest.fixture(scope="module")
-def model_path(generator, tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("model") / "generator.keras")
-    generator.save(path)
-    return path
+# Fixtures `generator` (the tiny preset) and `model_path` (it, saved): conftest.py.
 
 
 def save(path, array, **kwargs):

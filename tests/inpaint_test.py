@@ -2,14 +2,12 @@
 
 import os
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from keras_pggan.backends import BACKEND_TOLERANCE_U8, KerasBackend
-from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator, fill_holes
+from keras_pggan.generator import fill_holes
 from keras_pggan.imageio import load_rgb
 from keras_pggan.inpaint import Inpainter, main
 from keras_pggan.regions import plan_regions
@@ -17,17 +15,7 @@ from keras_pggan.regions import plan_regions
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 
 
-@pytest.fixture(scope="module")
-def generator():
-    keras.utils.set_random_seed(0)
-    return build_generator(get_preset("tiny").generator)
-
-
-@pytest.fixture(scope="module")
-def model_path(generator, tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("model") / "generator.keras")
-    generator.save(path)
-    return path
+# Fixtures `generator` (the tiny preset) and `model_path` (it, saved): conftest.py.
 
 
 class RecordingBackend:

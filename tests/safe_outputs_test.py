@@ -19,15 +19,12 @@ import subprocess
 import sys
 import tempfile
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from keras_pggan import io_utils
-from keras_pggan.config import get_preset
 from keras_pggan.errors import UserError
-from keras_pggan.generator import build_generator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -55,14 +52,6 @@ def _sentinel(path) -> str:
 def _unchanged(path) -> bool:
     with open(path, "rb") as f:
         return f.read() == SENTINEL
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    path = str(tmp_path_factory.mktemp("model") / "generator.keras")
-    build_generator(get_preset("tiny").generator).save(path)
-    return path
 
 
 @pytest.fixture
@@ -123,11 +112,11 @@ def test_refuse_shipped(shipped, tmp_path):
 # -- export/tflite.py ---------------------------------------------------------------------------
 
 
-def test_export_tflite_refuses_the_shipped_folder(shipped, model_file, capsys):
+def test_export_tflite_refuses_the_shipped_folder(shipped, model_path, capsys):
     script = _load("export/tflite.py", "export_tflite_script")
     before = _listing(shipped)
     for modes in ("fp32", "dynamic"):  # an existing build, and a new one next to the shipped
-        argv = ["--model", model_file, "--out", str(shipped / "pggan_dres"), "--modes", modes]
+        argv = ["--model", model_path, "--out", str(shipped / "pggan_dres"), "--modes", modes]
         assert script.main(argv) == 2
         err = capsys.readouterr().err
         assert "shipped models folder" in err and "runs/" in err, err
@@ -136,11 +125,11 @@ def test_export_tflite_refuses_the_shipped_folder(shipped, model_file, capsys):
     assert _unchanged(shipped / "pggan_dres-fp32.tflite")
 
 
-def test_export_tflite_refuses_existing_builds(model_file, tmp_path, capsys):
+def test_export_tflite_refuses_existing_builds(model_path, tmp_path, capsys):
     script = _load("export/tflite.py", "export_tflite_script")
     prefix = str(tmp_path / "mine" / "g")
     existing = _sentinel(f"{prefix}-fp32.tflite")
-    argv = ["--model", model_file, "--out", prefix, "--modes", "dynamic,fp32"]
+    argv = ["--model", model_path, "--out", prefix, "--modes", "dynamic,fp32"]
     assert script.main(argv) == 2
     err = capsys.readouterr().err
     assert "g-fp32.tflite exists; pass --overwrite" in err, err
@@ -152,29 +141,29 @@ def test_export_tflite_refuses_existing_builds(model_file, tmp_path, capsys):
 # -- export/saved_model.py and keras_pggan.export ---------------------------------------------
 
 
-def test_export_saved_model_refuses_the_shipped_folder(shipped, model_file, capsys):
+def test_export_saved_model_refuses_the_shipped_folder(shipped, model_path, capsys):
     script = _load("export/saved_model.py", "export_saved_model_script")
     before = _listing(shipped)
     # Without --version it would add version 2, which serve/inpaint would then pick up.
-    assert script.main(["--model", model_file, "--out", str(shipped / "pggan_dres")]) == 2
+    assert script.main(["--model", model_path, "--out", str(shipped / "pggan_dres")]) == 2
     err = capsys.readouterr().err
     assert "shipped models folder" in err and "runs/" in err, err
     assert _listing(shipped) == before
 
 
-def test_export_saved_model_library_refuses_the_shipped_folder(shipped, model_file):
+def test_export_saved_model_library_refuses_the_shipped_folder(shipped, model_path):
     from keras_pggan.export import export_saved_model
 
     before = _listing(shipped)
     with pytest.raises(UserError, match="shipped models folder"):
-        export_saved_model(model_file, str(shipped / "pggan_dres"), warmup=False)
+        export_saved_model(model_path, str(shipped / "pggan_dres"), warmup=False)
     assert _listing(shipped) == before
 
 
 # -- evaluate --out ---------------------------------------------------------------------------
 
 
-def test_evaluate_refuses_a_non_empty_out(model_file, tmp_path, capsys):
+def test_evaluate_refuses_a_non_empty_out(model_path, tmp_path, capsys):
     from keras_pggan.evaluate import main
 
     data = tmp_path / "data"
@@ -183,7 +172,7 @@ def test_evaluate_refuses_a_non_empty_out(model_file, tmp_path, capsys):
     Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(data / "a.png")
     out = tmp_path / "eval"
     report = _sentinel(out / "report.md")
-    argv = ["--model", model_file, "--data", str(data), "--mask-kind", "center", "--size", "32"]
+    argv = ["--model", model_path, "--data", str(data), "--mask-kind", "center", "--size", "32"]
     argv += ["--baselines", "mean", "--sheets", "0", "--quiet", "--out", str(out)]
     assert main(argv) == 2
     err = capsys.readouterr().err
