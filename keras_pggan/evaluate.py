@@ -43,6 +43,7 @@ from keras_pggan import cli
 from keras_pggan import metrics as M
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import check_writable
+from keras_pggan.metrics import FLAT_COLOURS, flat_colour_check  # noqa: F401 (re-exported)
 from keras_pggan.sheets import comparison_sheet, masked_input
 
 FORMAT = "keras_pggan.evaluate"
@@ -211,44 +212,6 @@ def score_methods(
                 holes = np.asarray(mask).astype(bool)
                 rows.append(M.image_metrics(fn(images[f], holes), images[f], holes))
             out[label][kind] = {k: float(np.nanmean([r[k] for r in rows])) for k in SCORE_KEYS}
-    return out
-
-
-FLAT_COLOURS = {
-    "red wall": (178, 34, 34),
-    "grey": (128, 128, 128),
-    "lavender": (230, 230, 250),
-    "dark brown": (92, 64, 51),
-    "sky blue": (135, 206, 235),
-}
-
-
-def flat_colour_check(fn, size: int = 256, hole: int = 64) -> dict[str, dict]:
-    """Fills a centred ``hole``² square in flat ``size``² images of :data:`FLAT_COLOURS`.
-
-    Args:
-        fn: ``fn(image uint8 [H,W,3], mask bool [H,W]) -> uint8 [H,W,3]`` (an ``Inpainter``
-            or a baseline).
-
-    Returns:
-        ``{colour: {"rgb", "fill_mean", "mean_error" (per channel, signed levels),
-        "max_abs_mean_error", "p99_pixel_error"}}``; a perfect fill has all errors 0.
-    """
-    out = {}
-    top = (size - hole) // 2
-    mask = np.zeros((size, size), bool)
-    mask[top : top + hole, top : top + hole] = True
-    for name, rgb in FLAT_COLOURS.items():
-        image = np.zeros((size, size, 3), np.uint8) + np.array(rgb, np.uint8)
-        fill = np.asarray(fn(image, mask))[mask].astype(np.float64)
-        err = fill.mean(axis=0) - np.array(rgb, np.float64)
-        out[name] = {
-            "rgb": list(rgb),
-            "fill_mean": [round(float(v), 2) for v in fill.mean(axis=0)],
-            "mean_error": [round(float(v), 2) for v in err],
-            "max_abs_mean_error": round(float(np.abs(err).max()), 2),
-            "p99_pixel_error": round(float(np.percentile(np.abs(fill - np.array(rgb)), 99)), 2),
-        }
     return out
 
 
@@ -465,7 +428,11 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     if not files:
         raise ValueError(f"{cfg.data_dir}: no image files found")
     if cfg.count and cfg.count > len(files):
-        raise ValueError(f"{cfg.data_dir}: --count {cfg.count} but only {len(files)} images")
+        # "The first N": all of them when there are fewer (said; the report gives the count).
+        print(
+            f"note: --count {cfg.count}: {cfg.data_dir} holds {len(files)} images; using all",
+            file=sys.stderr,
+        )
     files = files[: cfg.count or len(files)]
     n = len(files)
     masks, manifest, mask_folder = resolve_masks(cfg, n)
@@ -643,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=256, help="side of the evaluation crops")
     p.add_argument("--out", required=True, help="output folder (new or empty; else --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
-    p.add_argument("--count", type=int, help="evaluate the first N images (default: all)")
+    p.add_argument("--count", type=int, help="evaluate the first N images (all of them if fewer)")
     p.add_argument(
         "--baselines",
         default=",".join(baselines_lib.BASELINES),

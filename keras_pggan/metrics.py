@@ -401,3 +401,42 @@ def lpips_distance(a, b, feature_extractor=None) -> np.ndarray:
     for u, v in zip(fx, fy, strict=True):
         total += np.mean(np.sum((_unit(u) - _unit(v)) ** 2, axis=-1), axis=(1, 2))
     return total
+
+
+# -- flat colours ------------------------------------------------------------------------------
+FLAT_COLOURS = {
+    "red wall": (178, 34, 34),
+    "grey": (128, 128, 128),
+    "lavender": (230, 230, 250),
+    "dark brown": (92, 64, 51),
+    "sky blue": (135, 206, 235),
+}
+
+
+def flat_colour_check(fn, size: int = 256, hole: int = 64) -> dict[str, dict]:
+    """Fills a centred ``hole``² square in flat ``size``² images of :data:`FLAT_COLOURS`.
+
+    Args:
+        fn: ``fn(image uint8 [H,W,3], mask bool [H,W]) -> uint8 [H,W,3]`` (an ``Inpainter``
+            or a baseline).
+
+    Returns:
+        ``{colour: {"rgb", "fill_mean", "mean_error" (per channel, signed levels),
+        "max_abs_mean_error", "p99_pixel_error"}}``; a perfect fill has all errors 0.
+    """
+    out = {}
+    top = (size - hole) // 2
+    mask = np.zeros((size, size), bool)
+    mask[top : top + hole, top : top + hole] = True
+    for name, rgb in FLAT_COLOURS.items():
+        image = np.zeros((size, size, 3), np.uint8) + np.array(rgb, np.uint8)
+        fill = np.asarray(fn(image, mask))[mask].astype(np.float64)
+        err = fill.mean(axis=0) - np.array(rgb, np.float64)
+        out[name] = {
+            "rgb": list(rgb),
+            "fill_mean": [round(float(v), 2) for v in fill.mean(axis=0)],
+            "mean_error": [round(float(v), 2) for v in err],
+            "max_abs_mean_error": round(float(np.abs(err).max()), 2),
+            "p99_pixel_error": round(float(np.percentile(np.abs(fill - np.array(rgb)), 99)), 2),
+        }
+    return out

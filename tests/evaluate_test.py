@@ -160,7 +160,6 @@ def test_cli_errors_exit_2(files, tmp_path, capsys):
         (["--model", files["models"][0], "--masks", mask_dir], "48 px but --size is 32"),
         (["--model", str(tmp_path / "nope.keras"), "--mask-kind", "rect"], "nope.keras"),
         (["--compare", *files["models"][:1] * 2, "--mask-kind", "rect"], "share the label"),
-        (["--model", files["models"][0], "--mask-kind", "rect", "--count", "9"], "only 4 images"),
         (["--model", files["models"][0], "--mask-kind", "rect", "--baselines", "x"], "'x'"),
     ]
     for args, message in cases:
@@ -183,6 +182,18 @@ def test_cli_errors_exit_2(files, tmp_path, capsys):
         == 2
     )
     assert "no such data directory" in capsys.readouterr().err
+
+
+def test_count_above_the_images_uses_all_of_them(files, tmp_path, capsys):
+    # --help says "the first N": with fewer images there, all of them (it used to exit 2).
+    out = tmp_path / "o"
+    argv = ["--data", files["data"], "--size", str(SIZE), "--out", str(out), "--quiet"]
+    argv += ["--model", files["models"][0], "--mask-kind", "rect", "--count", "9"]
+    argv += ["--baselines", "none", "--sheets", "0"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "--count 9" in err and "holds 4 images; using all" in err
+    assert len(read_csv(out / "per_image.csv")) == 4
 
 
 def test_load_eval_image_resizes_short_side_and_centre_crops(tmp_path):
