@@ -117,3 +117,22 @@ def test_block_runs(path, line, code, why, workdir, monkeypatch):
     monkeypatch.chdir(root)
     namespace = {"__name__": "__docs__", **_arrays(generator)}
     exec(compile(code, f"{path}:{line}", "exec"), namespace)  # noqa: S102 - the docs' own code
+
+
+def test_model_card_lists_only_shipped_files():
+    # The card's file table and the TFLite guide must not describe builds that are not shipped.
+    import re
+
+    card = open(os.path.join(ROOT, "saved_models", "MODEL_CARD.md"), encoding="utf-8").read()
+    table = card.split("## Files", 1)[1].split("##", 1)[0]
+    named = re.findall(r"\| `([^`]+)` \|", table)
+    assert named, "the card has no file table"
+    for name in named:
+        assert os.path.exists(os.path.join(ROOT, "saved_models", name)), name
+    guide = open(os.path.join(ROOT, "docs", "tflite.md"), encoding="utf-8").read()
+    shipped = sorted(
+        f for f in os.listdir(os.path.join(ROOT, "saved_models")) if f.endswith(".tflite")
+    )
+    for name in shipped:
+        assert f"saved_models/{name}" in guide, name
+    assert "describe builds you make yourself" in guide
