@@ -50,6 +50,7 @@ from keras_pggan.imageio import (
     save_image,
     to_uint8,
 )
+from keras_pggan.io_utils import SHIPPED_MODELS_DIR
 from keras_pggan.regions import (
     DEFAULT_CONTEXT,
     DEFAULT_WORKING_SIZE,
@@ -77,9 +78,6 @@ def __getattr__(name: str):
 DEFAULT_BATCH_SIZE = 8
 MASK_SUFFIX = "_mask"
 FOLDER_EXT = ".png"  # folder mode's default output: lossless, known pixels stay exact on disk
-SHIPPED_MODELS_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "saved_models"
-)
 
 
 # -- the inpainter -----------------------------------------------------------------------------

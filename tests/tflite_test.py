@@ -3,7 +3,6 @@
 import importlib.util
 import os
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,8 +10,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from keras_pggan.backends import TFLiteInpainter, read_metadata, run_tflite
 from keras_pggan.calibration import calibration_samples
-from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator, fill_holes
+from keras_pggan.generator import fill_holes
 from keras_pggan.tflite import (
     TFLiteCheckError,
     check_builtin_ops,
@@ -88,10 +86,7 @@ def invoke_raw(path, image, mask, threads=1):
     return out, out
 
 
-@pytest.fixture(scope="module")
-def generator():
-    keras.utils.set_random_seed(0)
-    return build_generator(get_preset("tiny").generator)
+# Fixture `generator` (the tiny preset, seed 0): conftest.py.
 
 
 @pytest.fixture(scope="module")
