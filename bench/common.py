@@ -124,8 +124,23 @@ def random_batch(batch: int, size: int, seed: int = 0) -> dict:
     }
 
 
+def gpu_facts() -> str:
+    """The GPUs TensorFlow sees, e.g. ``"1× NVIDIA H200 (compute 9.0)"``, or ``"none"``."""
+    import tensorflow as tf
+
+    names = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        cc = details.get("compute_capability")
+        cc = f" (compute {cc[0]}.{cc[1]})" if cc else ""
+        names.append(details.get("device_name", gpu.name) + cc)
+    if not names:
+        return "none"
+    return ", ".join(f"{names.count(n)}× {n}" for n in dict.fromkeys(names))
+
+
 def machine_facts() -> dict:
-    """CPU model, core count, flags of interest, Python/TF/Keras versions."""
+    """CPU model, core count, flags of interest, GPUs, Python/TF/Keras versions."""
     import keras
     import tensorflow as tf
 
@@ -156,6 +171,7 @@ def machine_facts() -> dict:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "flags": flags,
+        "gpu": gpu_facts(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -173,10 +189,12 @@ def write_report(
     facts: dict,
     notes: list[str] | None = None,
     extra: dict | None = None,
+    echo: bool = True,
 ) -> str:
     """Writes ``<prefix>.md`` (a table) and ``<prefix>.json``; returns the md path.
 
     ``prefix`` comes from :func:`report_prefix` (which checked both files may be written).
+    ``echo=False`` skips printing the table (a partial report rewritten after each case).
     """
     os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     lines = [f"# {title}", "", "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()), ""]
@@ -201,6 +219,7 @@ def write_report(
             f,
             indent=2,
         )
-    print("\n".join(lines))
-    print(f"wrote {md} and .json", flush=True)
+    if echo:
+        print("\n".join(lines))
+        print(f"wrote {md} and .json", flush=True)
     return md

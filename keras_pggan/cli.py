@@ -2,8 +2,8 @@
 
 Each tool runs as ``python -m keras_pggan.<tool>`` or as the console script
 ``keras-pggan-<tool>`` that ``pip install -e .`` puts on the PATH (setup.cfg ``console_scripts``:
-train, inpaint, evaluate, serving, masks, data, splits). The script names follow the module names
-one to one, so every ``python -m`` line in the docs translates mechanically and
+train, inpaint, evaluate, serving, masks, data, splits, studio). The script names follow the
+module names one to one, so every ``python -m`` line in the docs translates mechanically and
 :func:`keras_pggan.cpu.started_as_cli` recognises both forms before TensorFlow loads.
 
 This module imports nothing heavy: parsers are built (and ``--help`` answered) before TensorFlow

@@ -28,13 +28,17 @@ from typing import Any
 GENERATOR_VARIANTS = ("dres", "res", "ce", "glgan")
 DISCRIMINATOR_VARIANTS = ("pggan", "global", "patch", "ce", "glgan")
 NORMS_G = ("instance", "none")
+BLOCK_TYPES = ("both", "dilated_first", "dilated_second")  # GeneratorConfig.block_type
+UPSAMPLES = ("resize_conv", "transposed")  # GeneratorConfig.upsample
+INTERPOLATIONS = ("bilinear", "bicubic", "nearest")  # as keras_pggan.layers.INTERPOLATIONS
 NORMS_D = ("instance", "spectral", "none")
 ADVERSARIAL_LOSSES = ("bce", "hinge", "lsgan")
 RECONSTRUCTION_MODES = ("full", "hole", "weighted")
 RECONSTRUCTION_DISTANCES = ("l1", "l2")
 CROP_MODES = ("resize_crop", "random_crop")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+JIT_COMPILE = ("auto", "true", "false")  # TrainConfig.jit_compile; "auto" is Keras's
 HOLE_FILLS = ("zero", "mean")
 NAN_POLICIES = ("stop", "skip")  # as keras_pggan.guards.NAN_POLICIES
 
@@ -85,9 +89,27 @@ class GeneratorConfig:
             Instance normalisation removes each feature map's mean, which erases the absolute
             colour of flat regions: on flat-colour images (tests/model_test.py) the instance-norm
             generator cannot tell which colour to paint, so it is off by default.
+        block_type: which of a residual block's two 3×3 convolutions carries the block's
+            dilation rate (the block is Conv → Norm → ReLU → Conv, plus the identity; rate
+            ``dilation_rates[i]`` for block ``i``, the paper doubling it per block from 1: 1, 2,
+            4, 8): ``"both"`` (both convolutions dilated: our design and the default, which
+            every saved model was trained with), ``"dilated_first"`` (the dilated convolution
+            first, then a plain one) or ``"dilated_second"`` (a plain convolution, then the
+            dilated one): the paper's two dilated block types (Fig. 4). A block of rate 1 is the
+            standard block whatever the type. ``"res"`` has only rate-1 blocks, so it takes only
+            the default ``"both"`` (another type would change nothing).
+        upsample: how the decoder doubles the resolution: ``"resize_conv"`` (resize ×2 with
+            ``upsample_interpolation``, then a 3×3 convolution: the paper's "interpolated
+            convolution", the default) or ``"transposed"`` (one 3×3 stride-2 transposed
+            convolution, same filters and parameters: the paper's counterpart in Fig. 5; the
+            kernel is our choice, the paper gives none. A 3×3 kernel at stride 2 overlaps
+            unevenly, the classic checkerboard case).
         upsample_interpolation: interpolation of the ×2 resize before each up-sampling conv
-            ("interpolated convolution"; the paper names no kernel, bilinear is our default).
-            The baselines up-sample with transposed convolutions, as their papers do.
+            ("interpolated convolution"; the paper names bilinear and bicubic, bilinear is our
+            default): ``"bilinear"``, ``"bicubic"`` (``keras_pggan.layers.ResizeUpsample``: a
+            fixed filter that converts to TFLite builtin ops) or ``"nearest"``. Only for
+            ``upsample="resize_conv"``. The baselines up-sample with transposed convolutions,
+            as their papers do, and take neither option.
         fixed_size: ``"ce"`` only: the side its fully connected bottleneck is built for; inputs
             of any other size are resized to it inside the network and the output back.
             ``None`` means the training crop size (``DataConfig.image_size``).
@@ -107,13 +129,17 @@ class GeneratorConfig:
     upsample_interpolation: str = "bilinear"
     fixed_size: int | None = None
     hole_fill: str = "zero"
+    block_type: str = "both"
+    upsample: str = "resize_conv"
 
     def __post_init__(self):
         c = "GeneratorConfig"
         _choice(c, "variant", self.variant, GENERATOR_VARIANTS)
         _choice(c, "hole_fill", self.hole_fill, HOLE_FILLS)
         _choice(c, "norm", self.norm, NORMS_G)
-        _choice(c, "upsample_interpolation", self.upsample_interpolation, ("bilinear", "nearest"))
+        _choice(c, "upsample_interpolation", self.upsample_interpolation, INTERPOLATIONS)
+        _choice(c, "block_type", self.block_type, BLOCK_TYPES)
+        _choice(c, "upsample", self.upsample, UPSAMPLES)
         _positive(
             c,
             num_downsamplings=self.num_downsamplings,
@@ -128,6 +154,14 @@ class GeneratorConfig:
                 _fail(c, "dilation_rates", f"rates must be positive integers, got {r!r}")
         if self.variant == "res" and any(r != 1 for r in self.dilation_rates):
             _fail(c, "dilation_rates", "variant 'res' uses plain residual blocks: all rates 1")
+        pggan_only = {"block_type": "both", "upsample": "resize_conv"}
+        for field, default in pggan_only.items():
+            if self.variant in ("ce", "glgan") and getattr(self, field) != default:
+                _fail(c, field, f"only PGGAN generators ('dres', 'res') have it: {self.variant!r}")
+        if self.variant == "res" and self.block_type != "both":
+            _fail(c, "block_type", "variant 'res' has no dilated convolution: use 'dres'")
+        if self.upsample == "transposed" and self.upsample_interpolation != "bilinear":
+            _fail(c, "upsample_interpolation", "is for upsample 'resize_conv', not 'transposed'")
         if self.fixed_size is not None:
             if self.variant != "ce":
                 _fail(c, "fixed_size", f"only variant 'ce' has a fixed size, not {self.variant!r}")
@@ -342,11 +376,20 @@ class TrainConfig:
         num_samples: images in the per-epoch sample grid.
         nan_policy: what a NaN/Inf does: ``"stop"`` (stop before saving, keep the last good
             checkpoint; keras_pggan.guards) or ``"skip"`` (skip the step's updates).
-        precision: ``"float32"`` (default) or ``"mixed_bfloat16"``: layers compute in bfloat16
-            while variables, optimiser state, the generator's tanh output, the discriminator's
-            logits and all losses stay float32. Worth it only where the hardware has bfloat16
-            arithmetic (GPUs/TPUs, CPUs with AVX512_BF16 or AMX:
-            ``keras_pggan.cpu.bf16_supported``).
+        precision: ``"float32"`` (default), ``"mixed_float16"`` or ``"mixed_bfloat16"``: layers
+            compute in float16 / bfloat16 while variables, optimiser state, the generator's
+            tanh output, the discriminator's logits and all losses stay float32. Under
+            ``mixed_float16`` both optimisers are wrapped in
+            ``keras.optimizers.LossScaleOptimizer`` (dynamic loss scaling: float16's range is
+            too small for unscaled gradients); a step whose scaled gradients overflow is
+            skipped and the scale halved, and the logs count it (``skipped_steps``,
+            ``g_loss_scale``, ``d_loss_scale``; ``keras_pggan.model.PGGAN``). Mixed precision pays
+            only where the hardware has the arithmetic: float16 on GPUs with tensor cores,
+            bfloat16 on GPUs/TPUs and CPUs with AVX512_BF16 or AMX
+            (``keras_pggan.cpu.bf16_supported``). Saved generators compute in float32 either way.
+        jit_compile: XLA for the training step: ``"auto"`` (default; Keras's rule: on when the
+            process sees a GPU and no ``tf.distribute`` strategy is in use, off on CPU-only
+            machines), ``"true"`` or ``"false"``.
     """
 
     global_batch_size: int = 8
@@ -361,11 +404,13 @@ class TrainConfig:
     num_samples: int = 4
     nan_policy: str = "stop"
     precision: str = "float32"
+    jit_compile: str = "auto"
 
     def __post_init__(self):
         c = "TrainConfig"
         _choice(c, "nan_policy", self.nan_policy, NAN_POLICIES)
         _choice(c, "precision", self.precision, PRECISIONS)
+        _choice(c, "jit_compile", self.jit_compile, JIT_COMPILE)
         _positive(
             c,
             global_batch_size=self.global_batch_size,

@@ -1,4 +1,9 @@
-"""Strategies: the default, mirrored (GPUs, or logical CPU devices), multi-worker."""
+"""Strategies: the default, mirrored (GPUs, or logical CPU devices), multi-worker.
+
+``make_strategy("mirrored")`` mirrors over every GPU; ``make_strategy("mirrored",
+cpu_replicas=N)`` with ``N > 1`` over ``N`` logical CPU devices even where GPUs exist (what the
+tests and ``--cpu-replicas`` ask for: the same replicas on any host).
+"""
 
 from __future__ import annotations
 
@@ -103,9 +108,16 @@ def make_strategy(name: str = "auto", cpu_replicas: int = 0):
         name: ``"auto"`` (multi-worker when ``TF_CONFIG`` names several workers, else mirrored
             when there are several GPUs or ``cpu_replicas > 1``, else the default strategy),
             ``"default"``, ``"mirrored"`` or ``"multi-worker"``.
-        cpu_replicas: logical CPU devices to mirror over when there is no GPU.
+        cpu_replicas: ``N > 1``: mirror over ``N`` logical CPU devices, even where GPUs exist
+            (the CPU is split into ``N`` first, :func:`configure_cpu_replicas`). ``0`` or ``1``:
+            mirror over the GPUs, or the one CPU when there is none.
 
     Mirrored over a single device warns on stderr (the run has one replica).
+
+    Example:
+        >>> strategy = make_strategy("mirrored", cpu_replicas=2)  # on a GPU host too
+        >>> [d.split(":")[-2] for d in strategy.extended.worker_devices]
+        ['CPU', 'CPU']
 
     Raises:
         UserError: an unknown name, ``"multi-worker"`` without a cluster in ``TF_CONFIG``
@@ -131,9 +143,9 @@ def make_strategy(name: str = "auto", cpu_replicas: int = 0):
     if name == "multi-worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
-    if gpus:
+    if gpus and cpu_replicas <= 1:
         devices = tuple(d.name for d in gpus)
-    else:
+    else:  # asked for CPU replicas explicitly (or no GPU): the logical CPUs, GPUs or not
         devices = tuple(d.name for d in tf.config.list_logical_devices("CPU"))
         devices = devices[: max(cpu_replicas, 1)]
     if len(devices) == 1:
@@ -149,6 +161,27 @@ def make_strategy(name: str = "auto", cpu_replicas: int = 0):
     if devices not in _MIRRORED:
         _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
     return _MIRRORED[devices]
+
+
+def check_jit_compile(strategy, jit_compile: str) -> None:
+    """Refuses ``--jit-compile true`` with several replicas on CPU devices.
+
+    XLA cannot compile a step whose replicas' variables live on other CPU devices (TensorFlow's
+    XLA known issue "tf.Variable on a different device": the first step fails). ``"auto"``
+    turns XLA off under any ``tf.distribute`` strategy (Keras's rule).
+
+    Raises:
+        UserError: ``jit_compile == "true"`` and ``strategy`` has several replicas on CPUs.
+    """
+    if jit_compile != "true" or strategy.num_replicas_in_sync == 1:
+        return
+    devices = getattr(strategy.extended, "worker_devices", ())
+    if any("CPU" in d.upper() for d in devices):
+        raise UserError(
+            f"--jit-compile true cannot compile a step mirrored over CPU devices ({len(devices)} "
+            f"replicas: XLA cannot reach another device's variables); use --jit-compile auto "
+            f"or false, or one replica"
+        )
 
 
 def worker_info(strategy):

@@ -10,7 +10,8 @@ Example:
 Writes ``report.md`` (tables overall and per hole-ratio bucket), ``metrics.json`` (everything,
 including the mask set's manifest sha256), ``per_image.csv`` (one row per image and method) and
 ``sheets/sheet_*.png`` (masked input | each model | each baseline | truth) into ``--out``, which
-must be new or empty unless ``--overwrite`` is given.
+must be new or empty unless ``--overwrite`` is given; ``--save-outputs`` adds every method's
+output per image (``outputs/<method>/<id>.png``, the perceptual study's input: saved_outputs.py).
 
 Images: the image files of ``--data`` (recursive, sorted by path; the first ``--count``); each is
 decoded (EXIF orientation applied), its short side resized to ``--size`` (bilinear with
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from keras_pggan import baselines as baselines_lib
-from keras_pggan import cli
+from keras_pggan import cli, saved_outputs
 from keras_pggan import metrics as M
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import check_writable
@@ -57,6 +58,7 @@ TABLE_METRICS = (
     ("hole_l1", "hole L1 %", "{:.3f}"),
     ("hole_psnr", "hole PSNR dB", "{:.2f}"),
     ("hole_colour", "hole colour err (levels)", "{:.2f}"),
+    ("checkerboard", "checkerboard (fill/truth)", "{:.2f}"),  # metrics.checkerboard_score
 )
 BUCKET_METRICS = (
     ("psnr", "PSNR dB", "{:.2f}"),
@@ -95,6 +97,7 @@ class EvalConfig:
         batch_size: images per model call.
         num_sheets: comparison sheets to write (the first images).
         feature_model: a ``.keras`` feature extractor for FID and the LPIPS-style distance.
+        save_outputs: also write each image's output per method (:mod:`saved_outputs`).
     """
 
     models: tuple[tuple[str, str], ...]
@@ -109,6 +112,7 @@ class EvalConfig:
     batch_size: int = 8
     num_sheets: int = 8
     feature_model: str | None = None
+    save_outputs: bool = False
 
     def __post_init__(self):
         if not self.models and not self.baselines:
@@ -116,6 +120,8 @@ class EvalConfig:
         labels = [label for label, _ in self.models] + list(self.baselines)
         if len(set(labels)) != len(labels):
             raise ValueError(f"EvalConfig.models: labels must be unique, got {labels}")
+        if self.save_outputs:
+            saved_outputs.check_method_names(labels)
         if (self.masks_dir is None) == (self.mask_kind is None):
             raise ValueError("EvalConfig: give exactly one of masks_dir (--masks) or mask_kind")
         for name in ("size", "batch_size"):
@@ -466,6 +472,8 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     seconds = dict.fromkeys(runners, 0.0)
     sheet_dir = os.path.join(cfg.out_dir, "sheets")
     os.makedirs(cfg.out_dir, exist_ok=True)
+    if cfg.save_outputs:
+        saved_outputs.prepare(cfg.out_dir, list(runners))
     bar = tqdm(total=n, desc="evaluate", unit="img", disable=not progress)
     for b0 in range(0, n, cfg.batch_size):
         idx = range(b0, min(n, b0 + cfg.batch_size))
@@ -497,6 +505,8 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
             if extractor is not None:
                 features[name].append(M.extract_features(out, extractor, cfg.batch_size))
                 lpips[name].append(M.lpips_distance(out, truth, extractor))
+        if cfg.save_outputs:
+            saved_outputs.save_batch(cfg.out_dir, idx, truth, batch_masks, outputs)
         if extractor is not None:
             features["truth"].append(M.extract_features(truth, extractor, cfg.batch_size))
         for j, i in enumerate(idx):
@@ -619,6 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="images per model call")
     p.add_argument("--sheets", type=int, default=8, help="comparison sheets to write")
     p.add_argument("--feature-model", help=".keras feature extractor for FID / LPIPS-style")
+    p.add_argument("--save-outputs", action="store_true", help="OUT/outputs/<method>/<id>.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -646,6 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             num_sheets=args.sheets,
             feature_model=args.feature_model,
+            save_outputs=args.save_outputs,
         )
         result = run_evaluation(cfg, progress=not args.quiet)
     except (OSError, ValueError, UserError) as e:

@@ -36,6 +36,11 @@ def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Mode
     zeroed inside the graph (idempotent), so no caller can leak hole pixels into the network. H and
     W must be multiples of ``cfg.pad_multiple``; callers above (export, inpaint) pad.
 
+    Layers: ``stem``, ``down{i}``, residual blocks ``res{i}`` (``cfg.block_type`` says which of
+    their two convolutions is dilated), then per up-sampling either ``up{i}_resize`` +
+    ``up{i}_conv`` (``cfg.upsample="resize_conv"``) or one transposed ``up{i}_conv``
+    (``"transposed"``), and ``to_rgb``. The default options build the graph every saved model has.
+
     Output: the raw generator output [B,H,W,3] in [-1,1] (tanh). Compose it with
     :func:`composite` before showing or scoring it.
 
@@ -67,8 +72,15 @@ def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Mode
         filters = min(filters * 2, cfg.max_filters)
         x = apply_conv_norm_act(x, filters, 3, strides=2, norm=cfg.norm, name=f"down{i + 1}")
     for i, rate in enumerate(cfg.dilation_rates):
-        x = apply_residual_block(x, filters, dilation_rate=rate, norm=cfg.norm, name=f"res{i + 1}")
+        x = apply_residual_block(
+            x, filters, rate, norm=cfg.norm, name=f"res{i + 1}", block_type=cfg.block_type
+        )
     for i, up_filters in enumerate(reversed(encoder_filters)):
+        if cfg.upsample == "transposed":
+            x = apply_conv_norm_act(
+                x, up_filters, 3, strides=2, norm=cfg.norm, name=f"up{i + 1}", transpose=True
+            )
+            continue
         x = ResizeUpsample(2, cfg.upsample_interpolation, name=f"up{i + 1}_resize")(x)
         x = apply_conv_norm_act(x, up_filters, 3, norm=cfg.norm, name=f"up{i + 1}")
     x = keras.layers.Conv2D(3, cfg.stem_kernel_size, padding="same", name="to_rgb_conv")(x)
@@ -227,7 +239,9 @@ def load_generator(generator_or_path) -> keras.Model:
             a ``generator.keras`` path, or a run directory holding ``generator.keras``.
 
     Returns:
-        The generator ``keras.Model`` (dict inputs ``image``, ``mask``).
+        The generator ``keras.Model`` (dict inputs ``image``, ``mask``), computing in float32
+        (:func:`as_float32`: an in-memory model trained under a mixed policy is cloned with
+        the same weights; files on disk are float32 already).
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -246,7 +260,9 @@ def load_generator(generator_or_path) -> keras.Model:
     model = getattr(generator_or_path, "generator", generator_or_path)
     if not isinstance(model, keras.Model):
         raise ValueError(f"expected a keras.Model or a path, got {type(generator_or_path)!r}")
-    return model
+    # A model still in memory after mixed-precision training computes in float16/bfloat16:
+    # every consumer here infers or exports, and those stay float32 (a float32 model as it is).
+    return as_float32(model)
 
 
 def all_layers(model: keras.Model) -> list[keras.layers.Layer]:

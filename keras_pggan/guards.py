@@ -15,6 +15,12 @@ Two policies (``NAN_POLICIES``):
   step whose gradients hold a NaN or Inf on any replica changes no weight, no optimiser moment
   and no iteration count; the step returns whether it applied.
 
+Under loss scaling (``mixed_float16``) :func:`apply_loss_scaled` applies a
+``keras.optimizers.LossScaleOptimizer``'s update with every replica agreeing on an overflow, and
+:class:`SkippedSteps` counts the steps skipped (by either policy or an overflow) per epoch. An
+overflow is the loss scale's ordinary search for its value, not a fault: the guard stops on a
+non-finite *logged* value, and the losses stay finite when only the scaled gradients overflow.
+
 Example:
     >>> guard = NonFiniteGuard(run_dir="runs/x")       # first in the callback list
     >>> # model.fit(ds, callbacks=[guard, backup, checkpoint])   # doctest: +SKIP
@@ -46,8 +52,10 @@ __all__ = [
     "NAN_POLICIES",
     "NonFiniteGuard",
     "NonFiniteLossError",
+    "SkippedSteps",
     "all_finite",
     "apply_if_finite",
+    "apply_loss_scaled",
     "last_good_checkpoints",
 ]
 
@@ -88,6 +96,98 @@ def all_finite(tensors: Iterable) -> tf.Tensor:
     return tf.reduce_all(tf.stack(flags))
 
 
+def _agreed(finite: tf.Tensor) -> tf.Tensor:
+    """``finite`` on every replica: each sees its own gradients (the sum happens inside apply)."""
+    if tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        return finite
+    replica = tf.distribute.get_replica_context()
+    bad = replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(~finite, tf.float32))
+    return bad < 0.5
+
+
+def _check_apply_args(grads, variables) -> tuple[list, list]:
+    grads, variables = list(grads), list(variables)
+    if len(grads) != len(variables):
+        raise ValueError(f"got {len(grads)} gradients for {len(variables)} variables")
+    if tf.distribute.in_cross_replica_context():
+        raise ValueError("apply the gradients in a replica context (train_step, strategy.run)")
+    return grads, variables
+
+
+# -- loss scaling (mixed_float16), under either policy ----------------------------------------
+
+
+def apply_loss_scaled(optimizer, grads, variables) -> tf.Tensor:
+    """A ``LossScaleOptimizer``'s update of gradients of its scaled loss; replicas agree.
+
+    The optimiser unscales the gradients and applies them, or, when one is NaN or Inf (an
+    overflow of the scaled loss, or a real NaN), skips the step (no weight, moment or
+    iteration changes) and halves its loss scale. Keras decides on replica 0's gradients alone
+    (``LossScaleOptimizer._tf_apply``), so an overflow on another replica would reach the weights
+    through the gradient all-reduce (measured: NaN weights, scale unchanged). Here the replicas
+    agree first, and when any one's gradients are non-finite every replica's are made so.
+
+    Args:
+        optimizer: a built ``keras.optimizers.LossScaleOptimizer``.
+        grads: gradients of ``optimizer.scale_loss(loss)`` (``None`` entries are ignored).
+        variables: the variables they belong to.
+
+    Returns:
+        A scalar bool tensor: ``True`` when the update was applied (on every replica).
+
+    Raises:
+        ValueError: called in a cross-replica context, or ``grads`` and ``variables`` differ in
+            length.
+
+    Example:
+        >>> v = keras.Variable([1.0])
+        >>> opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1), 2.0**10)
+        >>> opt.build([v])
+        >>> bool(apply_loss_scaled(opt, [tf.constant([float("inf")])], [v]))
+        False
+        >>> float(opt.dynamic_scale.numpy()), v.numpy().tolist()
+        (512.0, [1.0])
+    """
+    grads, variables = _check_apply_args(grads, variables)
+    finite = _agreed(all_finite(grads))
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        nan = tf.constant(float("nan"))
+        grads = [g if g is None else tf.where(finite, g, tf.cast(nan, g.dtype)) for g in grads]
+    optimizer.apply_gradients(zip(grads, variables))
+    return finite
+
+
+class SkippedSteps(keras.metrics.Metric):
+    """The number of training steps (in the epoch) whose updates were skipped.
+
+    ``update_state(applied)`` counts one when ``applied`` is false. Every replica passes the same
+    (agreed) flag; the count is read from the first replica, so a step counts once whatever the
+    number of replicas (a ``keras.metrics.Sum`` read at the epoch end adds the replicas' copies).
+
+    Args:
+        name: the logged name.
+        **kwargs: passed to ``keras.metrics.Metric``.
+
+    Example:
+        >>> m = SkippedSteps()
+        >>> m.update_state(tf.constant(False)); m.update_state(tf.constant(True))
+        >>> float(m.result())
+        1.0
+    """
+
+    def __init__(self, name: str = "skipped_steps", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.count = self.add_variable(
+            (), "zeros", dtype="float32", aggregation="only_first_replica", name="count"
+        )
+
+    def update_state(self, applied):
+        self.count.assign_add(1.0 - tf.cast(applied, tf.float32))
+
+    def result(self):
+        return tf.convert_to_tensor(self.count)
+
+
 def apply_if_finite(optimizer, grads, variables) -> tf.Tensor:
     """``optimizer.apply_gradients(zip(grads, variables))`` unless a gradient is NaN or Inf.
 
@@ -117,20 +217,12 @@ def apply_if_finite(optimizer, grads, variables) -> tf.Tensor:
         >>> v.numpy().tolist(), int(opt.iterations.numpy())
         ([1.0, 2.0], 0)
     """
-    grads, variables = list(grads), list(variables)
-    if len(grads) != len(variables):
-        raise ValueError(f"got {len(grads)} gradients for {len(variables)} variables")
-    if tf.distribute.in_cross_replica_context():
-        raise ValueError("apply_if_finite must run in a replica context (train_step, strategy.run)")
+    grads, variables = _check_apply_args(grads, variables)
     if not optimizer.built:
         optimizer.build(variables)
-    finite = all_finite(grads)
+    finite = _agreed(all_finite(grads))
     strategy = tf.distribute.get_strategy()
     replica = tf.distribute.get_replica_context()
-    if strategy.num_replicas_in_sync > 1:
-        # Each replica sees its own gradients (the sum happens inside apply): agree on the flag.
-        bad = replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(~finite, tf.float32))
-        finite = bad < 0.5
 
     def apply():
         optimizer.apply_gradients(zip(grads, variables))

@@ -3,7 +3,8 @@
 The generator up-samples with "interpolated convolution" (resize ×2, then a convolution) as the
 paper describes; ``ResizeUpsample`` wraps ``tf.image.resize`` because Keras 3.14–3.15's
 ``UpSampling2D(interpolation="bilinear")`` breaks ``fit``/``export`` when the spatial dimensions are
-unknown (keras PR #23315, not released at the time of writing).
+unknown (keras PR #23315, not released at the time of writing). Its bicubic mode is a fixed
+convolution instead: TFLite has no builtin bicubic resize.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ import functools
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 NATIVE_DILATION_ENV = "KERAS_PGGAN_NATIVE_DILATION"
+INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
+BLOCK_TYPES = ("both", "dilated_first", "dilated_second")
+# Keys' cubic convolution parameter: tf.image.resize's bicubic (and PIL's) use a = -0.5.
+KEYS_A = -0.5
 
 
 @functools.cache
@@ -64,16 +70,45 @@ class DilatedConv2D(keras.layers.Conv2D):
         return native_conv2d(self, inputs, kernel)
 
 
+def keys_cubic(t, a: float = KEYS_A) -> np.ndarray:
+    """Keys' cubic convolution kernel at offsets ``t`` (``a = -0.5``: ``tf.image.resize``'s)."""
+    t = np.abs(np.asarray(t, np.float64))
+    near = (a + 2) * t**3 - (a + 3) * t**2 + 1
+    far = a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a
+    return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
+
+
+def bicubic_phase_taps(factor: int) -> np.ndarray:
+    """[factor, 5] taps of bicubic ×``factor`` up-sampling over inputs ``k-2 … k+2``.
+
+    Output ``factor·k + p`` (half-pixel centres, as ``tf.image.resize``) samples the input at
+    ``k + (p + 0.5) / factor - 0.5``; row ``p`` holds the cubic weights of the five inputs around
+    ``k`` (at most four of them non-zero). Each row sums to 1.
+    """
+    offsets = np.arange(-2, 3)
+    return np.stack([keys_cubic(offsets - ((p + 0.5) / factor - 0.5)) for p in range(factor)])
+
+
 @keras.saving.register_keras_serializable(package="keras_pggan")
 class ResizeUpsample(keras.layers.Layer):
-    """Resizes the spatial dimensions by an integer factor with ``tf.image.resize``.
+    """Resizes the spatial dimensions by an integer factor.
 
-    Works on inputs with unknown height and width, exports to SavedModel and converts to the
-    TFLite builtin ``RESIZE_BILINEAR`` / ``RESIZE_NEAREST_NEIGHBOR`` ops.
+    Works on inputs with unknown height and width, exports to SavedModel and converts to TFLite
+    builtin ops: ``"bilinear"`` and ``"nearest"`` are ``tf.image.resize`` (``RESIZE_BILINEAR`` /
+    ``RESIZE_NEAREST_NEIGHBOR``). TFLite has no bicubic resize (``tf.image.resize``'s
+    ``ResizeBicubic`` would need the Flex delegate), so ``"bicubic"`` is computed as what it is
+    for an integer factor, a fixed filter: one 5×5 depthwise convolution per output phase (Keys'
+    cubic, ``a = -0.5``, half-pixel centres), interleaved by ``depth_to_space``, the borders
+    extended by repeating the edge pixel (``MIRROR_PAD``, ``DEPTHWISE_CONV_2D``,
+    ``CONCATENATION``, ``DEPTH_TO_SPACE``). The same graph runs in Keras, SavedModel and TFLite.
+    At ×2 it equals ``tf.image.resize(method="bicubic")`` to float round-off except in the three
+    outermost output rows and columns, where ``tf.image.resize`` drops the taps outside the image
+    and renormalises the rest (other factors differ by up to 1e-3 inside too: TensorFlow reads
+    its weights from a table; tests/layers_test.py measures both).
 
     Args:
         factor: integer scale factor for height and width.
-        interpolation: ``"bilinear"`` or ``"nearest"``.
+        interpolation: ``"bilinear"``, ``"bicubic"`` or ``"nearest"``.
         **kwargs: passed to ``keras.layers.Layer``.
 
     Example:
@@ -84,9 +119,9 @@ class ResizeUpsample(keras.layers.Layer):
 
     def __init__(self, factor: int = 2, interpolation: str = "bilinear", **kwargs):
         super().__init__(**kwargs)
-        if interpolation not in ("bilinear", "nearest"):
+        if interpolation not in INTERPOLATIONS:
             raise ValueError(
-                f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}"
+                f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}"
             )
         if int(factor) != factor or factor < 1:
             raise ValueError(f"factor must be a positive integer, got {factor!r}")
@@ -94,6 +129,8 @@ class ResizeUpsample(keras.layers.Layer):
         self.interpolation = interpolation
 
     def call(self, inputs):
+        if self.interpolation == "bicubic":
+            return tf.cast(self._bicubic(tf.cast(inputs, tf.float32)), inputs.dtype)
         shape = tf.shape(inputs)
         size = tf.stack([shape[1] * self.factor, shape[2] * self.factor])
         method = (
@@ -101,8 +138,26 @@ class ResizeUpsample(keras.layers.Layer):
             if self.interpolation == "bilinear"
             else tf.image.ResizeMethod.NEAREST_NEIGHBOR
         )
-        out = tf.image.resize(inputs, size, method=method)
+        # Resized in float32 (tf.image.resize returns float32 anyway): under XLA the gradient of
+        # a float16/bfloat16 resize mixes precisions and fails to compile.
+        out = tf.image.resize(tf.cast(inputs, tf.float32), size, method=method)
         return tf.cast(out, inputs.dtype)
+
+    def _bicubic(self, x):
+        channels = int(x.shape[-1])
+        # Two 1-pixel SYMMETRIC pads repeat the edge pixel twice (clamped taps) and, unlike one
+        # 2-pixel pad, accept maps of side 1.
+        for _ in range(2):
+            x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        taps = bicubic_phase_taps(self.factor)
+        phases = []
+        for py in range(self.factor):
+            for px in range(self.factor):
+                kernel = np.outer(taps[py], taps[px])[:, :, None, None]
+                kernel = np.tile(kernel, [1, 1, channels, 1]).astype(np.float32)
+                phases.append(tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "VALID"))
+        # depth_to_space reads channel (dy·factor + dx)·C + c as the pixel at offset (dy, dx).
+        return tf.nn.depth_to_space(tf.concat(phases, axis=-1), self.factor)
 
     def compute_output_shape(self, input_shape):
         b, h, w, c = input_shape
@@ -186,20 +241,28 @@ def apply_conv_norm_act(
     norm: str = "instance",
     activation: str | None = "relu",
     name: str = "conv",
+    transpose: bool = False,
 ):
     """Conv2D ('same' padding) → optional normalisation → optional activation.
 
-    Dilated convolutions use :class:`DilatedConv2D`.
+    Dilated convolutions use :class:`DilatedConv2D`; ``transpose=True`` makes the convolution a
+    ``Conv2DTranspose`` (``strides`` then up-sample; no dilation).
     """
-    conv = DilatedConv2D if dilation_rate != 1 else keras.layers.Conv2D
+    if transpose:
+        if dilation_rate != 1:
+            raise ValueError("a transposed convolution takes no dilation_rate here")
+        conv, kwargs = keras.layers.Conv2DTranspose, {}
+    else:
+        conv = DilatedConv2D if dilation_rate != 1 else keras.layers.Conv2D
+        kwargs = {"dilation_rate": dilation_rate}
     x = conv(
         filters,
         kernel_size,
         strides=strides,
-        dilation_rate=dilation_rate,
         padding="same",
         use_bias=norm == "none",
         name=f"{name}_conv",
+        **kwargs,
     )(x)
     layer = normalization(norm, name)
     if layer is not None:
@@ -210,17 +273,35 @@ def apply_conv_norm_act(
 
 
 def apply_residual_block(
-    x, filters: int, dilation_rate: int = 1, norm: str = "instance", name: str = "block"
+    x,
+    filters: int,
+    dilation_rate: int = 1,
+    norm: str = "instance",
+    name: str = "block",
+    block_type: str = "both",
 ):
-    """Residual block: two 3×3 convolutions (dilated by ``dilation_rate``) plus the identity.
+    """Residual block: Conv 3×3 → Norm → ReLU → Conv 3×3 → Norm, plus the identity.
 
     With ``dilation_rate=1`` this is PGGAN-Res's plain block; with growing rates it is
     PGGAN-DRes's dilated residual block, whose receptive field grows without down-sampling.
+    ``block_type`` says which convolution carries ``dilation_rate`` (the other has rate 1):
+    ``"both"``, ``"dilated_first"`` (``{name}_1_conv``) or ``"dilated_second"``
+    (``{name}_2_conv``), the paper's Fig. 4 types. Layers: ``{name}_1_conv``, ``{name}_1_norm``,
+    ``{name}_1_relu``, ``{name}_2_conv``, ``{name}_2_norm``, ``{name}_add``.
+
+    Example:
+        >>> y = apply_residual_block(keras.Input((8, 8, 4)), 4, 2, "none", "r", "dilated_first")
+        >>> tuple(y.shape)
+        (None, 8, 8, 4)
     """
+    if block_type not in BLOCK_TYPES:
+        raise ValueError(f"block_type must be one of {BLOCK_TYPES}, got {block_type!r}")
+    rate1 = dilation_rate if block_type in ("both", "dilated_first") else 1
+    rate2 = dilation_rate if block_type in ("both", "dilated_second") else 1
     shortcut = x
-    x = apply_conv_norm_act(x, filters, 3, dilation_rate=dilation_rate, norm=norm, name=f"{name}_1")
+    x = apply_conv_norm_act(x, filters, 3, dilation_rate=rate1, norm=norm, name=f"{name}_1")
     x = apply_conv_norm_act(
-        x, filters, 3, dilation_rate=dilation_rate, norm=norm, activation=None, name=f"{name}_2"
+        x, filters, 3, dilation_rate=rate2, norm=norm, activation=None, name=f"{name}_2"
     )
     return keras.layers.Add(name=f"{name}_add")([shortcut, x])
 

@@ -20,6 +20,9 @@ Definitions (images scaled to [0, 1], means over pixels and channels):
   ``tf.image.ssim``'s definition (cross-checked in the tests).
 * ``hole_l1`` (%) and ``hole_psnr`` (dB): the same over hole pixels only; NaN when a mask has no
   hole (ignored by :func:`aggregate`, which counts them).
+* ``checkerboard``: the fill's energy at the Nyquist frequencies over the truth's, in the holes
+  (:func:`checkerboard_score`): about 1 for a natural fill, below 1 for a smoother one, far
+  above 1 for the 2-pixel checkerboard of a transposed convolution. NaN without a hole.
 
 FID and the LPIPS-style distance need a pretrained feature network, and no weights can be
 downloaded here: both take an injectable ``feature_extractor`` and raise
@@ -49,7 +52,9 @@ SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 # Keys of a per-image row that are averaged by aggregate().
-METRIC_KEYS = ("l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour")
+METRIC_KEYS = ("l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour", "checkerboard")
+# Rec. 601 luma weights (the checkerboard score works on luminance).
+LUMA = (0.299, 0.587, 0.114)
 
 
 class FeatureExtractorMissing(RuntimeError):
@@ -148,6 +153,68 @@ def hole_psnr(a, b, mask) -> float:
     return mse_to_psnr(float(np.mean((x[holes] - y[holes]) ** 2)))
 
 
+def nyquist_energy(patch: np.ndarray) -> float:
+    """Energy of a 2-D array at the Nyquist frequencies, along rows and along columns.
+
+    ``Σ_y |Σ_x p(y,x)·(−1)^x|² + Σ_x |Σ_y p(y,x)·(−1)^y|²``: each row's (and column's) DFT
+    coefficient at frequency N/2, squared and summed, i.e. the 2-D DFT's energy on the
+    (·, N/2) column and the (N/2, ·) row (divided by the other side's length, by Parseval). It
+    covers the ``(−1)^x``, ``(−1)^y`` and ``(−1)^(x+y)`` patterns whatever their slow variation
+    along the other axis, and needs no even size or window.
+    """
+    p = np.asarray(patch, np.float64)
+    sx = (-1.0) ** np.arange(p.shape[1])
+    sy = (-1.0) ** np.arange(p.shape[0])
+    return float(np.sum((p @ sx) ** 2) + np.sum((sy @ p) ** 2))
+
+
+def checkerboard_score(a, b, mask) -> float:
+    """How much more 2-pixel checkerboard a fill has than the truth, in the holes.
+
+    Both images are turned into luminance (Rec. 601, [0, 1]); in each, the hole pixels keep
+    their value minus their mean (so the hole's outline and brightness do not count) and every
+    other pixel becomes 0; the score is :func:`nyquist_energy` of ``a``'s hole over ``b``'s:
+    ``(E(a) + ε) / (E(b) + ε)`` with ``ε = n / 255²`` for ``n`` hole pixels (the energy of
+    noise of one 8-bit level per pixel, so a flat truth does not divide by 0). All holes of an
+    image are scored together (their bounding box holds nothing else: known pixels are 0); a
+    dataset's score is the mean over its images (:func:`aggregate`).
+
+    1 for a fill equal to the truth, below 1 for a smoother fill (a blur or a flat colour),
+    far above 1 for the period-2 patterns transposed convolutions leave. Only the last
+    up-sampling's period-2 pattern is measured; an earlier stage's period-4 one is not.
+
+    Args:
+        a: the composited prediction [H,W,3] (or [H,W]), uint8 or float in [0, 1].
+        b: the truth, same shape.
+        mask: [H,W] (or [H,W,1]) bool or {0,1}, 1 = hole.
+
+    Returns:
+        The ratio; NaN when the mask has no hole.
+
+    Example:
+        >>> truth = np.full((8, 8), 0.5); mask = np.ones((8, 8), bool)
+        >>> fill = truth + 0.1 * (-1.0) ** np.indices((8, 8)).sum(0)
+        >>> round(checkerboard_score(fill, truth, mask))
+        10405
+    """
+    x, y = _pair(a, b)
+    holes = _hole_selector(mask, x.shape)
+    n = int(holes.sum())
+    if not n:
+        return float("nan")
+
+    def hole_luma(img):
+        lum = img @ np.asarray(LUMA) if img.ndim == 3 else img
+        rows, cols = np.nonzero(holes)
+        box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+        inside = holes[box]
+        patch = np.where(inside, lum[box] - lum[holes].mean(), 0.0)
+        return nyquist_energy(patch)
+
+    eps = n / 255.0**2
+    return float((hole_luma(x) + eps) / (hole_luma(y) + eps))
+
+
 def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> np.ndarray:
     """The normalised 1-D Gaussian taps of the separable SSIM window."""
     r = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
@@ -208,8 +275,9 @@ def image_metrics(pred, truth, mask) -> dict[str, Any]:
         mask: [H,W] (or [H,W,1]) bool or {0,1}, 1 = hole.
 
     Returns:
-        ``{"l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour", "hole_ratio",
-        "identical"}`` (``hole_colour``: :func:`hole_colour_error`, 8-bit levels);
+        ``{"l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour", "checkerboard",
+        "hole_ratio", "identical"}`` (``hole_colour``: :func:`hole_colour_error`, 8-bit levels;
+        ``checkerboard``: :func:`checkerboard_score`);
         ``identical`` is True when ``pred`` equals ``truth`` (PSNR then sits at the cap).
     """
     x, y = _pair(pred, truth)
@@ -222,6 +290,7 @@ def image_metrics(pred, truth, mask) -> dict[str, Any]:
         "hole_l1": hole_l1(x, y, holes),
         "hole_psnr": hole_psnr(x, y, holes),
         "hole_colour": hole_colour_error(x, y, holes),
+        "checkerboard": checkerboard_score(x, y, holes),
         "hole_ratio": float(holes.mean()),
         "identical": bool(np.array_equal(x, y)),
     }

@@ -11,6 +11,7 @@ Example:
     >>> gan = PGGAN(build_generator(cfg.generator),
     ...             build_discriminator(cfg.discriminator, cfg.data.image_size), cfg.loss)
     >>> gan.compile()   # Adam(2e-4, β1=0.5) for both, built at once
+    >>> # under mixed_float16 both are wrapped in keras.optimizers.LossScaleOptimizer
     >>> # gan.fit(dataset_of_{"image", "mask"}_batches, steps_per_epoch=..., epochs=...)
 """
 
@@ -22,7 +23,7 @@ import tensorflow as tf
 from keras_pggan import losses
 from keras_pggan.config import LossConfig
 from keras_pggan.generator import composite, fill_holes
-from keras_pggan.guards import apply_if_finite
+from keras_pggan.guards import SkippedSteps, apply_if_finite, apply_loss_scaled
 
 METRIC_NAMES = (
     "g_loss",
@@ -36,6 +37,9 @@ METRIC_NAMES = (
 )
 # The baselines have one adversarial logit: PGGAN's values under these names (see BaselineGAN).
 BASELINE_METRIC_NAMES = ("g_loss", "g_rec", "g_adv", "d_loss", "hole_l1")
+# Training logs only, where steps can be skipped (nan_policy="skip" or loss scaling).
+SKIPPED_STEPS = "skipped_steps"
+LOSS_SCALE_NAMES = ("g_loss_scale", "d_loss_scale")  # under loss scaling (mixed_float16)
 
 
 def _batch_dict(data):
@@ -68,6 +72,15 @@ class PGGAN(keras.Model):
     ``g_adv_patch``, ``d_loss`` (= ``d_global`` + ``d_patch``), ``d_global``, ``d_patch``, and
     ``hole_l1`` (mean |output − truth| on hole pixels, [0,1] scale). A head the discriminator
     does not have (ablations) logs 0. No key is called ``loss``: Keras overwrites that key.
+    Where a step can be skipped, training also logs ``skipped_steps`` (steps of the epoch in
+    which either update was skipped), and under loss scaling ``g_loss_scale`` and
+    ``d_loss_scale`` (each optimiser's current scale).
+
+    Under a ``mixed_float16`` generator or discriminator, ``compile`` wraps both optimisers in
+    ``keras.optimizers.LossScaleOptimizer``: each phase scales its loss, the optimiser unscales
+    the gradients, and a step whose scaled gradients overflow updates nothing in that phase and
+    halves the scale (``guards.apply_loss_scaled``; under either ``nan_policy``: the losses
+    stay finite, so ``"stop"`` does not stop for it).
 
     Args:
         generator: model from ``build_generator``.
@@ -97,6 +110,7 @@ class PGGAN(keras.Model):
         self.loss_config = loss_config or LossConfig()
         self.nan_policy = nan_policy
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
+        self.skipped_steps = None  # a guards.SkippedSteps once compile knows steps can skip
         self.g_optimizer = None
         self.d_optimizer = None
         # Sub-models are built; marking the wrapper built lets BackupAndRestore and
@@ -105,21 +119,55 @@ class PGGAN(keras.Model):
 
     @property
     def metrics(self):
-        return list(self.trackers.values())
+        extra = [self.skipped_steps] if self.skipped_steps is not None else []
+        return list(self.trackers.values()) + extra
 
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+    @property
+    def loss_scaling(self) -> bool:
+        """Whether both optimisers scale the loss (``LossScaleOptimizer``; set by ``compile``)."""
+        return all(
+            isinstance(o, keras.optimizers.LossScaleOptimizer)
+            for o in (self.g_optimizer, self.d_optimizer)
+        )
+
+    def compile(self, g_optimizer=None, d_optimizer=None, auto_scale_loss=True, **kwargs):
         """Sets the two optimisers (Adam(2e-4, β1=0.5) by default) and builds them at once.
 
         Building here, under the caller's strategy scope, creates every optimiser variable before
         ``fit``: Keras' BackupAndRestore otherwise restores into unbuilt optimisers and silently
-        drops their state (moments and iteration count).
+        drops their state (moments, iteration count and, under loss scaling, the scale and its
+        growth counter).
+
+        Args:
+            g_optimizer: the generator's optimiser.
+            d_optimizer: the discriminator's optimiser.
+            auto_scale_loss: wrap both in ``keras.optimizers.LossScaleOptimizer`` when the
+                generator or the discriminator computes in float16 (as ``keras.Model.compile``
+                does for its one optimiser, which is ``None`` here).
+            **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``).
         """
         kwargs.setdefault("optimizer", None)
         super().compile(**kwargs)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, name="g_adam")
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, name="d_adam")
+        g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, name="g_adam")
+        d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, name="d_adam")
+        float16 = any(
+            m.dtype_policy.name == "mixed_float16" for m in (self.generator, self.discriminator)
+        )
+        if auto_scale_loss and float16:
+            g_optimizer, d_optimizer = (
+                o
+                if isinstance(o, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(o, name=f"{o.name}_loss_scale")
+                for o in (g_optimizer, d_optimizer)
+            )
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        can_skip = self.nan_policy == "skip" or any(
+            isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (g_optimizer, d_optimizer)
+        )
+        if can_skip and self.skipped_steps is None:
+            self.skipped_steps = SkippedSteps(name=SKIPPED_STEPS)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Skips Keras' symbolic build: PGGAN is built in ``__init__`` and ``compile``.
@@ -202,7 +250,14 @@ class PGGAN(keras.Model):
         return self._scale(per)
 
     def _apply(self, optimizer, grads, variables):
-        """Applies the gradients; under ``nan_policy="skip"`` only when all are finite."""
+        """Applies the gradients; returns whether it did (scalar bool, agreed by the replicas).
+
+        A ``LossScaleOptimizer`` skips a non-finite step itself and lowers its scale (under
+        either policy: ``apply_if_finite`` would skip without lowering it, for ever); otherwise
+        ``nan_policy="skip"`` applies only finite gradients and ``"stop"`` applies every step.
+        """
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return apply_loss_scaled(optimizer, grads, variables)
         if self.nan_policy == "skip":
             return apply_if_finite(optimizer, grads, variables)
         optimizer.apply_gradients(zip(grads, variables))
@@ -218,10 +273,15 @@ class PGGAN(keras.Model):
                     tf.where(applied, value, tf.zeros_like(value)),
                     sample_weight=tf.cast(applied, value.dtype),
                 )
-        return self._results()
 
-    def _results(self):
+    def _results(self, training=False):
         results = {name: t.result() for name, t in self.trackers.items()}
+        if training and self.skipped_steps is not None:
+            results[SKIPPED_STEPS] = self.skipped_steps.result()
+        if training:
+            for name, opt in zip(LOSS_SCALE_NAMES, (self.g_optimizer, self.d_optimizer)):
+                if isinstance(opt, keras.optimizers.LossScaleOptimizer):
+                    results[name] = tf.convert_to_tensor(opt.dynamic_scale)
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras concatenates per-replica outputs under MultiWorkerMirroredStrategy, which
             # fails on scalars: return shape [1].
@@ -248,8 +308,14 @@ class PGGAN(keras.Model):
                     fake_out_d = self._discriminate(fake_const, masks, training=True)
                     d_global, d_patch = self._d_losses(real_out, fake_out_d)
                     d_loss = d_global + d_patch
+                    # The identity without loss scaling. Under mixed_float16 the float16
+                    # backward pass would flush small gradients to 0: the scaled loss keeps
+                    # them in range and the LossScaleOptimizer divides them back (_apply).
+                    scaled_d_loss = self.d_optimizer.scale_loss(d_loss)
                 d_vars = self.discriminator.trainable_variables
-                d_applied = self._apply(self.d_optimizer, d_tape.gradient(d_loss, d_vars), d_vars)
+                d_applied = self._apply(
+                    self.d_optimizer, d_tape.gradient(scaled_d_loss, d_vars), d_vars
+                )
 
             # Phase 3: generator step against the freshly updated discriminator, reusing the
             # same forward pass of G (no second generator evaluation).
@@ -257,12 +323,16 @@ class PGGAN(keras.Model):
             g_loss, g_l1, g_global, g_patch = self._g_losses(
                 images, fake_raw, composited, masks, fake_out
             )
+            scaled_g_loss = self.g_optimizer.scale_loss(g_loss)
         g_vars = self.generator.trainable_variables
-        g_applied = self._apply(self.g_optimizer, g_tape.gradient(g_loss, g_vars), g_vars)
+        g_applied = self._apply(self.g_optimizer, g_tape.gradient(scaled_g_loss, g_vars), g_vars)
 
-        # Phase 4: trackers hold global-batch means, identical on every replica.
-        applied = (d_applied & g_applied) if self.nan_policy == "skip" else None
-        return self._update_trackers(
+        # Phase 4: trackers hold global-batch means, identical on every replica; a skipped
+        # step is counted (skipped_steps), and under "skip" leaves the loss means untouched.
+        applied = d_applied & g_applied
+        if self.skipped_steps is not None:
+            self.skipped_steps.update_state(applied)
+        self._update_trackers(
             {
                 "g_loss": g_loss,
                 "g_l1": g_l1,
@@ -273,8 +343,9 @@ class PGGAN(keras.Model):
                 "d_patch": d_patch,
                 "hole_l1": self._hole_l1(images, composited, masks),
             },
-            applied,
+            applied if self.nan_policy == "skip" else None,
         )
+        return self._results(training=True)
 
     def test_step(self, data):
         # Same losses as train_step, no updates, inference-mode forward passes.
@@ -289,7 +360,7 @@ class PGGAN(keras.Model):
         g_loss, g_l1, g_global, g_patch = self._g_losses(
             images, fake_raw, composited, masks, fake_out
         )
-        return self._update_trackers(
+        self._update_trackers(
             {
                 "g_loss": g_loss,
                 "g_l1": g_l1,
@@ -301,6 +372,7 @@ class PGGAN(keras.Model):
                 "hole_l1": self._hole_l1(images, composited, masks),
             }
         )
+        return self._results()
 
 
 class BaselineGAN(PGGAN):
@@ -337,6 +409,4 @@ class BaselineGAN(PGGAN):
 
     def _update_trackers(self, values, applied=None):
         # One adversarial logit: PGGAN's patch terms are 0 and d_global equals d_loss.
-        return super()._update_trackers(
-            {new: values[old] for old, new in self._LOGGED.items()}, applied
-        )
+        super()._update_trackers({new: values[old] for old, new in self._LOGGED.items()}, applied)

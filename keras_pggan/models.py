@@ -100,8 +100,9 @@ def build_gan(cfg: ExperimentConfig):
     """Builds the generator, discriminator and GAN wrapper of ``cfg``, seeded, in the current scope.
 
     ``PGGAN`` for the paper's discriminators; ``BaselineGAN`` for a baseline's (``"ce"``,
-    ``"glgan"``). The layers compute in ``cfg.train.precision`` (variables stay float32); the
-    process's global dtype policy is restored afterwards.
+    ``"glgan"``). The layers compute in ``cfg.train.precision`` (variables stay float32; the
+    generator's tanh output and the discriminator's logits are float32 layers); the process's
+    global dtype policy is restored afterwards.
 
     Raises:
         ValueError: naming the known variants for an unknown generator or discriminator.
@@ -125,8 +126,18 @@ def build_gan(cfg: ExperimentConfig):
         keras.config.set_dtype_policy(previous)
 
 
+# TrainConfig.jit_compile → keras.Model.compile(jit_compile=...).
+_JIT_COMPILE = {"auto": "auto", "true": True, "false": False}
+
+
 def compile_gan(gan, cfg: ExperimentConfig) -> None:
-    """Compiles with the Adam settings of ``cfg.train``; builds both optimisers (PGGAN.compile)."""
+    """Compiles with the Adam settings of ``cfg.train``; builds both optimisers (PGGAN.compile).
+
+    Under ``precision="mixed_float16"`` the GAN's compile wraps both optimisers in
+    ``keras.optimizers.LossScaleOptimizer``. ``cfg.train.jit_compile`` goes to
+    ``keras.Model.compile`` (``"auto"``: Keras's rule, XLA on a single GPU, off on CPU-only
+    machines and under a ``tf.distribute`` strategy).
+    """
     import keras
 
     t = cfg.train
@@ -137,4 +148,5 @@ def compile_gan(gan, cfg: ExperimentConfig) -> None:
         d_optimizer=keras.optimizers.Adam(
             t.d_learning_rate, beta_1=t.beta_1, beta_2=t.beta_2, name="d_adam"
         ),
+        jit_compile=_JIT_COMPILE[t.jit_compile],
     )

@@ -12,7 +12,10 @@ Every build goes through a SavedModel written by ``keras.export.ExportArchive`` 
 endpoint (no string ops, no asserts), then ``tf.lite.TFLiteConverter.from_saved_model`` with builtin
 ops only. A Keras 3 model saved with ``tf.saved_model.save`` instead converts "successfully" into a
 weightless model, so each build is checked against the size its weights need and against custom or
-Flex ops (``TFLiteCheckError``).
+Flex ops (``TFLiteCheckError``). Every generator option converts with builtin ops: TFLite has no
+bicubic resize, so ``upsample_interpolation="bicubic"`` is computed by fixed filters inside
+:class:`keras_pggan.layers.ResizeUpsample` (the same graph in Keras; nothing is substituted here),
+and ``upsample="transposed"`` becomes ``TRANSPOSE_CONV``.
 
 The endpoint (signature ``serving_default``; address inputs by name: the converter puts them in
 reverse name order, so ``get_input_details()`` lists ``mask`` (index 0) before ``image``) is

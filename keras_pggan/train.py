@@ -8,6 +8,7 @@ Example (no flags: the ``demo`` preset on the embedded photos, a few minutes on 
         --batch-size 16 --epochs 50 --run-dir runs/paris --mask freeform:0.5,rect:0.5
     python -m keras_pggan.train --run-dir runs/paris --resume          # after a crash
     python -m keras_pggan.train --preset tiny --strategy mirrored --cpu-replicas 2
+    python -m keras_pggan.train --precision mixed_float16   # one GPU: loss scaling; XLA (auto)
 
 A run directory holds ``config.json``, ``backup/`` (BackupAndRestore: resume state),
 ``checkpoints/`` (generator per epoch), ``logs/`` (TensorBoard scalars, sample grids, profiles),
@@ -25,12 +26,14 @@ import time
 from keras_pggan import cli
 from keras_pggan.config import (
     DISCRIMINATOR_VARIANTS,
+    JIT_COMPILE,
     PRECISIONS,
     PRESETS,
     STRATEGIES,
     ExperimentConfig,
 )
 from keras_pggan.distribute import (  # noqa: F401 (make_strategy: re-exported)
+    check_jit_compile,
     configure_cpu_replicas,
     make_strategy,
     worker_info,
@@ -198,14 +201,16 @@ def run_training(
 
     Raises:
         UserError: when ``run_dir`` already holds a run (or files this package did not write)
-            and ``resume`` is false, or a warm start is asked for together with ``resume`` or
-            does not fit the config.
+            and ``resume`` is false, a warm start is asked for together with ``resume`` or
+            does not fit the config, or ``jit_compile="true"`` meets several CPU replicas
+            (:func:`keras_pggan.distribute.check_jit_compile`).
     """
     import tensorflow as tf
 
     from keras_pggan import models
 
     strategy = strategy or tf.distribute.get_strategy()
+    check_jit_compile(strategy, cfg.train.jit_compile)
     is_chief, task_id = worker_info(strategy)
     # Non-chief workers of a multi-worker run keep their own state in run_dir/worker<i>/ so
     # that no two processes write the same file; only the chief writes samples and checkpoints.
@@ -469,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--cpu-replicas",
         type=int,
         default=0,
-        help="split the CPU into N logical devices for MirroredStrategy",
+        help="split the CPU into N logical devices for MirroredStrategy (N > 1: mirror over "
+        "them even where GPUs exist)",
     )
     p.add_argument(
         "--profile-batches",
@@ -489,7 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default=None,
         choices=PRECISIONS,
-        help="layer compute dtype (mixed_bfloat16: GPUs, CPUs with AVX512_BF16/AMX)",
+        help="layer compute dtype (mixed_float16: GPUs with tensor cores, with loss scaling; "
+        "mixed_bfloat16: GPUs, CPUs with AVX512_BF16/AMX); saved models stay float32",
+    )
+    p.add_argument(
+        "--jit-compile",
+        default=None,
+        choices=JIT_COMPILE,
+        help="XLA for the training step; auto: on with one GPU, off on CPU and with "
+        "several replicas",
     )
     p.add_argument(
         "--time-limit",
@@ -543,6 +557,7 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         ("seed", "seed"),
         ("nan_policy", "nan_policy"),
         ("precision", "precision"),
+        ("jit_compile", "jit_compile"),
     ):
         if getattr(args, flag) is not None:
             train[key] = getattr(args, flag)

@@ -185,14 +185,17 @@ def method_config(method: str, args):
     )
 
 
-def train_method(method: str, args) -> dict:
-    """Trains (or reuses / resumes) one method; returns its run facts."""
+def train_method(method: str, args, cfg=None) -> dict:
+    """Trains (or reuses / resumes) one method; returns its run facts.
+
+    ``cfg`` defaults to :func:`method_config` (``scripts/ablation.py`` passes its arms' configs).
+    """
     import keras
 
     from keras_pggan.config import ExperimentConfig
     from keras_pggan.train import run_training
 
-    cfg = method_config(method, args)
+    cfg = cfg or method_config(method, args)
     run_dir = os.path.join(args.out, method)
     config_path = os.path.join(run_dir, "config.json")
     facts_path = os.path.join(run_dir, "paper_table_run.json")

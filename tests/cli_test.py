@@ -22,7 +22,7 @@ from keras_pggan.serving.__main__ import build_parser as serving_parser
 from keras_pggan.serving.__main__ import main as serving_main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = ("train", "inpaint", "evaluate", "serving", "masks", "data", "splits")
+TOOLS = ("train", "inpaint", "evaluate", "serving", "masks", "data", "splits", "studio")
 NAME = "tiny"
 
 
@@ -136,12 +136,15 @@ def test_inpaint_run_prints_no_tensorflow_noise(model_path, tmp_path):
 def _helps(tool: str):
     """(argument prefixes: the tool and each of its subcommands, the tool's ``main``)."""
     module = importlib.import_module(
-        f"keras_pggan.{tool}.__main__" if tool in ("serving", "masks") else f"keras_pggan.{tool}"
+        f"keras_pggan.{tool}.__main__"
+        if tool in ("serving", "masks", "studio")
+        else f"keras_pggan.{tool}"
     )
     subcommands = {
         "serving": ["predict", "metadata", "serve"],
         "masks": ["make-eval-set", "preview"],
         "data": ["make-tfrecords"],
+        "studio": ["study", "report"],
     }
     return [[], *([name] for name in subcommands.get(tool, []))], module.main
 

@@ -8,6 +8,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# The suite's tolerances are measured on CPUs: on a host with a GPU, the tests run on its CPU
+# (same results as on a machine without one) unless KERAS_PGGAN_TEST_GPU=1 asks for the GPU
+# (scripts/gpu_check.sh does, to exercise the GPU path; tolerances there are not guaranteed).
+if os.environ.get("KERAS_PGGAN_TEST_GPU") != "1":
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:
+        pass
+
 # Split the CPU into two logical devices before any op runs, so MirroredStrategy tests can
 # compare 1 vs 2 replicas in one process. Single-device code keeps using /cpu:0.
 _cpus = tf.config.list_physical_devices("CPU")

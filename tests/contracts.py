@@ -144,7 +144,8 @@ def check_mirrored_equals_one_device(cfg, gan_class, metric_names, steps=3, atol
 
     Both runs start from ``build_gan(cfg)`` (seeded) and train ``steps`` batches of
     ``cfg.train.global_batch_size`` images; the one-device reference runs eagerly (the same
-    arithmetic without a second trace: a ``MirroredStrategy`` step is traced once per replica).
+    arithmetic without a second trace: a ``MirroredStrategy`` step is traced once per replica)
+    on ``/cpu:0``, so a GPU host compares CPU with CPU too.
     The two logical CPUs come from ``conftest.py``; ``train.make_strategy`` keeps one
     ``MirroredStrategy`` per process (a second instance's all-reduces fail).
 
@@ -175,10 +176,13 @@ def check_mirrored_equals_one_device(cfg, gan_class, metric_names, steps=3, atol
         assert set(hist) == set(metric_names)
         return start, _weights(gan), hist
 
-    start1, one, h1 = run(tf.distribute.get_strategy(), eager=True)
+    with tf.device("/cpu:0"):  # the replicas' device kind, on a GPU host too
+        start1, one, h1 = run(tf.distribute.get_strategy(), eager=True)
+    # cpu_replicas=2 mirrors over two logical CPUs even where GPUs exist.
     mirrored = train.make_strategy("mirrored", cpu_replicas=2)
     assert isinstance(mirrored, tf.distribute.MirroredStrategy)
     assert mirrored.num_replicas_in_sync == 2
+    assert all("CPU" in d for d in mirrored.extended.worker_devices)
     start2, two, h2 = run(mirrored, eager=False)
 
     for a, b in zip(start1, start2, strict=True):

@@ -51,6 +51,7 @@ RULES: dict[str, str] = {
     r"^python -m keras_pggan\.masks make-eval-set\b": "keep",  # evaluate --masks masks/ff256
     r"^python -m keras_pggan\.(inpaint|evaluate)\b": "run",
     r"^python export/(saved_model|tflite)\.py\b": "run",
+    r"^docker run --gpus all\b": "skip: Docker with an NVIDIA GPU (docs/gpu.md)",
     r"^docker\b": "skip: Docker (pulls the tensorflow/serving image)",
     r"^python -m keras_pggan\.serving serve\b": "serve",
     r"^python -m keras_pggan\.serving (predict|metadata)\b": "run",
@@ -60,6 +61,21 @@ RULES: dict[str, str] = {
     r"^python -c \"import base64, json; open\('out\.png'": "run",
     r"^python scripts/(ablation|paper_table)\.py\b": "skip: trains several models (hours)",
     r"^python bench/tflite\.py\b": "skip: benchmark (minutes; default photos in ../shared)",
+    # docs/gpu.md: lines for a machine with an NVIDIA GPU, a cluster, or minutes of benchmarks.
+    r"^nvidia-smi\b": "skip: needs an NVIDIA GPU and its driver",
+    r"^python -c \"import tensorflow as tf; print\(tf\.config\.list_physical_devices\(": (
+        "run"  # prints [] here: no GPU
+    ),
+    r"^TF_CONFIG=\S.* python -m keras_pggan\.train\b": "skip: multi-worker training on two hosts",
+    r"^sbatch\b": "skip: a Slurm cluster",
+    r"^python bench/(train_step|input_pipeline)\.py\b": "skip: benchmark (minutes; for a GPU)",
+    r"^(\w+=\S+ )*bash scripts/gpu_check\.sh\b": (
+        "skip: the GPU check (an NVIDIA GPU; --dry-run: minutes of CPU, tests/gpu_check_test.py)"
+    ),
+    r"^python -m keras_pggan\.studio study\b": "skip: a long-running web server (study tests)",
+    r"^python -m keras_pggan\.studio report\b": "skip: needs the votes of a study (report tests)",
+    r"^python -m keras_pggan\.studio\b": "skip: a long-running web server (studio_browser_test)",
+    r"^python scripts/studio_screenshot\.py\b": "skip: headless Chromium (studio_browser_test)",
 }
 
 

@@ -17,7 +17,41 @@ def test_resize_upsample_matches_tf_image_resize_and_handles_unknown_dims():
         nearest[0, :, :, 0], [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]
     )
     with pytest.raises(ValueError, match="interpolation"):
-        ResizeUpsample(2, "bicubic")
+        ResizeUpsample(2, "area")
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_bicubic_is_tf_image_resize_inside_and_repeats_edges_at_the_border(factor):
+    from keras_pggan.layers import bicubic_phase_taps
+
+    np.testing.assert_allclose(bicubic_phase_taps(factor).sum(axis=1), 1.0, atol=1e-12)
+    x = tf.random.uniform([2, 9, 11, 3], seed=2)
+    got = ResizeUpsample(factor, "bicubic")(x).numpy()
+    ref = tf.image.resize(x, [9 * factor, 11 * factor], method="bicubic").numpy()
+    b = 3 if factor == 2 else 4  # outputs whose taps reach past the edge
+    # ×2 is exact; tf.image.resize reads its weights from a 1024-entry table, exact only for
+    # fractions like ×2's 1/4 and 3/4 (×3's 1/3 is 5e-4 off).
+    atol = 1e-5 if factor == 2 else 1e-3
+    np.testing.assert_allclose(got[:, b:-b, b:-b], ref[:, b:-b, b:-b], atol=atol)
+    # At the border tf.image.resize renormalises the taps inside; this layer repeats the edge
+    # pixel. On a smooth image the two agree closely; both keep a constant image constant.
+    yy, xx = np.mgrid[0:9, 0:11] / 10.0
+    smooth = tf.constant(np.stack([yy, xx, yy * xx], -1)[None], tf.float32)
+    diff = ResizeUpsample(factor, "bicubic")(smooth) - tf.image.resize(
+        smooth, [9 * factor, 11 * factor], method="bicubic"
+    )
+    assert float(tf.reduce_max(tf.abs(diff))) < 0.02
+    flat = ResizeUpsample(factor, "bicubic")(tf.fill([1, 1, 2, 4], 0.3)).numpy()
+    assert flat.shape == (1, factor, 2 * factor, 4)
+    np.testing.assert_allclose(flat, 0.3, atol=1e-6)
+    # Unknown height and width; a bfloat16 layer computes in float32 and returns bfloat16.
+    fn = tf.function(
+        ResizeUpsample(factor, "bicubic").call,
+        input_signature=[tf.TensorSpec([None, None, None, 3])],
+    )
+    assert tuple(fn(tf.zeros([1, 3, 5, 3])).shape) == (1, 3 * factor, 5 * factor, 3)
+    half = ResizeUpsample(factor, "bicubic", dtype="mixed_bfloat16")(x)
+    assert half.dtype == tf.bfloat16
 
 
 def test_layer_configs_round_trip():

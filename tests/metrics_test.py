@@ -206,3 +206,37 @@ def test_hole_colour_error_measures_a_cast_not_texture():
     assert M.hole_l1(noisy, truth, mask) > 5  # texture error is not a colour cast
     assert np.isnan(M.hole_colour_error(truth, truth, np.zeros((16, 16), bool)))
     assert M.image_metrics(green, truth, mask)["hole_colour"] == pytest.approx(10.0, abs=1e-4)
+
+
+def test_checkerboard_score_flags_period_two_patterns_only():
+    from scipy import ndimage
+
+    truth = photo("astronaut", 96).astype(np.float64) / 255.0
+    mask = np.zeros((96, 96), bool)
+    mask[20:68, 30:78] = True  # a 48×48 hole
+    yy, xx = np.indices((96, 96))
+
+    def filled(fill):
+        return np.where(mask[..., None], np.clip(fill, 0, 1), truth)
+
+    assert M.checkerboard_score(truth, truth, mask) == 1.0
+    for pattern in ((-1.0) ** (xx + yy), (-1.0) ** xx, (-1.0) ** yy):
+        checker = filled(truth + 0.04 * pattern[..., None])  # ±10 levels
+        assert M.checkerboard_score(checker, truth, mask) > 10
+    blurred = filled(ndimage.gaussian_filter(truth, (1.5, 1.5, 0)))
+    assert M.checkerboard_score(blurred, truth, mask) <= 1
+    flat = filled(np.broadcast_to(truth[mask].mean(axis=0), truth.shape))
+    assert M.checkerboard_score(flat, truth, mask) <= 1
+    # A period-4 pattern (not the last up-sampling's) and a shifted copy score near 1.
+    period4 = filled(truth + 0.04 * np.sign(np.sin(np.pi * (xx + 0.5) / 2))[..., None])
+    assert M.checkerboard_score(period4, truth, mask) < 1.5
+    assert np.isnan(M.checkerboard_score(truth, truth, np.zeros_like(mask)))
+    row = M.image_metrics(checker, truth, mask)
+    assert row["checkerboard"] == M.checkerboard_score(checker, truth, mask)
+
+
+def test_nyquist_energy_by_hand():
+    # Rows alternate +1/-1 along x: each of the 2 rows has coefficient ±4, the columns 0.
+    p = np.array([[1.0, -1.0, 1.0, -1.0], [1.0, -1.0, 1.0, -1.0]])
+    assert M.nyquist_energy(p) == pytest.approx(2 * 16)
+    assert M.nyquist_energy(np.ones((3, 5))) == pytest.approx(3 * 1 + 5 * 1)  # odd sides leak 1

@@ -242,11 +242,17 @@ def test_failed_start_files_lists_only_what_a_start_leaves(tmp_path):
 # -- 3. --strategy mirrored on one device ---------------------------------------------------------
 def test_mirrored_on_one_device_warns(capsys):
     """Before: silently one replica."""
+    import tensorflow as tf
+
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        pytest.skip("mirrored without --cpu-replicas uses every GPU: more than one here")
     strategy = train.make_strategy("mirrored", cpu_replicas=0)
     assert strategy.num_replicas_in_sync == 1
     err = capsys.readouterr().err
     assert "WARNING" in err and "1 device" in err and "--cpu-replicas N" in err
-    assert train.make_strategy("mirrored", cpu_replicas=2).num_replicas_in_sync == 2
+    two = train.make_strategy("mirrored", cpu_replicas=2)  # two logical CPUs, GPUs or not
+    assert two.num_replicas_in_sync == 2
+    assert all("CPU" in d for d in two.extended.worker_devices)
     assert "WARNING" not in capsys.readouterr().err
 
 

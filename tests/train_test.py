@@ -110,6 +110,7 @@ def test_cli_strategy_flags_reach_run_training(tmp_path, monkeypatch):
         train.main([*TINY, "--strategy", "mirrored", "--cpu-replicas", "2", "--run-dir", run])
     assert isinstance(seen["strategy"], tf.distribute.MirroredStrategy)
     assert seen["strategy"].num_replicas_in_sync == 2
+    assert all("CPU" in d for d in seen["strategy"].extended.worker_devices)
     assert seen["run_dir"] == run and seen["cfg"].name == "tiny"
     with pytest.raises(Stop):
         train.main([*TINY, "--strategy", "default", "--run-dir", run])
@@ -120,10 +121,15 @@ def test_make_strategy_choices():
     import tensorflow as tf
 
     assert train.make_strategy("default").num_replicas_in_sync == 1
+    # cpu_replicas > 1 mirrors over logical CPUs even where GPUs exist (the same on any host).
     mirrored = train.make_strategy("mirrored", cpu_replicas=2)
     assert isinstance(mirrored, tf.distribute.MirroredStrategy)
     assert mirrored.num_replicas_in_sync == 2
-    assert train.make_strategy("auto", cpu_replicas=2).num_replicas_in_sync == 2
+    assert [d.split(":")[-2] for d in mirrored.extended.worker_devices] == ["CPU", "CPU"]
+    auto = train.make_strategy("auto", cpu_replicas=2)
+    assert auto.num_replicas_in_sync == 2 and auto.extended.worker_devices == (
+        mirrored.extended.worker_devices
+    )
     with pytest.raises(train.UserError, match="--strategy"):
         train.make_strategy("tpu")
 
