@@ -113,3 +113,33 @@ def write_text_atomic(path: str, text: str) -> None:
     """Writes ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def docs_or_scratch_folder(
+    out: str | None, write_docs: bool, docs_dir: str, prefix: str, overwrite: bool = False
+) -> tuple[str, bool]:
+    """Where a docs-refreshing script writes: ``docs_dir`` only with ``--write-docs``.
+
+    Args:
+        out: the ``--out`` folder the user named, or None.
+        write_docs: ``--write-docs``: write into the tracked ``docs_dir`` (replacing its files).
+        docs_dir: the tracked folder ``--write-docs`` refreshes.
+        prefix: prefix of the temporary folder used when neither is given.
+        overwrite: ``--overwrite`` for a named ``--out``.
+
+    Returns:
+        ``(folder, overwrite)``: ``docs_dir`` with overwrite on, ``out`` as given, or a new
+        temporary folder (announced on stdout).
+
+    Raises:
+        UserError: ``--out`` names another folder than ``docs_dir`` together with ``--write-docs``.
+    """
+    if write_docs:
+        if out and os.path.realpath(out) != os.path.realpath(docs_dir):
+            raise UserError(f"--out {out} and --write-docs ({docs_dir}): give one")
+        return docs_dir, True
+    if out:
+        return out, overwrite
+    folder = tempfile.mkdtemp(prefix=prefix)
+    print(f"writing to {folder} (--write-docs refreshes {docs_dir})", flush=True)
+    return folder, overwrite

@@ -17,7 +17,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 from PIL import Image
@@ -61,19 +60,15 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     sys.path.insert(0, ROOT)
     from keras_pggan.errors import UserError
-    from keras_pggan.io_utils import check_writable
+    from keras_pggan.io_utils import check_writable, docs_or_scratch_folder
 
-    overwrite = args.overwrite
-    if args.write_docs:
-        if args.out and os.path.realpath(args.out) != os.path.realpath(OUT):
-            print(f"error: --out {args.out} and --write-docs ({OUT}): give one", file=sys.stderr)
-            return 2
-        out, overwrite = OUT, True
-    elif args.out:
-        out = args.out
-    else:
-        out = tempfile.mkdtemp(prefix="readme_examples_")
-        print(f"writing to {out} (--write-docs refreshes {OUT})", flush=True)
+    try:
+        out, overwrite = docs_or_scratch_folder(
+            args.out, args.write_docs, OUT, "readme_examples_", args.overwrite
+        )
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         for path in output_files(out):
             check_writable(path, overwrite, "--out")
