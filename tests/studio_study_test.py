@@ -2,11 +2,14 @@
 refusals that leave the app serving, each voter's subset and order, and the study folder checks."""
 
 import contextlib
+import http.client
 import io
 import json
 import os
 import statistics
 import threading
+import time
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -216,6 +219,26 @@ def test_bad_requests_get_4xx_and_a_crash_leaves_the_app_serving(items, tmp_path
         assert s.get(url + "/api/next").json()["token"] == token
         assert s.post(url + "/api/vote", json={"token": token, "score": 5}).status_code == 200
     assert [v.score for v in votes.read_votes(str(tmp_path / "votes.db"))] == [5]
+
+
+def test_a_crash_answers_500_and_keeps_the_keep_alive_connection_open(items, tmp_path):
+    # A browser or requests.Session reuses its connection: a request that raised must not make
+    # the server close it (CI once failed with "Connection reset by peer" on the next request).
+    app = create_study_app(items, votes_path=str(tmp_path / "votes.db"), seed=2)
+    app.state.study.state = lambda voter: 1 / 0
+    with BackgroundServer(app) as server:
+        where = urllib.parse.urlsplit(server.url)
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        try:
+            for _ in range(3):
+                conn.request("GET", "/api/next?voter=alice")
+                r = conn.getresponse()
+                body = json.loads(r.read())
+                assert r.status == 500 and "keeps running" in body["error"]
+                assert (r.getheader("connection") or "").lower() != "close"
+                time.sleep(0.3)  # time enough for a server that closes it to do so
+        finally:
+            conn.close()
 
 
 def test_each_voter_gets_a_random_subset_once_and_a_restart_keeps_it(items, tmp_path):

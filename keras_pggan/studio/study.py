@@ -45,6 +45,7 @@ from keras_pggan import cli
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import is_inside
 from keras_pggan.studio import votes as votes_lib
+from keras_pggan.studio.web import answer_internal_errors
 
 DEFAULT_PORT = 7861
 ORIGINAL, MASKED = "original", "masked"
@@ -333,15 +334,15 @@ def create_study_app(
     async def _refused(request, exc: StudyError):
         return JSONResponse({"error": str(exc)}, status_code=exc.status_code, headers=_NO_STORE)
 
-    @app.exception_handler(Exception)
-    async def _failed(request, exc: Exception):
-        # Logged here only: the answer names no file or method (the study is blind).
-        print(f"study: error in {request.method} {request.url.path}: {exc!r}", file=sys.stderr)
+    def _failed(request, exc: Exception):
+        # Logged only (by the middleware): the answer names no file or method (the study is blind).
         return JSONResponse(
             {"error": "Internal error; the study keeps running: reload the page."},
             status_code=500,
             headers=_NO_STORE,
         )
+
+    answer_internal_errors(app, _failed)
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request):

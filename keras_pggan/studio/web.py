@@ -15,7 +15,8 @@ Example:
   carrying the HTTP status and a sentence the page can show as it is.
 - :func:`install_error_handlers` turns :class:`UploadError` into ``{"error": message}`` JSON
   with its status, and any other exception in a request into a 500 with the same shape: one
-  failed request never stops the app.
+  failed request never stops the app, nor closes the connection it came on
+  (:func:`answer_internal_errors`, which the study uses with its own answer).
 
 FastAPI and uvicorn (the ``[studio]`` extra) are imported when a function needs them, so this
 module imports cheaply; TensorFlow is never imported here.
@@ -173,6 +174,56 @@ def decode_upload_mask(
     return holes
 
 
+class _AnswerInternalErrors:
+    """ASGI middleware: any exception a request raises becomes ``respond(request, exc)``.
+
+    Not ``app.exception_handler(Exception)``: Starlette answers through that handler and then
+    re-raises, and uvicorn closes the keep-alive connection of a request that raised after its
+    answer went out; a client reusing it (a browser, a ``requests.Session``) then gets
+    "Connection reset by peer" on its next request. Caught here, nothing is re-raised and the
+    connection stays open.
+    """
+
+    def __init__(self, app, respond):
+        self.app = app
+        self.respond = respond
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_and_note(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception as exc:  # noqa: BLE001 - one failed request never stops the app
+            if started:  # too late for an answer of our own
+                raise
+            from starlette.requests import Request
+
+            request = Request(scope)
+            print(f"error in {request.method} {request.url.path}: {exc!r}", file=sys.stderr)
+            await self.respond(request, exc)(scope, receive, send)
+
+
+def answer_internal_errors(app, respond) -> None:
+    """Makes any exception in a request of ``app`` the response ``respond(request, exc)``.
+
+    The error is printed to stderr with the request's method and path; the connection stays
+    open (see :class:`_AnswerInternalErrors`).
+
+    Args:
+        app: A FastAPI/Starlette app.
+        respond: ``(request, exc) -> Response``, e.g. a 500 ``JSONResponse``.
+    """
+    app.add_middleware(_AnswerInternalErrors, respond=respond)
+
+
 def install_error_handlers(app) -> None:
     """Answers :class:`UploadError` with its status and any other error with a 500, as
     ``{"error": message}`` JSON, so the page shows the message and the app keeps serving."""
@@ -182,13 +233,13 @@ def install_error_handlers(app) -> None:
     async def _upload_error(request, exc: UploadError):
         return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def _internal_error(request, exc: Exception):
-        print(f"error in {request.method} {request.url.path}: {exc!r}", file=sys.stderr)
+    def _internal_error(request, exc: Exception):
         return JSONResponse(
             {"error": f"Internal error ({type(exc).__name__}: {exc}). The app keeps running."},
             status_code=500,
         )
+
+    answer_internal_errors(app, _internal_error)
 
 
 # -- servers ---------------------------------------------------------------------------------------
