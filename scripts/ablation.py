@@ -522,7 +522,7 @@ def render_study(args, runs, evals, sheets, zooms, meta) -> str:
 
 # -- one document, one section per study -----------------------------------------------------------
 def _markers(study: str) -> tuple[str, str]:
-    return f"<!-- ablation:{study} -->", f"<!-- /ablation:{study} -->"
+    return pt.section_markers("ablation", study)
 
 
 def merge_section(existing: str | None, study: str, text: str) -> str:
@@ -530,26 +530,11 @@ def merge_section(existing: str | None, study: str, text: str) -> str:
 
     The discriminator study is the document's head (everything before the first marked
     section); the others sit between ``<!-- ablation:<study> -->`` markers, in
-    :data:`STUDIES` order.
+    :data:`STUDIES` order (:func:`paper_table.merge_section`).
     """
-    existing = existing or ""
-    sections, cut = {}, len(existing)
-    for name in STUDIES:
-        begin, end = _markers(name)
-        if begin in existing and end in existing:
-            sections[name] = existing.split(begin, 1)[1].split(end, 1)[0].strip("\n")
-            cut = min(cut, existing.index(begin))
-    head = text + "\n" if study == "discriminator" else existing[:cut]
-    if study != "discriminator":
-        sections[study] = text.strip("\n")
-    blocks = [
-        f"{_markers(name)[0]}\n{sections[name]}\n{_markers(name)[1]}\n"
-        for name in STUDIES
-        if name in sections
-    ]
-    if not blocks:
-        return head
-    return (head.rstrip("\n") + "\n\n" if head.strip() else "") + "\n".join(blocks)
+    return pt.merge_section(
+        existing, study, text, prefix="ablation", names=tuple(STUDIES), head="discriminator"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,9 @@ GLGAN_WARMUP_FRACTION = 90_000 / 500_000
 MASK_SETS = (("centre", "center"), ("free-form", "freeform"))
 DEFAULT_MASK = "center:0.25,rect:0.25,freeform:0.5"
 SMOKE_STEPS = 200
+# docs/paper_table.md: Table 1 (this script) is the head, Table 2 at 512² a marked section.
+TABLE1 = "256"
+DOC_SECTIONS = {"prefix": "paper_table", "names": (TABLE1, "512"), "head": TABLE1}
 # Opt-in speed settings (README, "Dependency notes"); recorded per run since they may differ.
 SPEED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_PGGAN_NATIVE_DILATION")
 
@@ -185,10 +188,12 @@ def method_config(method: str, args):
     )
 
 
-def train_method(method: str, args, cfg=None) -> dict:
+def train_method(method: str, args, cfg=None, init_from: str | None = None) -> dict:
     """Trains (or reuses / resumes) one method; returns its run facts.
 
-    ``cfg`` defaults to :func:`method_config` (``scripts/ablation.py`` passes its arms' configs).
+    ``cfg`` defaults to :func:`method_config` (``scripts/ablation.py`` passes its arms' configs);
+    ``init_from`` (a run directory) warm-starts a new run from that run's generator and
+    discriminator (``scripts/paper_table_512.py``'s fine-tuning).
     """
     import keras
 
@@ -213,7 +218,9 @@ def train_method(method: str, args, cfg=None) -> dict:
         resume = os.path.isdir(os.path.join(run_dir, "backup"))
     print(f"[{method}] training {args.steps} steps into {run_dir}", flush=True)
     keras.backend.clear_session()
-    result = run_training(cfg, run_dir, resume=resume, verbose=2)
+    result = run_training(
+        cfg, run_dir, resume=resume, verbose=2, init_from=None if resume else init_from
+    )
     steps_run = args.steps - result["initial_epoch"] * args.steps_per_epoch
     facts = {
         "method": method,
@@ -223,6 +230,7 @@ def train_method(method: str, args, cfg=None) -> dict:
         "seconds": round(result["seconds"], 1),
         "seconds_per_step": round(result["seconds"] / max(steps_run, 1), 3),
         "resumed": resume,
+        "init_from": init_from,
         "env": {k: os.environ.get(k) for k in SPEED_ENV},
         "last_epoch": {k: round(float(v[-1]), 5) for k, v in result["history"].items() if v},
         "config": cfg.to_dict(),
@@ -470,18 +478,24 @@ def render(args, runs, evals, nets, sheets, meta) -> str:
     return "\n".join(lines + sheet_section(args, list(args.methods), first, sheets))
 
 
-def sheet_section(args, columns: list[str], first: dict, sheets: dict) -> list[str]:
-    """The document's "Sample sheets" section: column legend and the copied sheets."""
+def sheet_section(
+    args, columns: list[str], first: dict, sheets: dict, title: str = "## Sample sheets"
+) -> list[str]:
+    """The document's "Sample sheets" section: column legend and the copied sheets.
+
+    ``title`` is the section's heading line; each mask set is a heading one level below it.
+    """
     baselines = [info["title"] for info in first.values() if info["kind"] == "baseline"]
+    sub = "#" * (len(title) - len(title.lstrip("#")) + 1)
     lines = [
-        "## Sample sheets",
+        title,
         "",
         "Columns: " + " | ".join(["masked input", *columns, *baselines, "truth"]) + ".",
         "",
     ]
     doc_dir = os.path.dirname(os.path.abspath(args.doc))
     for label, paths in sheets.items():
-        lines += [f"### {label}", ""]
+        lines += [f"{sub} {label}", ""]
         lines += [f"![{label} {i}]({os.path.relpath(p, doc_dir)})" for i, p in enumerate(paths)]
         lines.append("")
     return lines
@@ -503,6 +517,49 @@ def copy_sheets(evals: dict, args) -> dict:
                 shutil.copyfile(os.path.join(src_dir, name), tmp)
             out[label].append(dst)
     return out
+
+
+# -- documents made of sections (Table 1 is the head; Table 2 at 512² is a marked section) --------
+def section_markers(prefix: str, name: str) -> tuple[str, str]:
+    """The HTML comments around section ``name`` of a document (invisible when rendered)."""
+    return f"<!-- {prefix}:{name} -->", f"<!-- /{prefix}:{name} -->"
+
+
+def merge_section(
+    existing: str | None, name: str, text: str, *, prefix: str, names: tuple, head: str
+) -> str:
+    """The document with section ``name`` replaced (or added), every other section kept.
+
+    Section ``head`` is the document's head: everything before the first marked section. The
+    others sit between :func:`section_markers` comments, in ``names`` order, so a script that
+    rewrites one section (its own) never drops another script's.
+
+    Args:
+        existing: the document's text, or ``None`` when there is none yet.
+        name: the section written.
+        text: its new text.
+        prefix: the markers' prefix (``"ablation"``, ``"paper_table"``).
+        names: every section's name, in document order (``head`` may be among them).
+        head: the unmarked section's name.
+    """
+    existing = existing or ""
+    sections, cut = {}, len(existing)
+    for other in names:
+        begin, end = section_markers(prefix, other)
+        if other != head and begin in existing and end in existing:
+            sections[other] = existing.split(begin, 1)[1].split(end, 1)[0].strip("\n")
+            cut = min(cut, existing.index(begin))
+    top = text + "\n" if name == head else existing[:cut]
+    if name != head:
+        sections[name] = text.strip("\n")
+    blocks = [
+        "{0}\n{2}\n{1}\n".format(*section_markers(prefix, other), sections[other])
+        for other in names
+        if other in sections
+    ]
+    if not blocks:
+        return top
+    return (top.rstrip("\n") + "\n\n" if top.strip() else "") + "\n".join(blocks)
 
 
 def _meta(args, argv, images: int) -> dict:
@@ -543,7 +600,11 @@ def main(argv: list[str] | None = None) -> int:
         images = evals[MASK_SETS[0][0]]["images"]["count"]
         meta = _meta(args, argv, images)
         doc = render(args, runs, evals, nets, sheets, meta)
-        write_text_atomic(args.doc, doc + "\n")
+        existing = None
+        if os.path.exists(args.doc):  # keeps Table 2 at 512² (scripts/paper_table_512.py)
+            with open(args.doc, encoding="utf-8") as f:
+                existing = f.read()
+        write_text_atomic(args.doc, merge_section(existing, TABLE1, doc, **DOC_SECTIONS))
         results = {
             "meta": meta,
             "runs": runs,

@@ -59,7 +59,7 @@ RULES: dict[str, str] = {
     r"^printf .*> request\.json$": "keep",  # the request body for the next curl
     r"^curl -s -X POST .* -o response\.json$": "keep",  # the response for the next line
     r"^python -c \"import base64, json; open\('out\.png'": "run",
-    r"^python scripts/(ablation|paper_table)\.py\b": "skip: trains several models (hours)",
+    r"^python scripts/(ablation|paper_table(_512)?)\.py\b": "skip: trains several models (hours)",
     r"^python bench/tflite\.py\b": "skip: benchmark (minutes; default photos in ../shared)",
     # docs/gpu.md: lines for a machine with an NVIDIA GPU, a cluster, or minutes of benchmarks.
     r"^nvidia-smi\b": "skip: needs an NVIDIA GPU and its driver",

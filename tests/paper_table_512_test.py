@@ -1,0 +1,152 @@
+"""scripts/paper_table_512.py: Table 2 at 512² (fine-tuned at equal budget) and its document."""
+
+import importlib.util
+import json
+import os
+import re
+import sys
+
+import pytest
+from paper_table_test import _photos
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts")
+
+
+def _load_script():
+    sys.path.insert(0, SCRIPTS)  # the script imports paper_table from its own folder
+    spec = importlib.util.spec_from_file_location(
+        "paper_table_512", os.path.join(SCRIPTS, "paper_table_512.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _args(t2, tmp_path, *extra):
+    data = _photos(str(tmp_path / "train"), 2, 0)
+    val = _photos(str(tmp_path / "val"), 2, 1)
+    args = t2.build_parser().parse_args(
+        ["--data", data, "--val-data", val, "--out", str(tmp_path / "runs"), *extra]
+    )
+    t2._check(args)
+    return args
+
+
+def test_finetune_configs_share_data_masks_seed_and_budget(tmp_path):
+    t2 = _load_script()
+    args = _args(t2, tmp_path, "--size", "64", "--resize-to", "128", "--eval-size", "128")
+    assert (args.finetune_size, args.finetune_resize_to, args.finetune_steps) == (512, 512, 30)
+    configs = {m: t2.finetune_config(m, args) for m in t2.pt.METHODS}
+    for method, cfg in configs.items():
+        base = t2.pt.method_config(method, args)
+        assert cfg.data.train == base.data.train and cfg.data.val == base.data.val
+        assert cfg.mask == base.mask and cfg.train.seed == base.train.seed
+        assert cfg.generator == base.generator  # the base run's generator loads into it
+        assert (cfg.train.global_batch_size, cfg.train.steps_per_epoch, cfg.train.epochs) == (
+            2,
+            30,
+            1,
+        )
+        if method == "ce":  # its fixed size, photos scaled like its 512² inputs
+            assert (cfg.data.image_size, cfg.data.resize_to) == (64, 64)
+        else:
+            assert (cfg.data.image_size, cfg.data.resize_to) == (512, 512)
+    assert configs["glgan"].loss.warmup_steps == 0
+    # Only generators warm-start: a discriminator is built for one image size.
+    base = {m: {"run_dir": f"/r/{m}", "generator_path": f"/r/{m}/generator.keras"} for m in "ab"}
+    assert t2.warm("a", base) == "/r/a/generator.keras"
+
+
+def test_argument_errors(tmp_path, capsys):
+    t2 = _load_script()
+    data = _photos(str(tmp_path / "d"), 2, 0)
+    common = ["--data", data, "--val-data", str(tmp_path / "d2"), "--out", str(tmp_path / "r")]
+    os.makedirs(tmp_path / "d2")
+    assert t2.main([*common, "--finetune-size", "512", "--finetune-resize-to", "300"]) == 2
+    assert "smaller than --finetune-size" in capsys.readouterr().err
+    assert t2.main([*common, "--methods", "pggan-dres-patch"]) == 2
+    assert "not the ablations" in capsys.readouterr().err
+    assert t2.main([*common, "--quick", "--write-docs"]) == 2
+    assert "never writes docs/" in capsys.readouterr().err
+    assert t2.main([*common, "--steps", "10", "--write-docs"]) == 2
+    assert "smoke run" in capsys.readouterr().err
+
+
+def test_claims_are_computed_from_the_scores():
+    t2 = _load_script()
+
+    def s(psnr, ssim, l1):
+        return {"psnr": psnr, "ssim": ssim, "l1": l1}
+
+    metrics = {
+        "centre": {
+            "ce": s(20, 0.7, 4),
+            "glgan": s(23, 0.9, 2),
+            "pggan-res": s(21, 0.8, 3),
+            "pggan-dres": s(22, 0.85, 2.5),
+        },
+        "free-form": {
+            "ce": s(24, 0.8, 3),
+            "glgan": s(26, 0.95, 1),
+            "pggan-res": s(25, 0.85, 2),
+            "pggan-dres": s(24, 0.85, 2),
+        },
+    }
+    lines = t2.claim_lines(metrics, ["ce", "glgan", "pggan-res", "pggan-dres"])
+    text = "\n".join(lines)
+    assert (
+        "- PGGAN-DRes ahead of Context Encoder: better on 5 of 6 scores, worse on 0: agrees with "
+        "the paper." in text
+    )
+    assert (
+        "- PGGAN-DRes ahead of GLGAN: better on 0 of 6 scores, worse on 6: does not agree" in text
+    )
+    # DRes vs Res: better on centre (3), level on free-form SSIM/L1, worse on free-form PSNR.
+    assert "- PGGAN-DRes ahead of PGGAN-Res: better on 3 of 6 scores, worse on 1: mixed" in text
+    assert "not tested" in "\n".join(t2.claim_lines(metrics, ["ce", "pggan-dres"]))
+
+
+def test_table1_and_table2_sections_keep_each_other():
+    t2 = _load_script()
+    pt = t2.pt
+    table1 = "# The paper's comparison at equal budget\n\nTable 1\n"
+    doc = pt.merge_section(None, pt.TABLE1, table1, **pt.DOC_SECTIONS)
+    assert doc == table1 + "\n"  # alone: what paper_table.py always wrote
+    doc = pt.merge_section(doc, t2.SECTION, "## Table 2 at 512²\n\nfirst\n", **pt.DOC_SECTIONS)
+    doc = pt.merge_section(doc, pt.TABLE1, "# New head\n\nTable 1 again", **pt.DOC_SECTIONS)
+    assert doc.startswith("# New head\n\nTable 1 again\n\n<!-- paper_table:512 -->\n")
+    assert "first" in doc and "Table 1\n" not in doc
+    doc = pt.merge_section(doc, t2.SECTION, "## Table 2 at 512²\n\nsecond\n", **pt.DOC_SECTIONS)
+    assert "second" in doc and "first" not in doc and doc.startswith("# New head")
+    assert doc.count("<!-- paper_table:512 -->") == doc.count("<!-- /paper_table:512 -->") == 1
+
+
+@pytest.mark.large
+def test_quick_table2_has_real_numbers_and_leaves_docs_alone(tmp_path, capsys):
+    t2 = _load_script()
+    with open(t2.DOC, "rb") as f:
+        committed = f.read()
+    train = _photos(str(tmp_path / "train"), 6, 1)
+    val = _photos(str(tmp_path / "val"), 2, 2)
+    out = str(tmp_path / "runs")
+    argv = ["--quick", "--methods", "ce,pggan-dres", "--data", train, "--val-data", val]
+    assert t2.main([*argv, "--out", out]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "warm start from generator" in printed and "discriminator (new)" in printed
+    text = open(os.path.join(out, "paper_table_512.md"), encoding="utf-8").read()
+    assert text.startswith("<!-- paper_table:512 -->\n## Table 2 at 64²")
+    assert "Smoke run (2 + 1 steps per method)" in text
+    for title in ("Context Encoder (Pathak et al. 2016), fine-tuned", "PGGAN-DRes before"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {title}"))
+        numbers = [float(v) for v in re.findall(r"\| (-?\d+\.\d+)", row)]
+        assert len(numbers) >= 6 and all(0 <= v < 100 for v in numbers), row
+    assert "Telea (classical reference)" in text and "Fine-tuning at 64² vs none" in text
+    results = json.load(open(os.path.join(out, "paper_table", "512", "results.json")))
+    run = results["finetune_runs"]["pggan-dres"]
+    assert run["steps"] == 1 and run["init_from"].endswith(
+        os.path.join("pggan-dres", "generator.keras")
+    )
+    assert results["networks"]["pggan-dres"]["ms"]["64"] > 0
+    assert set(results["metrics"]["centre"]) >= {"ce", "pggan-dres", t2.BEFORE}
+    with open(t2.DOC, "rb") as f:
+        assert f.read() == committed
