@@ -25,11 +25,14 @@ import time
 
 from keras_pggan import cli
 from keras_pggan.config import (
+    BLOCK_TYPES,
     DISCRIMINATOR_VARIANTS,
+    INTERPOLATIONS,
     JIT_COMPILE,
     PRECISIONS,
     PRESETS,
     STRATEGIES,
+    UPSAMPLES,
     ExperimentConfig,
 )
 from keras_pggan.distribute import (  # noqa: F401 (make_strategy: re-exported)
@@ -452,6 +455,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DISCRIMINATOR_VARIANTS,
         help="pggan (both heads), global (G-GAN only) or patch (PatchGAN only)",
     )
+    p.add_argument(
+        "--block-type",
+        default=None,
+        choices=BLOCK_TYPES,
+        help="which 3×3 convolutions of each residual block are dilated (GeneratorConfig)",
+    )
+    p.add_argument("--upsample", default=None, choices=UPSAMPLES, help="decoder up-sampling")
+    p.add_argument(
+        "--upsample-interpolation", default=None, choices=INTERPOLATIONS, help="for resize_conv"
+    )
     p.add_argument("--g-lr", type=float, default=None, help="generator learning rate")
     p.add_argument("--d-lr", type=float, default=None, help="discriminator learning rate")
     p.add_argument("--seed", type=int, default=None)
@@ -563,7 +576,14 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
             train[key] = getattr(args, flag)
     if args.discriminator:
         disc["variant"] = args.discriminator
-    return cfg.replace(data=data, mask=mask, train=train, discriminator=disc)
+    flags = ("block_type", "upsample", "upsample_interpolation")
+    gen = {k: getattr(args, k) for k in flags if getattr(args, k) is not None}
+    if gen and args.resume:
+        raise UserError(
+            "--" + " / --".join(k.replace("_", "-") for k in gen) + ": a resumed "
+            "run keeps its generator's architecture; start a new run to change it"
+        )
+    return cfg.replace(data=data, mask=mask, train=train, discriminator=disc, generator=gen)
 
 
 def _configure_threads_once() -> None:

@@ -346,3 +346,22 @@ def test_readme_names_the_scalars_tensorboard_shows(restarted_run):
     assert train_tags and val_tags
     assert train_tags == named, (train_tags, named)
     assert val_tags <= named
+
+
+def test_generator_option_flags_reach_the_config_and_a_resume_refuses_them(tmp_path, monkeypatch):
+    run = str(tmp_path / "opts")
+    argv = [*TINY, "--run-dir", run, "--block-type", "dilated_second", "--upsample", "transposed"]
+    seen = _main_until_training(monkeypatch, argv)
+    g = seen["cfg"].generator
+    assert (g.block_type, g.upsample, g.upsample_interpolation) == (
+        "dilated_second",
+        "transposed",
+        "bilinear",
+    )
+    seen = _main_until_training(
+        monkeypatch, [*TINY, "--run-dir", run + "2", "--upsample-interpolation", "bicubic"]
+    )
+    assert seen["cfg"].generator.upsample_interpolation == "bicubic"
+    args = train.build_parser().parse_args(["--run-dir", run, "--resume", "--block-type", "both"])
+    with pytest.raises(UserError, match="--block-type: a resumed run keeps its generator"):
+        train.config_from_args(args)
