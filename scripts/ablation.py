@@ -37,11 +37,9 @@ section of the document with sample sheets in ``<doc dir>/ablation/`` (the discr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
-import tempfile
 import time
 import typing
 
@@ -186,22 +184,8 @@ def _check(args) -> None:
     """Validates the arms and where the document goes, then paper_table's checks."""
     study = STUDIES[args.study]
     if args.quick:
-        if args.write_docs:
-            raise pt.UserError("--quick never writes docs/: drop --write-docs")
-        for name, value in QUICK.items():
-            setattr(args, name, value)
         args.timing_sizes = str(QUICK["size"])
-        args.out = args.out or tempfile.mkdtemp(prefix="ablation-quick-")
-    args.out = args.out or os.path.join("runs", "paper_table")
-    if args.write_docs:
-        if args.doc and os.path.abspath(args.doc) != DOC:
-            raise pt.UserError(f"--doc {args.doc} and --write-docs ({DOC}): give one")
-        if args.steps < pt.SMOKE_STEPS:
-            raise pt.UserError(
-                f"--steps {args.steps} is a smoke run (< {pt.SMOKE_STEPS}): it never writes docs/"
-            )
-        args.doc = DOC
-    args.doc = args.doc or os.path.join(args.out, "ablation.md")
+    pt.resolve_outputs(args, QUICK, "ablation-quick-", DOC, "ablation.md")
     arms = [m.strip() for m in (args.methods or ",".join(study.arms)).split(",") if m.strip()]
     unknown = sorted(set(arms) - set(study.arms))
     if unknown or not arms:
@@ -521,6 +505,9 @@ def render_study(args, runs, evals, sheets, zooms, meta) -> str:
 
 
 # -- one document, one section per study -----------------------------------------------------------
+SECTIONS = {"prefix": "ablation", "names": tuple(STUDIES), "head": "discriminator"}
+
+
 def _markers(study: str) -> tuple[str, str]:
     return pt.section_markers("ablation", study)
 
@@ -532,9 +519,7 @@ def merge_section(existing: str | None, study: str, text: str) -> str:
     section); the others sit between ``<!-- ablation:<study> -->`` markers, in
     :data:`STUDIES` order (:func:`paper_table.merge_section`).
     """
-    return pt.merge_section(
-        existing, study, text, prefix="ablation", names=tuple(STUDIES), head="discriminator"
-    )
+    return pt.merge_section(existing, study, text, **SECTIONS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -542,8 +527,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _check(args)
-        from keras_pggan.io_utils import write_text_atomic
-
         start = time.time()
         runs = {m: pt.train_method(m, args, arm_config(m, args)) for m in args.methods}
         if args.train_only:
@@ -564,23 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             zooms = zoom_crops(runs, args) if STUDIES[args.study].checkerboard else []
             text = render_study(args, runs, evals, sheets, zooms, meta)
-        existing = None
-        if os.path.exists(args.doc):
-            with open(args.doc, encoding="utf-8") as f:
-                existing = f.read()
-        write_text_atomic(args.doc, merge_section(existing, args.study, text))
-        results = {
-            "meta": meta,
-            "study": args.study,
-            "runs": runs,
-            "metrics": {
-                label: {m: e["methods"][m]["overall"] for m in e["methods"]}
-                for label, e in evals.items()
-            },
-        }
-        write_text_atomic(
-            os.path.join(args.sheets_dir, "results.json"), json.dumps(results, indent=2) + "\n"
-        )
+        results = {"meta": meta, "study": args.study, "runs": runs}
+        pt.write_document(args.doc, args.study, text, SECTIONS, args.sheets_dir, results, evals)
     except (pt.UserError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -146,6 +146,38 @@ def _check_args(args) -> None:
     )
 
 
+def resolve_outputs(args, quick: dict, prefix: str, doc: str, default_name: str) -> None:
+    """Sets ``args.out`` and ``args.doc`` from ``--quick``, ``--write-docs``, ``--out``, ``--doc``.
+
+    ``--quick`` applies ``quick`` (a smoke run's option values) and defaults ``--out`` to a new
+    temporary folder named ``prefix…``; it never writes docs/. ``--write-docs`` makes ``doc``
+    (the committed document) the document, refused for a smoke run (fewer than
+    :data:`SMOKE_STEPS` steps). Else the document is ``--doc`` or ``<out>/<default_name>``.
+
+    Raises:
+        UserError: ``--quick`` with ``--write-docs``, ``--doc`` with ``--write-docs``, or
+            ``--write-docs`` for a smoke run.
+    """
+    import tempfile
+
+    if args.quick:
+        if args.write_docs:
+            raise UserError("--quick never writes docs/: drop --write-docs")
+        for name, value in quick.items():
+            setattr(args, name, value)
+        args.out = args.out or tempfile.mkdtemp(prefix=prefix)
+    args.out = args.out or os.path.join("runs", "paper_table")
+    if args.write_docs:
+        if args.doc and os.path.abspath(args.doc) != doc:
+            raise UserError(f"--doc {args.doc} and --write-docs ({doc}): give one")
+        if args.steps < SMOKE_STEPS:
+            raise UserError(
+                f"--steps {args.steps} is a smoke run (< {SMOKE_STEPS}): it never writes docs/"
+            )
+        args.doc = doc
+    args.doc = args.doc or os.path.join(args.out, default_name)
+
+
 # -- training -----------------------------------------------------------------------------------
 def method_config(method: str, args):
     """The preset of ``method`` with the shared budget, data, masks and seed.
@@ -562,6 +594,36 @@ def merge_section(
     return (top.rstrip("\n") + "\n\n" if top.strip() else "") + "\n".join(blocks)
 
 
+def write_document(
+    doc: str, name: str, text: str, sections: dict, sheets_dir: str, results: dict, evals: dict
+) -> None:
+    """Writes section ``name`` of ``doc`` (the others kept, :func:`merge_section`) and
+    ``sheets_dir/results.json``: ``results`` plus every method's overall scores per mask set.
+
+    Args:
+        doc: the document's path.
+        name: the section written; ``sections``: :func:`merge_section`'s keyword arguments.
+        text: the section's text.
+        sheets_dir: where the sheets went; results.json goes next to them.
+        results: what the JSON records besides the scores (meta, runs, ...).
+        evals: ``{mask set label: run_evaluation result}``.
+    """
+    from keras_pggan.io_utils import write_text_atomic
+
+    existing = None
+    if os.path.exists(doc):
+        with open(doc, encoding="utf-8") as f:
+            existing = f.read()
+    write_text_atomic(doc, merge_section(existing, name, text, **sections))
+    metrics = {
+        label: {m: e["methods"][m]["overall"] for m in e["methods"]} for label, e in evals.items()
+    }
+    write_text_atomic(
+        os.path.join(sheets_dir, "results.json"),
+        json.dumps({**results, "metrics": metrics}, indent=2) + "\n",
+    )
+
+
 def _meta(args, argv, images: int) -> dict:
     import keras
     import tensorflow as tf
@@ -587,7 +649,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_args(args)
         from keras_pggan import ce, glgan  # noqa: F401  (registers the baselines' layers)
-        from keras_pggan.io_utils import write_text_atomic
 
         start = time.time()
         runs = {m: train_method(m, args) for m in args.methods}
@@ -600,23 +661,9 @@ def main(argv: list[str] | None = None) -> int:
         images = evals[MASK_SETS[0][0]]["images"]["count"]
         meta = _meta(args, argv, images)
         doc = render(args, runs, evals, nets, sheets, meta)
-        existing = None
-        if os.path.exists(args.doc):  # keeps Table 2 at 512² (scripts/paper_table_512.py)
-            with open(args.doc, encoding="utf-8") as f:
-                existing = f.read()
-        write_text_atomic(args.doc, merge_section(existing, TABLE1, doc, **DOC_SECTIONS))
-        results = {
-            "meta": meta,
-            "runs": runs,
-            "networks": nets,
-            "metrics": {
-                label: {m: e["methods"][m]["overall"] for m in e["methods"]}
-                for label, e in evals.items()
-            },
-        }
-        write_text_atomic(
-            os.path.join(args.sheets_dir, "results.json"), json.dumps(results, indent=2) + "\n"
-        )
+        results = {"meta": meta, "runs": runs, "networks": nets}
+        # Keeps Table 2 at 512² (scripts/paper_table_512.py), a section of the same document.
+        write_document(args.doc, TABLE1, doc, DOC_SECTIONS, args.sheets_dir, results, evals)
     except (UserError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -28,11 +28,9 @@ docs/paper_table/512/; else ``<out>/paper_table_512.md``.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import shlex
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -91,22 +89,7 @@ def build_parser():
 
 
 def _check(args) -> None:
-    if args.quick:
-        if args.write_docs:
-            raise pt.UserError("--quick never writes docs/: drop --write-docs")
-        for name, value in QUICK.items():
-            setattr(args, name, value)
-        args.out = args.out or tempfile.mkdtemp(prefix="paper-table-512-quick-")
-    args.out = args.out or os.path.join("runs", "paper_table")
-    if args.write_docs:
-        if args.doc and os.path.abspath(args.doc) != DOC:
-            raise pt.UserError(f"--doc {args.doc} and --write-docs ({DOC}): give one")
-        if args.steps < pt.SMOKE_STEPS:
-            raise pt.UserError(
-                f"--steps {args.steps} is a smoke run (< {pt.SMOKE_STEPS}): it never writes docs/"
-            )
-        args.doc = DOC
-    args.doc = args.doc or os.path.join(args.out, "paper_table_512.md")
+    pt.resolve_outputs(args, QUICK, "paper-table-512-quick-", DOC, "paper_table_512.md")
     if args.sheets_dir is None:
         args.sheets_dir = os.path.join(os.path.dirname(os.path.abspath(args.doc)), "paper_table")
         args.sheets_dir = os.path.join(args.sheets_dir, SECTION)
@@ -373,7 +356,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check(args)
         from keras_pggan import ce, glgan  # noqa: F401  (registers the baselines' layers)
-        from keras_pggan.io_utils import write_text_atomic
 
         start = time.time()
         base, tuned = finetune_all(args)
@@ -387,24 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         meta = pt._meta(args, argv, evals[pt.MASK_SETS[0][0]]["images"]["count"])
         meta["command"] = "python scripts/paper_table_512.py " + shlex.join(argv)
         text = render(args, ev, base, tuned, evals, nets, sheets, meta)
-        existing = None
-        if os.path.exists(args.doc):
-            with open(args.doc, encoding="utf-8") as f:
-                existing = f.read()
-        write_text_atomic(args.doc, pt.merge_section(existing, SECTION, text, **pt.DOC_SECTIONS))
-        results = {
-            "meta": meta,
-            "base_runs": base,
-            "finetune_runs": tuned,
-            "networks": nets,
-            "metrics": {
-                label: {m: e["methods"][m]["overall"] for m in e["methods"]}
-                for label, e in evals.items()
-            },
-        }
-        write_text_atomic(
-            os.path.join(args.sheets_dir, "results.json"), json.dumps(results, indent=2) + "\n"
-        )
+        results = {"meta": meta, "base_runs": base, "finetune_runs": tuned, "networks": nets}
+        pt.write_document(args.doc, SECTION, text, pt.DOC_SECTIONS, args.sheets_dir, results, evals)
     except (pt.UserError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
