@@ -239,6 +239,28 @@ def claim_lines(metrics: dict, methods: list[str]) -> list[str]:
     return lines
 
 
+def telea_lines(metrics: dict, methods: list[str], first: dict) -> list[str]:
+    """How the best trained method of each mask set compares with the classical reference."""
+    lines = []
+    for name, info in first.items():
+        if info["kind"] != "baseline":
+            continue
+        parts = []
+        for label, _ in pt.MASK_SETS:
+            scored = [m for m in methods if metrics[label][m].get("psnr") is not None]
+            ref = metrics[label][name].get("psnr")
+            if not scored or ref is None:
+                continue
+            best = max(scored, key=lambda m: metrics[label][m]["psnr"])
+            gap = metrics[label][best]["psnr"] - ref
+            parts.append(f"{label} {gap:+.2f} dB ({_short(best)})")
+        if parts:
+            lines.append(
+                f"- Best trained method's PSNR minus {info['title']}'s: " + ", ".join(parts) + "."
+            )
+    return lines
+
+
 def render(args, ev, base, tuned, evals, nets, sheets, meta) -> str:
     s = args.finetune_size
     smoke = args.steps < pt.SMOKE_STEPS
@@ -328,6 +350,7 @@ def render(args, ev, base, tuned, evals, nets, sheets, meta) -> str:
             f"- Fine-tuning at {s}² vs none (PGGAN-DRes): better on {better} of 6 scores, worse "
             f"on {worse}."
         )
+    lines += telea_lines(metrics, list(args.methods), first)
     lines += [
         "",
         "### Notes",

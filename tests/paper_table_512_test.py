@@ -104,6 +104,13 @@ def test_claims_are_computed_from_the_scores():
     # DRes vs Res: better on centre (3), level on free-form SSIM/L1, worse on free-form PSNR.
     assert "- PGGAN-DRes ahead of PGGAN-Res: better on 3 of 6 scores, worse on 1: mixed" in text
     assert "not tested" in "\n".join(t2.claim_lines(metrics, ["ce", "pggan-dres"]))
+    metrics["centre"]["telea"] = s(22.5, 0.9, 2)
+    metrics["free-form"]["telea"] = s(27, 0.9, 2)
+    first = {"telea": {"kind": "baseline", "title": "OpenCV Telea"}, "ce": {"kind": "model"}}
+    assert t2.telea_lines(metrics, ["ce", "pggan-res", "pggan-dres"], first) == [
+        "- Best trained method's PSNR minus OpenCV Telea's: centre -0.50 dB (PGGAN-DRes), "
+        "free-form -2.00 dB (PGGAN-Res)."
+    ]
 
 
 def test_table1_and_table2_sections_keep_each_other():
