@@ -36,7 +36,6 @@ section of the document with sample sheets in ``<doc dir>/ablation/`` (the discr
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
@@ -137,13 +136,6 @@ STUDIES = {
 }
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except ``None`` (those options say what they default to)."""
-
-    def _get_help_string(self, action):
-        return action.help if action.default is None else super()._get_help_string(action)
-
-
 def build_parser():
     p = pt.build_parser()
     p.prog = "python scripts/ablation.py"
@@ -158,7 +150,6 @@ def build_parser():
     for action in p._actions:  # the shared options' help: this script's defaults differ
         if action.dest in helps:
             action.help = helps[action.dest]
-    p.formatter_class = _HelpFormatter
     p.add_argument(
         "--study",
         choices=tuple(STUDIES),

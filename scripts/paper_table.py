@@ -63,12 +63,19 @@ DOC_SECTIONS = {"prefix": "paper_table", "names": (TABLE1, "512"), "head": TABLE
 SPEED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "KERAS_PGGAN_NATIVE_DILATION")
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except ``None`` (those options say what they default to)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python scripts/paper_table.py",
         description="Train CE, GLGAN, PGGAN-Res and PGGAN-DRes at equal budget, score them on "
         "the same images and masks, time them, and write docs/paper_table.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--methods", default=",".join(METHODS), help="comma list of " + ", ".join(METHODS)
