@@ -48,65 +48,12 @@ from keras_pggan.run_dir import (  # noqa: F401 (completed_epochs: re-exported)
     completed_epochs,
 )
 from keras_pggan.run_dir import prepare as prepare_run_dir
+from keras_pggan.warm_start import warm_start, warm_start_paths
 
 DEFAULT_PRESET = "demo"
 
 
 # -- the training run ---------------------------------------------------------------------------
-def _newest_generator(run_dir: str) -> str | None:
-    """A run directory's newest generator: ``generator.keras`` or the newest checkpoint."""
-    import glob
-
-    candidates = glob.glob(os.path.join(run_dir, "checkpoints", "generator-epoch*.keras"))
-    final = os.path.join(run_dir, "generator.keras")
-    if os.path.exists(final):
-        candidates.append(final)
-    return max(candidates, key=os.path.getmtime) if candidates else None
-
-
-def _copy_weights(target, path: str, what: str) -> None:
-    import keras
-
-    try:
-        source = keras.saving.load_model(path, compile=False)
-    except Exception as e:  # noqa: BLE001 - any load failure is the user's file
-        raise UserError(f"{path}: cannot load the {what} ({type(e).__name__}: {e})") from e
-    have = [tuple(w.shape) for w in target.weights]
-    got = [tuple(w.shape) for w in source.weights]
-    if have != got:
-        raise UserError(
-            f"{path}: this {what} does not fit the config ({len(got)} weights, first mismatch "
-            f"{next((g, h) for g, h in zip(got + [None] * len(have), have) if g != h)} "
-            f"(file, config)); warm starts need the same architecture"
-        )
-    target.set_weights(source.get_weights())
-
-
-def warm_start_paths(init_from: str | None, init_discriminator: str | None) -> tuple:
-    """The generator and discriminator files a warm start loads (see :func:`warm_start`).
-
-    Raises:
-        UserError: a path that does not exist or a run directory without a generator.
-    """
-    g_path = d_path = None
-    if init_from:
-        if os.path.isdir(init_from):
-            g_path = _newest_generator(init_from)
-            if g_path is None:
-                raise UserError(f"{init_from}: run directory holds no generator to start from")
-            d = os.path.join(init_from, "discriminator.keras")
-            d_path = d if os.path.exists(d) else None
-        elif os.path.isfile(init_from):
-            g_path = init_from
-        else:
-            raise UserError(f"{init_from}: no such .keras file or run directory")
-    if init_discriminator:
-        if not os.path.isfile(init_discriminator):
-            raise UserError(f"{init_discriminator}: no such .keras file")
-        d_path = init_discriminator
-    return g_path, d_path
-
-
 def validate_inputs(
     cfg, resume: bool = False, init_from: str | None = None, init_discriminator: str | None = None
 ) -> None:
@@ -133,34 +80,6 @@ def validate_inputs(
         raise UserError(str(e)) from e
     if not resume:
         warm_start_paths(init_from, init_discriminator)
-
-
-def warm_start(gan, init_from: str | None, init_discriminator: str | None = None) -> dict:
-    """Loads weights into a freshly built GAN; the optimisers and the data stream start anew.
-
-    Args:
-        gan: the model from :func:`keras_pggan.models.build_gan`.
-        init_from: a ``.keras`` generator (e.g. ``saved_models/pggan_dres.keras``) or a run
-            directory: its newest generator (``generator.keras`` or the newest checkpoint) and
-            its ``discriminator.keras`` when present.
-        init_discriminator: a ``.keras`` discriminator (overrides the run directory's).
-
-    Returns:
-        ``{"generator": path | None, "discriminator": path | None}``, what was loaded.
-
-    Raises:
-        UserError: a path that does not exist, holds no model, or does not fit the config.
-    """
-    g_path, d_path = warm_start_paths(init_from, init_discriminator)
-    if g_path:
-        _copy_weights(gan.generator, g_path, "generator")
-    if d_path:
-        _copy_weights(gan.discriminator, d_path, "discriminator")
-    print(
-        f"keras_pggan.train: warm start from generator {g_path}, discriminator {d_path or '(new)'}",
-        flush=True,
-    )
-    return {"generator": g_path, "discriminator": d_path}
 
 
 def run_training(

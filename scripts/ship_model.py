@@ -357,10 +357,10 @@ def main(argv=None) -> int:
     from keras_pggan.export import export_saved_model
     from keras_pggan.inpaint import Inpainter
     from keras_pggan.tflite import export_tflite
-    from keras_pggan.train import _newest_generator
+    from keras_pggan.warm_start import newest_generator
 
     run = args.run_dir
-    gen = args.checkpoint or _newest_generator(run)
+    gen = args.checkpoint or newest_generator(run)
     if not gen or not os.path.exists(gen):
         print(f"error: {run}: no generator to ship", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ import pytest
 from keras_pggan import train
 from keras_pggan.config import ExperimentConfig, get_preset
 from keras_pggan.models import build_gan, compile_gan
+from keras_pggan.warm_start import warm_start
 
 # 32² tiny model, embedded photos, 2 steps/epoch: seconds per run.
 TINY = ["--preset", "tiny", "--steps-per-epoch", "2", "--validation-steps", "1", "--verbose", "0"]
@@ -238,7 +239,7 @@ def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
     cfg = get_preset("tiny")
     gan = build_gan(cfg)
     compile_gan(gan, cfg)
-    loaded = train.warm_start(gan, src)
+    loaded = warm_start(gan, src)
     assert loaded["generator"].endswith(".keras") and loaded["discriminator"].endswith(
         "discriminator.keras"
     )
