@@ -141,6 +141,64 @@ def curve_png(chain: list[dict], path: str) -> str:
     )
 
 
+def curve_trend(chain: list[dict], window_h: float = 2.0) -> dict:
+    """Whether V hole L1 still falls: a least-squares line over the last ``window_h`` hours.
+
+    The issue's stopping rule is "the curve flat for the last 2 hours". Each epoch's V hole L1 is
+    noisy (random training masks on 137 photos), so the trend is the slope of a straight line
+    fitted to every epoch in the window (wall-clock hours of training, all links of the chain),
+    with its standard error; the curve counts as still falling while the fitted change over the
+    window is below zero by more than two standard errors.
+
+    Returns:
+        ``{"window_h", "epochs", "first", "last" (V hole L1 % of the fitted line at the window's
+        ends), "change_pct" (relative change over the window, %), "two_se_pct", "falling"}``, or
+        ``{}`` with fewer than 3 epochs in the window.
+    """
+    import numpy as np
+
+    hours, values, offset = [], [], 0.0
+    for link in chain:
+        for r in link["rows"]:
+            if "val_hole_l1" in r:
+                hours.append((offset + r["wall_s"]) / 3600)
+                values.append(100 * r["val_hole_l1"])
+        offset += link["wall_s"]
+    if not hours:
+        return {}
+    t, y = np.asarray(hours), np.asarray(values)
+    keep = t >= t[-1] - window_h
+    t, y = t[keep], y[keep]
+    if len(t) < 3:
+        return {}
+    slope, intercept = np.polyfit(t, y, 1)
+    resid = y - (slope * t + intercept)
+    se = np.sqrt(resid @ resid / (len(t) - 2) / np.sum((t - t.mean()) ** 2))
+    first = slope * t[0] + intercept
+    span = t[-1] - t[0]
+    return {
+        "window_h": round(float(span), 2),
+        "epochs": int(len(t)),
+        "first": round(float(first), 3),
+        "last": round(float(slope * t[-1] + intercept), 3),
+        "change_pct": round(float(100 * slope * span / first), 2),
+        "two_se_pct": round(float(100 * 2 * se * span / first), 2),
+        "falling": bool(slope * span + 2 * se * span < 0),
+    }
+
+
+def trend_line(trend: dict) -> str:
+    """The verdict's line for :func:`curve_trend`."""
+    if not trend:
+        return "V curve: too few epochs to fit a trend"
+    state = "still falling: keep training" if trend["falling"] else "flat"
+    return (
+        f"V curve over the last {trend['window_h']:.1f} h of training ({trend['epochs']} epochs): "
+        f"fitted hole L1 {trend['first']:.2f} → {trend['last']:.2f} % "
+        f"({trend['change_pct']:+.1f} % ± {trend['two_se_pct']:.1f} %, 2 SE): {state}"
+    )
+
+
 def sample_sheets(model_path: str, parts: dict, out_dir: str, per_part: int = 4) -> dict:
     """8 V photos (4 per part) × kinds: input | model | Telea | truth, one PNG per kind."""
     import numpy as np
@@ -391,6 +449,7 @@ def main(argv=None) -> int:
     flat = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(args.figures, exist_ok=True)
     chain = training_chain(run)
+    trend = curve_trend(chain)
     rel = os.path.relpath(args.figures, out)
     curve = curve_png(chain, os.path.join(args.figures, "training_curve.png"))
     sheets = sample_sheets(keras_path, parts, args.figures)
@@ -446,7 +505,8 @@ def main(argv=None) -> int:
         "flat_colours": flat,
         "flat_colours_previous": previous,
         "flat_colour_finding": args.finding,
-        "verdict": verdict(scores, f"{args.name} (fp32 Keras)", int8, flat),
+        "curve_trend": trend,
+        "verdict": verdict(scores, f"{args.name} (fp32 Keras)", int8, flat) + [trend_line(trend)],
         "limits": [
             f"Trained for {hours:.1f} h on CPU: far less than the paper's training; large holes "
             "get plausible colour and coarse structure, not sharp detail.",
