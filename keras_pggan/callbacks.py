@@ -81,26 +81,34 @@ class GeneratorCheckpoint(keras.callbacks.Callback):
 
     These are inference checkpoints (generator only; with ``discriminator_path`` the newest
     discriminator too, for warm starts). Full training state for resuming lives in the
-    BackupAndRestore directory.
+    BackupAndRestore directory. With ``ema`` (:class:`keras_pggan.ema.GeneratorEMA`) the
+    averaged generator is saved beside each, as ``generator_ema-epochXXX.keras``.
     """
 
-    def __init__(self, directory: str, keep: int = 3, discriminator_path: str | None = None):
+    def __init__(
+        self, directory: str, keep: int = 3, discriminator_path: str | None = None, ema=None
+    ):
         super().__init__()
         self.directory = directory
         self.keep = keep
         self.discriminator_path = discriminator_path
+        self.ema = ema
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
-        path = os.path.join(self.directory, f"generator-epoch{epoch + 1:03d}.keras")
-        with atomic_path(path) as tmp:
-            as_float32(self.model.generator).save(tmp)
+        saves = {"generator": lambda: as_float32(self.model.generator)}
+        if self.ema is not None:
+            saves["generator_ema"] = self.ema.generator
+        for stem, model in saves.items():
+            path = os.path.join(self.directory, f"{stem}-epoch{epoch + 1:03d}.keras")
+            with atomic_path(path) as tmp:
+                model().save(tmp)
+            existing = sorted(glob.glob(os.path.join(self.directory, f"{stem}-epoch*.keras")))
+            for old in existing[: -self.keep] if self.keep > 0 else []:
+                os.remove(old)
         if self.discriminator_path:  # the newest only: for warm starts (train --init-from)
             with atomic_path(self.discriminator_path) as tmp:
                 self.model.discriminator.save(tmp)
-        existing = sorted(glob.glob(os.path.join(self.directory, "generator-epoch*.keras")))
-        for old in existing[: -self.keep] if self.keep > 0 else []:
-            os.remove(old)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -294,12 +302,23 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     save is kept (``previous``) and loaded if the latest cannot be; older files are removed. A
     backup directory in Keras's own layout (no ``weights`` key) is still restored.
 
+    ``extra_state`` (e.g. :class:`keras_pggan.ema.GeneratorEMA`: ``build(model)``,
+    ``save_state(path)``, ``load_state(path)``, ``reset()``) is saved with each backup, as
+    ``ema-epochEEEEE-batchBBBBBB.npz`` named by the same record (``"ema"``), so it is committed
+    and restored together with the weights; a record without it (a backup from before the EMA
+    existed) restarts it at the restored weights.
+
     Example:
         >>> backup = AtomicBackupAndRestore("runs/x/backup", save_freq="epoch",
         ...                                 delete_checkpoint=False)
     """
 
     _PREFIX = "weights-"
+    _EXTRA_PREFIX = "ema-"
+
+    def __init__(self, *args, extra_state=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra_state = extra_state
 
     def _metadata(self) -> dict | None:
         try:
@@ -316,26 +335,52 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         with atomic_path(os.path.join(self.backup_dir, name)) as tmp:
             self.model.save_weights(tmp, overwrite=True)
         record = {"epoch": epoch, "batch": batch, "weights": name}
+        if self.extra_state is not None:
+            extra = f"{self._EXTRA_PREFIX}epoch{epoch:05d}-batch{batch:06d}.npz"
+            with atomic_path(os.path.join(self.backup_dir, extra)) as tmp:
+                self.extra_state.save_state(tmp)
+            record["ema"] = extra
         old = self._metadata()
         if old and old.get("weights") and old["weights"] != name and self.double_checkpoint:
-            record["previous"] = {k: old[k] for k in ("epoch", "batch", "weights") if k in old}
-        # The commit point: before this rename the previous record (and its file) is current.
+            keys = ("epoch", "batch", "weights", "ema")
+            record["previous"] = {k: old[k] for k in keys if k in old}
+        # The commit point: before this rename the previous record (and its files) is current.
         write_text_atomic(self._training_metadata_path, json.dumps(record))
-        keep = {name, record.get("previous", {}).get("weights")}
-        for path in glob.glob(os.path.join(self.backup_dir, f"{self._PREFIX}*.weights.h5")):
-            if os.path.basename(path) not in keep:
+        previous = record.get("previous", {})
+        keep = {name, previous.get("weights"), record.get("ema"), previous.get("ema")}
+        for prefix, ext in ((self._PREFIX, ".weights.h5"), (self._EXTRA_PREFIX, ".npz")):
+            for path in glob.glob(os.path.join(self.backup_dir, f"{prefix}*{ext}")):
+                if os.path.basename(path) not in keep:
+                    with contextlib.suppress(OSError):
+                        os.remove(path)
+            # Temporary files of saves killed half-way (atomic_path's ".<stem>.*" names).
+            for path in glob.glob(os.path.join(self.backup_dir, f".{prefix}*.tmp*")):
                 with contextlib.suppress(OSError):
                     os.remove(path)
-        # Temporary files of saves that were killed half-way (atomic_path's ".<stem>.*" names).
-        for path in glob.glob(os.path.join(self.backup_dir, f".{self._PREFIX}*.tmp*")):
-            with contextlib.suppress(OSError):
-                os.remove(path)
 
     def _restore(self, weights_path: str) -> None:
         optimizer = self.model.optimizer
         if optimizer is not None and not optimizer.built:
             optimizer.build(self.model.trainable_variables)
         self.model.load_weights(weights_path)
+
+    def _restore_extra(self, record: dict) -> None:
+        if self.extra_state is None:
+            return
+        self.extra_state.build(self.model)
+        path = os.path.join(self.backup_dir, record["ema"]) if record.get("ema") else None
+        if path is None:
+            self.extra_state.reset()  # a backup from before the EMA: start it here
+            return
+        try:
+            self.extra_state.load_state(path)
+        except Exception as e:  # noqa: BLE001 - the weights are restored; restart the average
+            print(
+                f"keras_pggan.callbacks: WARNING: cannot restore {path} ({e}); the EMA restarts "
+                "at the restored weights",
+                file=sys.stderr,
+            )
+            self.extra_state.reset()
 
     def on_train_begin(self, logs=None):
         record = self._metadata()
@@ -357,5 +402,6 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
                 )
                 continue
             self.model._initial_epoch = int(candidate["epoch"])
+            self._restore_extra(candidate)
             return None
         raise ValueError(f"{self.backup_dir}: no loadable backup ({'; '.join(problems)})")

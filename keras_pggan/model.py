@@ -42,11 +42,19 @@ SKIPPED_STEPS = "skipped_steps"
 LOSS_SCALE_NAMES = ("g_loss_scale", "d_loss_scale")  # under loss scaling (mixed_float16)
 
 
-def _batch_dict(data):
+def batch_dict(data):
     """The ``{"image","mask"}`` dict of a batch; ``train_on_batch(x)`` packs it as ``(x,)``."""
     while isinstance(data, (tuple, list)):
         data = data[0]
     return data
+
+
+def hole_l1_per_example(images, composited, masks):
+    """[0,1]-scale L1 over hole pixels, per example, of images in [-1,1]: the ``hole_l1`` metric.
+
+    A loss-independent measure of inpainting quality (also ``val_ema_hole_l1``, keras_pggan.ema).
+    """
+    return losses.reconstruction_loss(images, composited, masks, "hole") * 0.5
 
 
 def _global_mean(per_replica_scaled):
@@ -245,9 +253,7 @@ class PGGAN(keras.Model):
         return g_loss, g_l1, g_global, g_patch
 
     def _hole_l1(self, images, composited, masks):
-        # [0,1]-scale L1 over hole pixels: a loss-independent measure of inpainting quality.
-        per = losses.reconstruction_loss(images, composited, masks, "hole") * 0.5
-        return self._scale(per)
+        return self._scale(hole_l1_per_example(images, composited, masks))
 
     def _apply(self, optimizer, grads, variables):
         """Applies the gradients; returns whether it did (scalar bool, agreed by the replicas).
@@ -291,7 +297,7 @@ class PGGAN(keras.Model):
     # -- steps -----------------------------------------------------------------------------------
     def train_step(self, data):
         # Phase 1: inputs in [-1,1]; the generator zeroes the holes itself.
-        data = _batch_dict(data)
+        data = batch_dict(data)
         images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
         masks = tf.cast(data["mask"], tf.float32)
 
@@ -349,7 +355,7 @@ class PGGAN(keras.Model):
 
     def test_step(self, data):
         # Same losses as train_step, no updates, inference-mode forward passes.
-        data = _batch_dict(data)
+        data = batch_dict(data)
         images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
         masks = tf.cast(data["mask"], tf.float32)
         fake_raw = self.generator({"image": images, "mask": masks}, training=False)

@@ -161,12 +161,18 @@ def run_training(
     prepare_run_dir(cfg, run_dir, is_chief, leftovers)
     if is_chief:
         _record_env(run_dir, env_record, warm, resume)
+    ema = None
+    if t.ema_decay:
+        from keras_pggan.ema import GeneratorEMA
+
+        ema = GeneratorEMA(t.ema_decay, val_ds if is_chief else None, t.validation_steps)
     callbacks = _callbacks(
         cfg,
         run_dir,
         own_dir,
         is_chief,
         sample,
+        ema,
         profile_batches=profile_batches,
         keep_checkpoints=keep_checkpoints,
         time_limit_s=time_limit_s,
@@ -186,7 +192,7 @@ def run_training(
     )
     seconds = time.time() - start
     skipped = _report_skipped(run_dir, is_chief)
-    generator_path = _save_outputs(gan, history, run_dir, own_dir, is_chief)
+    generator_path = _save_outputs(gan, history, run_dir, own_dir, is_chief, ema)
     return {
         "run_dir": run_dir,
         "history": history.history,
@@ -244,7 +250,7 @@ def _record_env(run_dir: str, env_record: dict | None, warm: dict | None, resume
 
 
 def _callbacks(
-    cfg, run_dir, own_dir, is_chief, sample, *,
+    cfg, run_dir, own_dir, is_chief, sample, ema, *,
     profile_batches, keep_checkpoints, time_limit_s, initial_epoch,
 ) -> list:  # fmt: skip
     """The run's callbacks, in the order they must run at each epoch end."""
@@ -265,12 +271,16 @@ def _callbacks(
     callbacks = [
         # First: on a NaN/Inf it raises before any epoch-end callback saves the bad state.
         NonFiniteGuard(run_dir if is_chief else own_dir),
-        # Crash-safe resume state: each save is a new file committed by an atomic metadata write.
+        # Then the generator's moving average: its epoch-end val_ema_hole_l1 reaches the logs.
+        *([ema] if ema is not None else []),
+        # Crash-safe resume state: each save is a new file committed by an atomic metadata write
+        # (with the EMA's state, so that --resume continues the same average).
         AtomicBackupAndRestore(
             os.path.join(own_dir, "backup"),
             save_freq="epoch",
             delete_checkpoint=False,
             double_checkpoint=True,
+            extra_state=ema,
         ),
         keras.callbacks.TensorBoard(
             log_dir,
@@ -286,6 +296,7 @@ def _callbacks(
                 os.path.join(run_dir, "checkpoints"),
                 keep=keep_checkpoints,
                 discriminator_path=os.path.join(run_dir, "discriminator.keras"),
+                ema=ema,
             ),
             EpochLog(os.path.join(run_dir, "epochs.jsonl"), t.steps_per_epoch, t.epochs),
             EtaReport(max(t.epochs - initial_epoch, 0) * t.steps_per_epoch, time_limit_s),
@@ -315,14 +326,18 @@ def _report_skipped(run_dir: str, is_chief: bool) -> dict:
     return skipped
 
 
-def _save_outputs(gan, history, run_dir: str, own_dir: str, is_chief: bool) -> str:
-    """Saves the float32 generator and ``history.json``; returns the generator's path."""
+def _save_outputs(gan, history, run_dir: str, own_dir: str, is_chief: bool, ema=None) -> str:
+    """Saves the float32 generator (and its EMA) and ``history.json``; returns the generator's
+    path."""
     from keras_pggan.generator import as_float32
     from keras_pggan.io_utils import atomic_path, write_text_atomic
 
     generator_path = os.path.join(own_dir, "generator.keras")
     with atomic_path(generator_path) as tmp:
         as_float32(gan.generator).save(tmp)  # float32 compute whatever the training precision
+    if ema is not None:
+        with atomic_path(os.path.join(own_dir, "generator_ema.keras")) as tmp:
+            ema.generator().save(tmp)
     if is_chief:
         summary = {k: [float(x) for x in v] for k, v in history.history.items()}
         write_text_atomic(

@@ -13,10 +13,23 @@ import os
 from keras_pggan.errors import UserError
 
 
-def newest_generator(run_dir: str) -> str | None:
-    """A run directory's newest generator: ``generator.keras`` or the newest checkpoint."""
-    candidates = glob.glob(os.path.join(run_dir, "checkpoints", "generator-epoch*.keras"))
-    final = os.path.join(run_dir, "generator.keras")
+def newest_generator(run_dir: str, ema: bool = False) -> str | None:
+    """A run directory's newest generator: ``generator.keras`` or the newest checkpoint.
+
+    With ``ema``, the newest of the weight-averaged generator (``generator_ema.keras``,
+    ``checkpoints/generator_ema-epochNNN.keras``; keras_pggan.ema) when the run has one: what
+    is shipped. Warm starts take the raw generator, the discriminator's partner.
+    """
+    if ema:
+        averaged = _newest(run_dir, "generator_ema")
+        if averaged:
+            return averaged
+    return _newest(run_dir, "generator")
+
+
+def _newest(run_dir: str, stem: str) -> str | None:
+    candidates = glob.glob(os.path.join(run_dir, "checkpoints", f"{stem}-epoch*.keras"))
+    final = os.path.join(run_dir, f"{stem}.keras")
     if os.path.exists(final):
         candidates.append(final)
     return max(candidates, key=os.path.getmtime) if candidates else None

@@ -131,6 +131,15 @@ def curve_png(chain: list[dict], path: str) -> str:
         ys = [100 * r["val_hole_l1"] for r in rows]
         label = "warm-start source" if i < len(chain) - 1 else "long run"
         series.append((f"{label} {i + 1}" if len(chain) > 2 else label, xs, ys))
+        averaged = [r for r in rows if "val_ema_hole_l1" in r]
+        if averaged:
+            series.append(
+                (
+                    "moving average of the weights",
+                    [offset + r["step"] for r in averaged],
+                    [100 * r["val_ema_hole_l1"] for r in averaged],
+                )
+            )
         offset += link["steps"]
     return line_plot(
         series,
@@ -138,6 +147,22 @@ def curve_png(chain: list[dict], path: str) -> str:
         "V (137 photos, 128² crops of 256-scale, training masks): hole L1 % by step",
         "generator steps (total)",
         "hole L1 %",
+    )
+
+
+def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
+    """What the shipped weights are: the raw generator or its moving average (keras_pggan.ema)."""
+    if not os.path.basename(generator_path).startswith("generator_ema"):
+        return "the generator's weights at the checkpoint (no moving average)"
+    rows = chain[-1]["rows"] if chain else []
+    first = next((r["step"] for r in rows if "val_ema_hole_l1" in r), None)
+    start = first - train_cfg["steps_per_epoch"] if first else None
+    since = f", kept from step {start:,} of the long run" if start is not None else ""
+    decay = train_cfg.get("ema_decay", 0.999)
+    return (
+        "an exponential moving average of the generator's weights (`keras_pggan.ema`, decay "
+        f"{decay:g}: about the last {round(1 / (1 - decay)):,} steps{since}), not the newest "
+        "raw weights"
     )
 
 
@@ -308,6 +333,7 @@ def render_model_card(card: dict) -> str:
         f"{t['batch_size']}; Adam lr {t['lr']}; precision `{t['precision']}`; seed {t['seed']}.",
         f"- **{t['steps']} generator steps in {t['hours']:.2f} h** of training on {t['machine']} "
         "(all links of the warm-start chain below).",
+        *([f"- Weights: {t['weights']}."] if t.get("weights") else []),
         f"- Losses: λ1·L1 + λ2·adv(G-GAN) + λ3·adv(PatchGAN), λ = {t['loss_weights']} (the "
         "paper's), non-saturating BCE.",
         "",
@@ -418,7 +444,7 @@ def main(argv=None) -> int:
     from keras_pggan.warm_start import newest_generator
 
     run = args.run_dir
-    gen = args.checkpoint or newest_generator(run)
+    gen = args.checkpoint or newest_generator(run, ema=True)
     if not gen or not os.path.exists(gen):
         print(f"error: {run}: no generator to ship", file=sys.stderr)
         return 2
@@ -477,6 +503,7 @@ def main(argv=None) -> int:
             "hours": hours,
             "machine": args.machine,
             "loss_weights": [lc["l1_weight"], lc["global_adv_weight"], lc["patch_adv_weight"]],
+            "weights": ema_note(gen, chain, tc),
             "commands": args.command or ["(see the runs' config.json and env.json)"],
             "chain": [
                 {
