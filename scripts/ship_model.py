@@ -92,7 +92,9 @@ def training_chain(run_dir: str) -> list[dict]:
     """The run and the runs it was warm-started from (``env.json``), oldest first.
 
     Returns:
-        ``[{"run_dir", "rows" (epoch log), "wall_s", "steps", "command"}]``.
+        ``[{"run_dir", "rows" (epoch log), "wall_s", "steps", "processes", "lr", "init_from"}]``:
+        ``lr`` is the run's ``(G, D)`` learning rates (``None`` without a ``config.json``),
+        ``init_from`` the generator file it was warm-started from (``None`` for the first link).
     """
     from keras_pggan.callbacks import EpochLog
 
@@ -103,6 +105,13 @@ def training_chain(run_dir: str) -> list[dict]:
         env_path = os.path.join(run_dir, "env.json")
         env = json.load(open(env_path, encoding="utf-8")) if os.path.exists(env_path) else {}
         processes = env.get("processes", [])
+        source = (processes[0].get("init_from") or {}).get("generator") if processes else None
+        cfg_path = os.path.join(run_dir, "config.json")
+        train = (
+            json.load(open(cfg_path, encoding="utf-8"))["train"]
+            if os.path.exists(cfg_path)
+            else None
+        )
         chain.append(
             {
                 "run_dir": run_dir,
@@ -110,9 +119,10 @@ def training_chain(run_dir: str) -> list[dict]:
                 "wall_s": rows[-1]["wall_s"] if rows else 0.0,
                 "steps": rows[-1]["step"] if rows else 0,
                 "processes": processes,
+                "lr": (train["g_learning_rate"], train["d_learning_rate"]) if train else None,
+                "init_from": source,
             }
         )
-        source = (processes[0].get("init_from") or {}).get("generator") if processes else None
         if not source:
             break
         parent = os.path.dirname(source)
@@ -157,7 +167,13 @@ def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
     rows = chain[-1]["rows"] if chain else []
     first = next((r["step"] for r in rows if "val_ema_hole_l1" in r), None)
     start = first - train_cfg["steps_per_epoch"] if first else None
-    since = f", kept from step {start:,} of the long run" if start is not None else ""
+    offset = sum(link["steps"] for link in chain[:-1])
+    since = ""
+    if start is not None:
+        since = f", kept from step {offset + start:,} of the {offset + rows[-1]['step']:,}"
+        source = chain[-1].get("init_from") or ""
+        if start == 0 and os.path.basename(source).startswith("generator_ema"):
+            since += ", where the last run started from the previous run's moving average"
     decay = train_cfg.get("ema_decay", 0.999)
     return (
         "an exponential moving average of the generator's weights (`keras_pggan.ema`, decay "
@@ -166,7 +182,27 @@ def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
     )
 
 
-def curve_trend(chain: list[dict], window_h: float = 2.0) -> dict:
+def learning_rates(chain: list[dict]) -> str:
+    """The Adam learning rates of the chain, with the runs that used each when they differ."""
+    lrs = [(os.path.basename(link["run_dir"].rstrip("/")), link.get("lr")) for link in chain]
+    lrs = [(run, lr) for run, lr in lrs if lr]
+    if not lrs:
+        return "(see the runs' config.json)"
+    if len({lr for _, lr in lrs}) == 1:
+        g, d = lrs[0][1]
+        return f"G {g:g}, D {d:g}"
+    groups: list[tuple[tuple, list[str]]] = []  # consecutive runs with the same rates
+    for run, lr in lrs:
+        if groups and groups[-1][0] == lr:
+            groups[-1][1].append(run)
+        else:
+            groups.append((lr, [run]))
+    return "; ".join(
+        f"G {g:g}, D {d:g} in " + ", ".join(f"`{run}`" for run in runs) for (g, d), runs in groups
+    )
+
+
+def curve_trend(chain: list[dict], window_h: float = 2.0, averaged: bool = False) -> dict:
     """Whether V hole L1 still falls: a least-squares line over the last ``window_h`` hours.
 
     The issue's stopping rule is "the curve flat for the last 2 hours". Each epoch's V hole L1 is
@@ -175,27 +211,38 @@ def curve_trend(chain: list[dict], window_h: float = 2.0) -> dict:
     with its standard error; the curve counts as still falling while the fitted change over the
     window is below zero by more than two standard errors.
 
+    Args:
+        chain: :func:`training_chain`.
+        window_h: the window, hours of training before the last epoch.
+        averaged: fit the moving average's V hole L1 (``val_ema_hole_l1``, what ships when the
+            shipped weights are the average) where every epoch in the window has it; the raw
+            generator's (``val_hole_l1``) otherwise.
+
     Returns:
         ``{"window_h", "epochs", "first", "last" (V hole L1 % of the fitted line at the window's
-        ends), "change_pct" (relative change over the window, %), "two_se_pct", "falling"}``, or
-        ``{}`` with fewer than 3 epochs in the window.
+        ends), "change_pct" (relative change over the window, %), "two_se_pct", "falling",
+        "series" ("moving average" or "raw")}``, or ``{}`` with fewer than 3 epochs in the
+        window.
     """
     import numpy as np
 
-    hours, values, offset = [], [], 0.0
+    hours, raw, ema, offset = [], [], [], 0.0
     for link in chain:
         for r in link["rows"]:
             if "val_hole_l1" in r:
                 hours.append((offset + r["wall_s"]) / 3600)
-                values.append(100 * r["val_hole_l1"])
+                raw.append(100 * r["val_hole_l1"])
+                ema.append(100 * r["val_ema_hole_l1"] if "val_ema_hole_l1" in r else np.nan)
         offset += link["wall_s"]
     if not hours:
         return {}
-    t, y = np.asarray(hours), np.asarray(values)
+    t = np.asarray(hours)
     keep = t >= t[-1] - window_h
-    t, y = t[keep], y[keep]
+    t, raw, ema = t[keep], np.asarray(raw)[keep], np.asarray(ema)[keep]
     if len(t) < 3:
         return {}
+    use_ema = averaged and not np.isnan(ema).any()
+    y = ema if use_ema else raw
     slope, intercept = np.polyfit(t, y, 1)
     resid = y - (slope * t + intercept)
     se = np.sqrt(resid @ resid / (len(t) - 2) / np.sum((t - t.mean()) ** 2))
@@ -209,6 +256,7 @@ def curve_trend(chain: list[dict], window_h: float = 2.0) -> dict:
         "change_pct": round(float(100 * slope * span / first), 2),
         "two_se_pct": round(float(100 * 2 * se * span / first), 2),
         "falling": bool(slope * span + 2 * se * span < 0),
+        "series": "moving average" if use_ema else "raw",
     }
 
 
@@ -217,8 +265,10 @@ def trend_line(trend: dict) -> str:
     if not trend:
         return "V curve: too few epochs to fit a trend"
     state = "still falling: keep training" if trend["falling"] else "flat"
+    series = " (moving average of the weights)" if trend.get("series") == "moving average" else ""
     return (
-        f"V curve over the last {trend['window_h']:.1f} h of training ({trend['epochs']} epochs): "
+        f"V curve{series} over the last {trend['window_h']:.1f} h of training "
+        f"({trend['epochs']} epochs): "
         f"fitted hole L1 {trend['first']:.2f} → {trend['last']:.2f} % "
         f"({trend['change_pct']:+.1f} % ± {trend['two_se_pct']:.1f} %, 2 SE): {state}"
     )
@@ -475,7 +525,7 @@ def main(argv=None) -> int:
     flat = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(args.figures, exist_ok=True)
     chain = training_chain(run)
-    trend = curve_trend(chain)
+    trend = curve_trend(chain, averaged=os.path.basename(gen).startswith("generator_ema"))
     rel = os.path.relpath(args.figures, out)
     curve = curve_png(chain, os.path.join(args.figures, "training_curve.png"))
     sheets = sample_sheets(keras_path, parts, args.figures)
@@ -496,7 +546,7 @@ def main(argv=None) -> int:
             "mask": cfg["mask"]["spec"],
             "reconstruction": lc["reconstruction"],
             "batch_size": tc["global_batch_size"],
-            "lr": f"G {tc['g_learning_rate']:g}, D {tc['d_learning_rate']:g}",
+            "lr": learning_rates(chain),
             "precision": tc["precision"],
             "seed": tc["seed"],
             "steps": sum(link["steps"] for link in chain),

@@ -1,6 +1,5 @@
 """scripts/ablation.py: the block-type and up-sampling studies end to end, the document rules."""
 
-import importlib.util
 import json
 import os
 import re
@@ -8,15 +7,11 @@ import re
 import numpy as np
 import pytest
 from paper_table_test import _photos
-
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "ablation.py")
+from script_loader import load_script
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("ablation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/ablation.py")
 
 
 def _numbers(row):

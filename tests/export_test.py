@@ -1,6 +1,5 @@
 """SavedModel export: both signatures against the Keras generator, checks in the graph, layout."""
 
-import importlib.util
 import io
 import os
 
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from script_loader import load_script
 
 from keras_pggan import export as export_lib
 from keras_pggan.config import get_preset
@@ -21,8 +21,6 @@ from keras_pggan.export import (
     variables_bytes,
 )
 from keras_pggan.generator import build_generator
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="session")
@@ -284,12 +282,7 @@ def test_export_tflite_is_reexported():
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location(
-        "export_saved_model_script", os.path.join(ROOT, "export", "saved_model.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("export/saved_model.py", "export_saved_model_script")
 
 
 def test_script(tiny_generator, exported, tmp_path, capsys):

@@ -1,25 +1,17 @@
 """scripts/paper_table_512.py: Table 2 at 512² (fine-tuned at equal budget) and its document."""
 
-import importlib.util
 import json
 import os
 import re
-import sys
 
 import pytest
 from paper_table_test import _photos
-
-SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts")
+from script_loader import load_script
 
 
 def _load_script():
-    sys.path.insert(0, SCRIPTS)  # the script imports paper_table from its own folder
-    spec = importlib.util.spec_from_file_location(
-        "paper_table_512", os.path.join(SCRIPTS, "paper_table_512.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # the script imports paper_table from its own folder
+    return load_script("scripts/paper_table_512.py", with_folder=True)
 
 
 def _args(t2, tmp_path, *extra):

@@ -1,6 +1,5 @@
 """scripts/paper_table.py end to end on generated photos: every method trains, scores and times."""
 
-import importlib.util
 import json
 import os
 import re
@@ -8,15 +7,11 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "paper_table.py")
+from script_loader import load_script
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("paper_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/paper_table.py")
 
 
 def _photos(folder, n, seed):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import glob
 import importlib
-import importlib.util
 import os
 import subprocess
 import sys
@@ -29,17 +28,12 @@ from keras_pggan.errors import UserError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from script_loader import load_script  # noqa: E402
+
 from bench import common, run_all  # noqa: E402
 from bench import profile_step as bench_profile_step  # noqa: E402
 
 SENTINEL = b"the committed file\n"
-
-
-def _load(relpath: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, relpath))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _sentinel(path) -> str:
@@ -113,7 +107,7 @@ def test_refuse_shipped(shipped, tmp_path):
 
 
 def test_export_tflite_refuses_the_shipped_folder(shipped, model_path, capsys):
-    script = _load("export/tflite.py", "export_tflite_script")
+    script = load_script("export/tflite.py", "export_tflite_script")
     before = _listing(shipped)
     for modes in ("fp32", "dynamic"):  # an existing build, and a new one next to the shipped
         argv = ["--model", model_path, "--out", str(shipped / "pggan_dres"), "--modes", modes]
@@ -126,7 +120,7 @@ def test_export_tflite_refuses_the_shipped_folder(shipped, model_path, capsys):
 
 
 def test_export_tflite_refuses_existing_builds(model_path, tmp_path, capsys):
-    script = _load("export/tflite.py", "export_tflite_script")
+    script = load_script("export/tflite.py", "export_tflite_script")
     prefix = str(tmp_path / "mine" / "g")
     existing = _sentinel(f"{prefix}-fp32.tflite")
     argv = ["--model", model_path, "--out", prefix, "--modes", "dynamic,fp32"]
@@ -142,7 +136,7 @@ def test_export_tflite_refuses_existing_builds(model_path, tmp_path, capsys):
 
 
 def test_export_saved_model_refuses_the_shipped_folder(shipped, model_path, capsys):
-    script = _load("export/saved_model.py", "export_saved_model_script")
+    script = load_script("export/saved_model.py", "export_saved_model_script")
     before = _listing(shipped)
     # Without --version it would add version 2, which serve/inpaint would then pick up.
     assert script.main(["--model", model_path, "--out", str(shipped / "pggan_dres")]) == 2
@@ -355,7 +349,7 @@ def test_write_report_writes_at_its_prefix(tracked, tmp_path):
 
 @pytest.fixture
 def readme_examples(tracked, monkeypatch):
-    module = _load("scripts/readme_examples.py", "readme_examples_script")
+    module = load_script("scripts/readme_examples.py", "readme_examples_script")
     monkeypatch.setattr(module, "OUT", str(tracked["docs"] / "images"))
     real_run = subprocess.run
 

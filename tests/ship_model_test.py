@@ -1,22 +1,15 @@
 """scripts/ship_model.py's pure parts: the V-curve trend that decides "flat for the last 2 h"."""
 
-import importlib.util
-import os
+import json
 
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def ship():
-    spec = importlib.util.spec_from_file_location(
-        "ship_model", os.path.join(ROOT, "scripts", "ship_model.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/ship_model.py")
 
 
 def _link(hours, values, start_s=0.0):
@@ -62,3 +55,74 @@ def test_too_few_epochs_give_no_trend(ship):
     assert ship.curve_trend([_link([0.1, 0.2], [0.1, 0.09])]) == {}
     assert ship.curve_trend([]) == {}
     assert "too few" in ship.trend_line({})
+
+
+def test_learning_rates_name_the_runs_only_when_they_differ(ship):
+    a = {"run_dir": "/r/ship_v2/", "lr": (2e-4, 2e-4)}
+    b = {"run_dir": "/r/ship_v2_low_lr", "lr": (5e-5, 5e-5)}
+    assert ship.learning_rates([a, dict(a, run_dir="/r/x")]) == "G 0.0002, D 0.0002"
+    assert ship.learning_rates([a, b]) == (
+        "G 0.0002, D 0.0002 in `ship_v2`; G 5e-05, D 5e-05 in `ship_v2_low_lr`"
+    )
+    assert ship.learning_rates([dict(a, run_dir="/r/hw"), a, b]) == (
+        "G 0.0002, D 0.0002 in `hw`, `ship_v2`; G 5e-05, D 5e-05 in `ship_v2_low_lr`"
+    )
+    assert "config.json" in ship.learning_rates([{"run_dir": "/r/old", "lr": None}])
+
+
+def test_ema_note_counts_steps_over_the_chain(ship):
+    train = {"steps_per_epoch": 100, "ema_decay": 0.999}
+    source = _link([0.1, 0.2], [0.1, 0.1])  # 200 steps
+    long_run = _link([0.1, 0.2, 0.3], [0.1, 0.1, 0.1])  # 300 steps, the average from step 100
+    for r in long_run["rows"][1:]:
+        r["val_ema_hole_l1"] = 0.09
+    note = ship.ema_note("/r/checkpoints/generator_ema-epoch003.keras", [source, long_run], train)
+    assert "kept from step 300 of the 500" in note and "about the last 1,000 steps" in note
+    assert "previous run's moving average" not in note
+    # A run warm-started from the previous run's average keeps its own from its first step.
+    for r in long_run["rows"]:
+        r["val_ema_hole_l1"] = 0.09
+    long_run["init_from"] = "/r/ship_v2/generator_ema.keras"
+    note = ship.ema_note("/r/generator_ema.keras", [source, long_run], train)
+    assert "kept from step 200 of the 500" in note and "previous run's moving average" in note
+    raw = ship.ema_note("/r/generator.keras", [source, long_run], train)
+    assert "no moving average" in raw
+
+
+def test_training_chain_follows_warm_starts_and_reads_each_runs_learning_rates(ship, tmp_path):
+    def run(name, lr, init_from=None):
+        d = tmp_path / name
+        (d / "checkpoints").mkdir(parents=True)
+        (d / "config.json").write_text(
+            json.dumps({"train": {"g_learning_rate": lr, "d_learning_rate": lr}})
+        )
+        proc = {"init_from": {"generator": init_from}} if init_from else {}
+        (d / "env.json").write_text(json.dumps({"processes": [proc]}))
+        rows = [{"epoch": 1, "step": 100, "wall_s": 60.0, "val_hole_l1": 0.1}]
+        (d / "epochs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return d
+
+    a = run("a", 2e-4)
+    b = run("b", 2e-4, str(a / "checkpoints" / "generator-epoch001.keras"))
+    c = run("c", 5e-5, str(b / "generator_ema.keras"))
+    chain = ship.training_chain(str(c))
+    assert [link["run_dir"] for link in chain] == [str(a), str(b), str(c)]
+    assert [link["lr"] for link in chain] == [(2e-4, 2e-4), (2e-4, 2e-4), (5e-5, 5e-5)]
+    assert chain[0]["init_from"] is None and chain[2]["init_from"].endswith("generator_ema.keras")
+    assert sum(link["steps"] for link in chain) == 300
+
+
+def test_the_trend_of_a_shipped_average_fits_the_averages_series(ship):
+    hours = np.linspace(0, 3, 61)
+    link = _link(hours, np.full(61, 0.09))  # raw: flat
+    for r, h in zip(link["rows"], hours):
+        if h >= 0.5:  # the average kept from 0.5 h on, falling
+            r["val_ema_hole_l1"] = 0.085 - 0.001 * h
+    flat = ship.curve_trend([link], window_h=2.0)
+    assert flat["series"] == "raw" and flat["falling"] is False
+    t = ship.curve_trend([link], window_h=2.0, averaged=True)
+    assert t["series"] == "moving average" and t["falling"] is True
+    assert t["last"] == pytest.approx(100 * (0.085 - 0.003), abs=1e-3)
+    assert "(moving average of the weights)" in ship.trend_line(t)
+    # A window reaching before the average began falls back to the raw series.
+    assert ship.curve_trend([link], window_h=3.0, averaged=True)["series"] == "raw"
