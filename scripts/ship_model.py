@@ -135,17 +135,20 @@ def curve_png(chain: list[dict], path: str) -> str:
     from plotting import line_plot
 
     series, offset = [], 0
-    for i, link in enumerate(chain):
+    for link in chain:
         rows = [r for r in link["rows"] if "val_hole_l1" in r]
         xs = [offset + r["step"] for r in rows]
         ys = [100 * r["val_hole_l1"] for r in rows]
-        label = "warm-start source" if i < len(chain) - 1 else "long run"
-        series.append((f"{label} {i + 1}" if len(chain) > 2 else label, xs, ys))
+        run = os.path.basename(link["run_dir"].rstrip("/"))
+        label = run
+        if link.get("lr") and chain[0].get("lr") and link["lr"] != chain[0]["lr"]:
+            label += f" (lr {link['lr'][0]:g})"
+        series.append((label, xs, ys))
         averaged = [r for r in rows if "val_ema_hole_l1" in r]
         if averaged:
             series.append(
                 (
-                    "moving average of the weights",
+                    f"{run}: weight average",
                     [offset + r["step"] for r in averaged],
                     [100 * r["val_ema_hole_l1"] for r in averaged],
                 )
@@ -154,7 +157,7 @@ def curve_png(chain: list[dict], path: str) -> str:
     return line_plot(
         series,
         path,
-        "V (137 photos, 128² crops of 256-scale, training masks): hole L1 % by step",
+        "V (137 photos, 128-px crops at 256-px scale, training masks): hole L1 % by step",
         "generator steps (total)",
         "hole L1 %",
     )
@@ -209,7 +212,10 @@ def curve_trend(chain: list[dict], window_h: float = 2.0, averaged: bool = False
     noisy (random training masks on 137 photos), so the trend is the slope of a straight line
     fitted to every epoch in the window (wall-clock hours of training, all links of the chain),
     with its standard error; the curve counts as still falling while the fitted change over the
-    window is below zero by more than two standard errors.
+    window is below zero by more than two standard errors. Consecutive epochs are not independent
+    (the moving average spans ~10 epochs), so the standard error is widened for the residuals'
+    lag-1 autocorrelation ``r`` by ``sqrt((1 + r) / (1 - r))`` (the AR(1) effective sample size),
+    otherwise a smooth series would call any tiny slope significant.
 
     Args:
         chain: :func:`training_chain`.
@@ -246,6 +252,8 @@ def curve_trend(chain: list[dict], window_h: float = 2.0, averaged: bool = False
     slope, intercept = np.polyfit(t, y, 1)
     resid = y - (slope * t + intercept)
     se = np.sqrt(resid @ resid / (len(t) - 2) / np.sum((t - t.mean()) ** 2))
+    r = lag1_autocorrelation(resid)
+    se *= np.sqrt((1 + r) / (1 - r)) if r > 0 else 1.0
     first = slope * t[0] + intercept
     span = t[-1] - t[0]
     return {
@@ -257,7 +265,19 @@ def curve_trend(chain: list[dict], window_h: float = 2.0, averaged: bool = False
         "two_se_pct": round(float(100 * 2 * se * span / first), 2),
         "falling": bool(slope * span + 2 * se * span < 0),
         "series": "moving average" if use_ema else "raw",
+        "lag1_autocorrelation": round(float(r), 3),
     }
+
+
+def lag1_autocorrelation(resid) -> float:
+    """The lag-1 autocorrelation of a residual series, clipped to [-0.99, 0.99]."""
+    import numpy as np
+
+    resid = np.asarray(resid, dtype=float) - np.mean(resid)
+    denom = float(resid @ resid)
+    if len(resid) < 3 or denom == 0.0:
+        return 0.0
+    return float(np.clip(resid[1:] @ resid[:-1] / denom, -0.99, 0.99))
 
 
 def trend_line(trend: dict) -> str:

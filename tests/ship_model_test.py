@@ -126,3 +126,22 @@ def test_the_trend_of_a_shipped_average_fits_the_averages_series(ship):
     assert "(moving average of the weights)" in ship.trend_line(t)
     # A window reaching before the average began falls back to the raw series.
     assert ship.curve_trend([link], window_h=3.0, averaged=True)["series"] == "raw"
+
+
+def test_a_smooth_series_gets_a_wider_error_than_white_noise(ship):
+    # The same noise, smoothed like a moving average: each point is the mean of the last 10.
+    rng = np.random.default_rng(1)
+    hours = np.linspace(0, 2, 200)
+    noise = rng.normal(0, 0.002, hours.size + 9)
+    smooth = np.convolve(noise, np.ones(10) / 10, mode="valid")
+    white = ship.curve_trend([_link(hours, 0.09 + noise[9:])], window_h=2.0)
+    smoothed = ship.curve_trend([_link(hours, 0.09 + smooth)], window_h=2.0)
+    assert abs(white["lag1_autocorrelation"]) < 0.2 < 0.6 < smoothed["lag1_autocorrelation"]
+    # Without the correction a smooth series' error would be 2-3 times too small.
+    y = 100 * (0.09 + smooth)
+    slope, intercept = np.polyfit(hours, y, 1)
+    resid = y - (slope * hours + intercept)
+    se = np.sqrt(resid @ resid / (len(y) - 2) / np.sum((hours - hours.mean()) ** 2))
+    naive_two_se_pct = 100 * 2 * se * 2.0 / (slope * 0 + intercept)
+    assert smoothed["two_se_pct"] > 2 * naive_two_se_pct
+    assert ship.lag1_autocorrelation([1.0, 1.0]) == 0.0
