@@ -92,9 +92,10 @@ def training_chain(run_dir: str) -> list[dict]:
     """The run and the runs it was warm-started from (``env.json``), oldest first.
 
     Returns:
-        ``[{"run_dir", "rows" (epoch log), "wall_s", "steps", "processes", "lr", "init_from"}]``:
-        ``lr`` is the run's ``(G, D)`` learning rates (``None`` without a ``config.json``),
-        ``init_from`` the generator file it was warm-started from (``None`` for the first link).
+        ``[{"run_dir", "name", "rows" (epoch log), "wall_s", "steps", "processes", "lr",
+        "init_from"}]``: ``name`` is the run directory's base name, ``lr`` the run's ``(G, D)``
+        learning rates (``None`` without a ``config.json``), ``init_from`` the generator file it
+        was warm-started from (``None`` for the first link).
     """
     from keras_pggan.callbacks import EpochLog
 
@@ -115,6 +116,7 @@ def training_chain(run_dir: str) -> list[dict]:
         chain.append(
             {
                 "run_dir": run_dir,
+                "name": os.path.basename(run_dir.rstrip("/")),
                 "rows": rows,
                 "wall_s": rows[-1]["wall_s"] if rows else 0.0,
                 "steps": rows[-1]["step"] if rows else 0,
@@ -139,8 +141,7 @@ def curve_png(chain: list[dict], path: str) -> str:
         rows = [r for r in link["rows"] if "val_hole_l1" in r]
         xs = [offset + r["step"] for r in rows]
         ys = [100 * r["val_hole_l1"] for r in rows]
-        run = os.path.basename(link["run_dir"].rstrip("/"))
-        label = run
+        label = link["name"]
         if link.get("lr") and chain[0].get("lr") and link["lr"] != chain[0]["lr"]:
             label += f" (lr {link['lr'][0]:g})"
         series.append((label, xs, ys))
@@ -148,7 +149,7 @@ def curve_png(chain: list[dict], path: str) -> str:
         if averaged:
             series.append(
                 (
-                    f"{run}: weight average",
+                    f"{link['name']}: weight average",
                     [offset + r["step"] for r in averaged],
                     [100 * r["val_ema_hole_l1"] for r in averaged],
                 )
@@ -165,7 +166,7 @@ def curve_png(chain: list[dict], path: str) -> str:
 
 def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
     """What the shipped weights are: the raw generator or its moving average (keras_pggan.ema)."""
-    if not os.path.basename(generator_path).startswith("generator_ema"):
+    if not is_average(generator_path):
         return "the generator's weights at the checkpoint (no moving average)"
     rows = chain[-1]["rows"] if chain else []
     first = next((r["step"] for r in rows if "val_ema_hole_l1" in r), None)
@@ -175,7 +176,7 @@ def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
     if start is not None:
         since = f", kept from step {offset + start:,} of the {offset + rows[-1]['step']:,}"
         source = chain[-1].get("init_from") or ""
-        if start == 0 and os.path.basename(source).startswith("generator_ema"):
+        if start == 0 and is_average(source):
             since += ", where the last run started from the previous run's moving average"
     decay = train_cfg.get("ema_decay", 0.999)
     return (
@@ -185,21 +186,26 @@ def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
     )
 
 
+def is_average(generator_path: str) -> bool:
+    """True for a moving-average generator file (``generator_ema*.keras``, keras_pggan.ema)."""
+    return os.path.basename(generator_path).startswith("generator_ema")
+
+
 def learning_rates(chain: list[dict]) -> str:
     """The Adam learning rates of the chain, with the runs that used each when they differ."""
-    lrs = [(os.path.basename(link["run_dir"].rstrip("/")), link.get("lr")) for link in chain]
-    lrs = [(run, lr) for run, lr in lrs if lr]
-    if not lrs:
-        return "(see the runs' config.json)"
-    if len({lr for _, lr in lrs}) == 1:
-        g, d = lrs[0][1]
-        return f"G {g:g}, D {d:g}"
     groups: list[tuple[tuple, list[str]]] = []  # consecutive runs with the same rates
-    for run, lr in lrs:
-        if groups and groups[-1][0] == lr:
-            groups[-1][1].append(run)
+    for link in chain:
+        if not link.get("lr"):
+            continue
+        if groups and groups[-1][0] == link["lr"]:
+            groups[-1][1].append(link["name"])
         else:
-            groups.append((lr, [run]))
+            groups.append((link["lr"], [link["name"]]))
+    if not groups:
+        return "(see the runs' config.json)"
+    if len({lr for lr, _ in groups}) == 1:
+        g, d = groups[0][0]
+        return f"G {g:g}, D {d:g}"
     return "; ".join(
         f"G {g:g}, D {d:g} in " + ", ".join(f"`{run}`" for run in runs) for (g, d), runs in groups
     )
@@ -545,7 +551,7 @@ def main(argv=None) -> int:
     flat = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(args.figures, exist_ok=True)
     chain = training_chain(run)
-    trend = curve_trend(chain, averaged=os.path.basename(gen).startswith("generator_ema"))
+    trend = curve_trend(chain, averaged=is_average(gen))
     rel = os.path.relpath(args.figures, out)
     curve = curve_png(chain, os.path.join(args.figures, "training_curve.png"))
     sheets = sample_sheets(keras_path, parts, args.figures)
@@ -577,7 +583,7 @@ def main(argv=None) -> int:
             "commands": args.command or ["(see the runs' config.json and env.json)"],
             "chain": [
                 {
-                    "run": os.path.basename(link["run_dir"].rstrip("/")),
+                    "run": link["name"],
                     "steps": link["steps"],
                     "hours": link["wall_s"] / 3600,
                     "val_hole_l1": (

@@ -58,16 +58,16 @@ def test_too_few_epochs_give_no_trend(ship):
 
 
 def test_learning_rates_name_the_runs_only_when_they_differ(ship):
-    a = {"run_dir": "/r/ship_v2/", "lr": (2e-4, 2e-4)}
-    b = {"run_dir": "/r/ship_v2_low_lr", "lr": (5e-5, 5e-5)}
-    assert ship.learning_rates([a, dict(a, run_dir="/r/x")]) == "G 0.0002, D 0.0002"
+    a = {"name": "ship_v2", "lr": (2e-4, 2e-4)}
+    b = {"name": "ship_v2_low_lr", "lr": (5e-5, 5e-5)}
+    assert ship.learning_rates([a, dict(a, name="x")]) == "G 0.0002, D 0.0002"
     assert ship.learning_rates([a, b]) == (
         "G 0.0002, D 0.0002 in `ship_v2`; G 5e-05, D 5e-05 in `ship_v2_low_lr`"
     )
-    assert ship.learning_rates([dict(a, run_dir="/r/hw"), a, b]) == (
+    assert ship.learning_rates([dict(a, name="hw"), a, b]) == (
         "G 0.0002, D 0.0002 in `hw`, `ship_v2`; G 5e-05, D 5e-05 in `ship_v2_low_lr`"
     )
-    assert "config.json" in ship.learning_rates([{"run_dir": "/r/old", "lr": None}])
+    assert "config.json" in ship.learning_rates([{"name": "old", "lr": None}])
 
 
 def test_ema_note_counts_steps_over_the_chain(ship):
@@ -107,6 +107,7 @@ def test_training_chain_follows_warm_starts_and_reads_each_runs_learning_rates(s
     c = run("c", 5e-5, str(b / "generator_ema.keras"))
     chain = ship.training_chain(str(c))
     assert [link["run_dir"] for link in chain] == [str(a), str(b), str(c)]
+    assert [link["name"] for link in chain] == ["a", "b", "c"]
     assert [link["lr"] for link in chain] == [(2e-4, 2e-4), (2e-4, 2e-4), (5e-5, 5e-5)]
     assert chain[0]["init_from"] is None and chain[2]["init_from"].endswith("generator_ema.keras")
     assert sum(link["steps"] for link in chain) == 300
@@ -142,6 +143,6 @@ def test_a_smooth_series_gets_a_wider_error_than_white_noise(ship):
     slope, intercept = np.polyfit(hours, y, 1)
     resid = y - (slope * hours + intercept)
     se = np.sqrt(resid @ resid / (len(y) - 2) / np.sum((hours - hours.mean()) ** 2))
-    naive_two_se_pct = 100 * 2 * se * 2.0 / (slope * 0 + intercept)
+    naive_two_se_pct = 100 * 2 * se * 2.0 / intercept  # the fitted value at t = 0
     assert smoothed["two_se_pct"] > 2 * naive_two_se_pct
     assert ship.lag1_autocorrelation([1.0, 1.0]) == 0.0
