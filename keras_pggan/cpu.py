@@ -82,6 +82,45 @@ def bf16_supported(flags: frozenset[str] | None = None) -> bool:
     return bool((cpu_flags() if flags is None else flags) & BF16_FLAGS)
 
 
+def check_precision(
+    precision: str, flags: frozenset[str] | None = None, gpus: int | None = None
+) -> None:
+    """Refuses ``mixed_bfloat16`` training on a machine with neither a GPU nor CPU bfloat16.
+
+    Without AVX512_BF16 / AMX-BF16, TensorFlow emulates bfloat16 on the CPU: an earlier
+    pggan-dres first step took more than 8 minutes, and with the training defaults (oneDNN and
+    native dilated convolutions, :data:`TRAINING_DEFAULTS`) oneDNN hands the bfloat16 kernels
+    back to TensorFlow's own, which have no dilated gradients: the first step fails with
+    "Current CPU implementations do not yet support dilation rates larger than 1" (seen on an
+    AVX2-only EPYC). Float32 is the precision there.
+
+    Args:
+        precision: the run's ``TrainConfig.precision``.
+        flags: CPU flags (default: :func:`cpu_flags`).
+        gpus: how many GPUs TensorFlow sees (default: asks it; starts its runtime).
+
+    Raises:
+        UserError: ``precision == "mixed_bfloat16"``, no GPU and no bfloat16 on the CPU.
+    """
+    from keras_pggan.errors import UserError
+
+    if precision != "mixed_bfloat16" or bf16_supported(flags):
+        return
+    if gpus is None:
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_logical_devices("GPU"))
+    if gpus:
+        return
+    have = sorted((cpu_flags() if flags is None else flags) & {"avx2", "avx512f", "fma"})
+    raise UserError(
+        "--precision mixed_bfloat16 needs a GPU or a CPU with AVX512_BF16 or AMX-BF16; this "
+        f"machine has no GPU and its CPU has neither (flags {' '.join(have) or 'none of note'}), "
+        "so TensorFlow would emulate bfloat16 (minutes per step, and no dilated-convolution "
+        "gradients): use --precision float32"
+    )
+
+
 def onednn_default_on(flags: frozenset[str] | None = None) -> bool:
     """Whether TensorFlow turns oneDNN on by itself on this CPU (no ``TF_ENABLE_ONEDNN_OPTS``)."""
     return bool((cpu_flags() if flags is None else flags) & ONEDNN_DEFAULT_FLAGS)

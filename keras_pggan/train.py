@@ -23,7 +23,7 @@ import os
 import sys
 import time
 
-from keras_pggan import cli
+from keras_pggan import cli, cpu
 from keras_pggan.config import (
     BLOCK_TYPES,
     DISCRIMINATOR_VARIANTS,
@@ -48,7 +48,7 @@ from keras_pggan.run_dir import (  # noqa: F401 (completed_epochs: re-exported)
     completed_epochs,
 )
 from keras_pggan.run_dir import prepare as prepare_run_dir
-from keras_pggan.warm_start import warm_start, warm_start_paths
+from keras_pggan.warm_start import card_lineage, warm_start, warm_start_paths
 
 DEFAULT_PRESET = "demo"
 
@@ -60,7 +60,8 @@ def validate_inputs(
     """Read-only checks of what a run reads, before anything is created (no TensorFlow op).
 
     The data sources resolve to files, the mask spec parses, the ``folder`` kind's mask
-    directory holds mask files and the warm-start files exist.
+    directory holds mask files, the warm-start files exist and a shipped generator's model
+    card (keras_pggan.warm_start.card_lineage) reads.
 
     Raises:
         UserError: naming the flag's value that is wrong.
@@ -79,7 +80,7 @@ def validate_inputs(
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from e
     if not resume:
-        warm_start_paths(init_from, init_discriminator)
+        card_lineage(warm_start_paths(init_from, init_discriminator)[0])
 
 
 def run_training(
@@ -133,6 +134,7 @@ def run_training(
 
     strategy = strategy or tf.distribute.get_strategy()
     check_jit_compile(strategy, cfg.train.jit_compile)
+    cpu.check_precision(cfg.train.precision)
     is_chief, task_id = worker_info(strategy)
     # Non-chief workers of a multi-worker run keep their own state in run_dir/worker<i>/ so
     # that no two processes write the same file; only the chief writes samples and checkpoints.
@@ -522,14 +524,30 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
 
 def _configure_threads_once() -> None:
     """``KERAS_PGGAN_INTER_OP_THREADS`` → TensorFlow, unless its runtime already started."""
-    from keras_pggan import cpu
-
     try:
         cpu.configure_threads()
     except RuntimeError:  # TensorFlow already initialised (a second main() in one process)
         pass
     except ValueError as e:
         raise UserError(str(e)) from e
+
+
+def op_error_line(message: str) -> str:
+    """The line of a TensorFlow op error that says what went wrong (at most 500 characters).
+
+    A step that fails in graph mode reports "Graph execution error:", then "Detected at node
+    ... defined at (most recent call last):" and an indented Python traceback, then the kernel's
+    own message, then ``[[{{node ...}}]]``; an error raised inside tf.data (e.g. data.py's "no
+    decodable image in the data sources") is one line, ``ValueError: ...``.
+    """
+    skip = ("Graph execution error", "Detected at node", "[[", "File ", "Traceback")
+    lines = [
+        line.strip()
+        for line in message.splitlines()
+        if line.strip() and not line[:1].isspace() and not line.strip().startswith(skip)
+    ]
+    first = lines[0] if lines else message.strip()
+    return first.split("ValueError: ")[-1][:500]
 
 
 def _parse_profile(text: str | None):
@@ -547,8 +565,6 @@ def _parse_profile(text: str | None):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m keras_pggan.train``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from keras_pggan import cpu
-
     # Before TensorFlow starts (a no-op for what the user's environment already sets, and for
     # what an already running TensorFlow, e.g. under pytest, fixed at its start).
     env_record = cpu.apply_training_env()
@@ -611,8 +627,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if os.environ.get("KERAS_PGGAN_DEBUG") or not isinstance(e, tf.errors.InvalidArgumentError):
             raise
-        first = e.message.strip().splitlines()[0]
-        print(f"error: {first.split('ValueError: ')[-1][:500]}", file=sys.stderr)
+        print(f"error: {op_error_line(e.message)}", file=sys.stderr)
         return 2
     hist = result["history"]
     last = {k: round(float(v[-1]), 4) for k, v in hist.items() if v}

@@ -3,11 +3,18 @@
 ``python -m keras_pggan.train --init-from PATH`` (and ``run_training(init_from=...)``) load a
 generator, and optionally a discriminator, into a freshly built GAN before ``fit``; the optimisers
 and the data stream start anew (``--resume`` is the way to continue a run with its state).
+
+A generator shipped with a model card (``saved_models/pggan_dres.keras`` beside
+``model_card.json``) carries how it was trained: :func:`card_lineage` reads that record at the
+warm start and the run keeps it (``env.json``), so a run restarted from the shipped file on a
+new machine, where the earlier run directories are gone, still knows its chain (steps, hours,
+learning rates, commands, the V curve) when it is shipped again (scripts/ship_model.py).
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 
 from keras_pggan.errors import UserError
@@ -78,6 +85,38 @@ def warm_start_paths(init_from: str | None, init_discriminator: str | None) -> t
     return g_path, d_path
 
 
+def card_lineage(generator_path: str | None) -> dict | None:
+    """How a shipped generator was trained, from the ``model_card.json`` beside it (or ``None``).
+
+    Returns:
+        ``{"card", "weights", "lr", "precision", "commands", "chain"}``: the card's path and its
+        ``training`` record (``chain``: one row per run of its warm-start chain, with
+        ``run``, ``steps``, ``hours``, ``val_hole_l1`` and, in cards from 2026-12-02 on, ``lr``,
+        ``precision`` and ``epochs``, the per-epoch V curve).
+
+    Raises:
+        UserError: the card exists but is not JSON with a ``training.chain`` list.
+    """
+    if not generator_path:
+        return None
+    card_path = os.path.join(os.path.dirname(os.path.abspath(generator_path)), "model_card.json")
+    if not os.path.isfile(card_path):
+        return None
+    try:
+        with open(card_path, encoding="utf-8") as f:
+            training = json.load(f)["training"]
+        chain = training["chain"]
+        if not isinstance(chain, list):
+            raise TypeError("training.chain is not a list")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(
+            f"{card_path}: not a model card with a training.chain ({type(e).__name__}: {e}); "
+            "move it away to warm-start without the shipped model's history"
+        ) from e
+    keep = ("weights", "lr", "precision", "commands")
+    return {"card": card_path, **{k: training.get(k) for k in keep}, "chain": chain}
+
+
 def warm_start(gan, init_from: str | None, init_discriminator: str | None = None) -> dict:
     """Loads weights into a freshly built GAN; the optimisers and the data stream start anew.
 
@@ -89,12 +128,15 @@ def warm_start(gan, init_from: str | None, init_discriminator: str | None = None
         init_discriminator: a ``.keras`` discriminator (overrides the run directory's).
 
     Returns:
-        ``{"generator": path | None, "discriminator": path | None}``, what was loaded.
+        ``{"generator": path | None, "discriminator": path | None, "lineage": dict | None}``:
+        what was loaded, and the generator's training record (:func:`card_lineage`) where it
+        was shipped with a model card.
 
     Raises:
         UserError: a path that does not exist, holds no model, or does not fit the config.
     """
     g_path, d_path = warm_start_paths(init_from, init_discriminator)
+    lineage = card_lineage(g_path)
     if g_path:
         _copy_weights(gan.generator, g_path, "generator")
     if d_path:
@@ -103,4 +145,4 @@ def warm_start(gan, init_from: str | None, init_discriminator: str | None = None
         f"keras_pggan.train: warm start from generator {g_path}, discriminator {d_path or '(new)'}",
         flush=True,
     )
-    return {"generator": g_path, "discriminator": d_path}
+    return {"generator": g_path, "discriminator": d_path, "lineage": lineage}

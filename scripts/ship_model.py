@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -91,11 +92,20 @@ def v_parts(cfg: dict) -> dict[str, list[str]]:
 def training_chain(run_dir: str) -> list[dict]:
     """The run and the runs it was warm-started from (``env.json``), oldest first.
 
+    The chain follows each run's warm start back to the run directory that made its generator.
+    Where a run was warm-started from a shipped generator (one with a ``model_card.json``
+    beside it), the runs before it come from the card's record that the warm start kept
+    (``init_from.lineage``, keras_pggan.warm_start.card_lineage): their directories may be gone
+    with an earlier machine. Such links have ``run_dir`` ``None`` and the per-epoch log the card
+    kept (none in cards before 2026-12-02).
+
     Returns:
         ``[{"run_dir", "name", "rows" (epoch log), "wall_s", "steps", "processes", "lr",
-        "init_from"}]``: ``name`` is the run directory's base name, ``lr`` the run's ``(G, D)``
-        learning rates (``None`` without a ``config.json``), ``init_from`` the generator file it
-        was warm-started from (``None`` for the first link).
+        "precision", "init_from", "source_averaged", "val_hole_l1"}]``: ``name`` is the run
+        directory's base name, ``lr`` the run's ``(G, D)`` learning rates and ``precision`` its
+        compute precision (``None`` where unknown), ``init_from`` the generator file it was
+        warm-started from (``None`` for the first link), ``source_averaged`` whether that file
+        holds moving-average weights, ``val_hole_l1`` the last V hole L1 as the card shows it.
     """
     from keras_pggan.callbacks import EpochLog
 
@@ -106,7 +116,8 @@ def training_chain(run_dir: str) -> list[dict]:
         env_path = os.path.join(run_dir, "env.json")
         env = json.load(open(env_path, encoding="utf-8")) if os.path.exists(env_path) else {}
         processes = env.get("processes", [])
-        source = (processes[0].get("init_from") or {}).get("generator") if processes else None
+        warm = (processes[0].get("init_from") or {}) if processes else {}
+        source, lineage = warm.get("generator"), warm.get("lineage")
         cfg_path = os.path.join(run_dir, "config.json")
         train = (
             json.load(open(cfg_path, encoding="utf-8"))["train"]
@@ -122,14 +133,105 @@ def training_chain(run_dir: str) -> list[dict]:
                 "steps": rows[-1]["step"] if rows else 0,
                 "processes": processes,
                 "lr": (train["g_learning_rate"], train["d_learning_rate"]) if train else None,
+                "precision": train.get("precision", "float32") if train else None,
                 "init_from": source,
+                "source_averaged": bool(source)
+                and (
+                    is_average(source)
+                    or str((lineage or {}).get("weights") or "").startswith("an exponential")
+                ),
+                "val_hole_l1": _last_val(rows),
             }
         )
+        if lineage:
+            chain.extend(_lineage_links(lineage)[::-1])
+            break
         if not source:
             break
         parent = os.path.dirname(source)
         run_dir = os.path.dirname(parent) if os.path.basename(parent) == "checkpoints" else parent
+        if not os.path.exists(os.path.join(run_dir, "epochs.jsonl")):
+            break  # a file from outside any run (and without a card): the chain starts here
     return chain[::-1]
+
+
+def _last_val(rows: list[dict]) -> str:
+    return f"{100 * rows[-1]['val_hole_l1']:.2f} %" if rows and "val_hole_l1" in rows[-1] else "–"
+
+
+def _lineage_links(lineage: dict) -> list[dict]:
+    """The links of a shipped generator's card record (keras_pggan.warm_start.card_lineage)."""
+    text_lr = _parse_lr_text(lineage.get("lr") or "")
+    links = []
+    for row in lineage["chain"]:
+        epochs = row.get("epochs") or []
+        rows = [
+            {
+                "step": e[0],
+                "wall_s": e[1],
+                "val_hole_l1": e[2],
+                **({"val_ema_hole_l1": e[3]} if e[3] is not None else {}),
+            }
+            for e in epochs
+        ]
+        lr = row.get("lr") or text_lr.get(row["run"])
+        links.append(
+            {
+                "run_dir": None,
+                "name": row["run"],
+                "rows": rows,
+                "wall_s": row["hours"] * 3600,
+                "steps": row["steps"],
+                "processes": [],
+                "lr": tuple(lr) if lr else None,
+                "precision": row.get("precision") or lineage.get("precision"),
+                "init_from": None,
+                "source_averaged": False,
+                "val_hole_l1": row.get("val_hole_l1", "–"),
+            }
+        )
+    return links
+
+
+def _parse_lr_text(text: str) -> dict[str, tuple[float, float]]:
+    """``{run: (G, D)}`` from a card's ``lr`` text (:func:`learning_rates`), where it names runs."""
+    found = {}
+    for part in text.split(";"):
+        m = re.match(r"\s*G ([0-9.e+-]+), D ([0-9.e+-]+) in (.+)", part)
+        if m:
+            for run in re.findall(r"`([^`]+)`", m.group(3)):
+                found[run] = (float(m.group(1)), float(m.group(2)))
+    return found
+
+
+def chain_rows(chain: list[dict]) -> list[dict]:
+    """The card's record of the chain: per run its totals, settings and V curve (``epochs``).
+
+    ``epochs`` is ``[[step, wall_s, val_hole_l1, val_ema_hole_l1 or None], ...]``, enough for
+    :func:`curve_png` and :func:`curve_trend` to redraw the chain after a warm start from the
+    shipped file on a machine where the run directories are gone.
+    """
+    return [
+        {
+            "run": link["name"],
+            "steps": link["steps"],
+            "hours": link["wall_s"] / 3600,
+            "val_hole_l1": link["val_hole_l1"],
+            "lr": list(link["lr"]) if link.get("lr") else None,
+            "precision": link.get("precision"),
+            "epochs": [
+                [
+                    r["step"],
+                    round(r["wall_s"], 2),
+                    round(r["val_hole_l1"], 6),
+                    round(r["val_ema_hole_l1"], 6) if "val_ema_hole_l1" in r else None,
+                ]
+                for r in link["rows"]
+                if "val_hole_l1" in r
+            ],
+        }
+        for link in chain
+    ]
 
 
 def curve_png(chain: list[dict], path: str) -> str:
@@ -175,8 +277,8 @@ def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
     since = ""
     if start is not None:
         since = f", kept from step {offset + start:,} of the {offset + rows[-1]['step']:,}"
-        source = chain[-1].get("init_from") or ""
-        if start == 0 and is_average(source):
+        averaged = chain[-1].get("source_averaged", is_average(chain[-1].get("init_from") or ""))
+        if start == 0 and averaged:
             since += ", where the last run started from the previous run's moving average"
     decay = train_cfg.get("ema_decay", 0.999)
     return (
@@ -193,21 +295,31 @@ def is_average(generator_path: str) -> bool:
 
 def learning_rates(chain: list[dict]) -> str:
     """The Adam learning rates of the chain, with the runs that used each when they differ."""
-    groups: list[tuple[tuple, list[str]]] = []  # consecutive runs with the same rates
+    return _by_runs(
+        chain, "lr", lambda lr: f"G {lr[0]:g}, D {lr[1]:g}", "(see the runs' config.json)"
+    )
+
+
+def precisions(chain: list[dict]) -> str:
+    """The compute precision of the chain, with the runs that used each when they differ."""
+    return _by_runs(chain, "precision", lambda p: f"`{p}`", "(see the runs' config.json)")
+
+
+def _by_runs(chain: list[dict], key: str, fmt, unknown: str) -> str:
+    groups: list[tuple] = []  # consecutive runs with the same value
     for link in chain:
-        if not link.get("lr"):
+        if not link.get(key):
             continue
-        if groups and groups[-1][0] == link["lr"]:
+        if groups and groups[-1][0] == link[key]:
             groups[-1][1].append(link["name"])
         else:
-            groups.append((link["lr"], [link["name"]]))
+            groups.append((link[key], [link["name"]]))
     if not groups:
-        return "(see the runs' config.json)"
-    if len({lr for lr, _ in groups}) == 1:
-        g, d = groups[0][0]
-        return f"G {g:g}, D {d:g}"
+        return unknown
+    if len({value for value, _ in groups}) == 1:
+        return fmt(groups[0][0])
     return "; ".join(
-        f"G {g:g}, D {d:g} in " + ", ".join(f"`{run}`" for run in runs) for (g, d), runs in groups
+        fmt(value) + " in " + ", ".join(f"`{run}`" for run in runs) for value, runs in groups
     )
 
 
@@ -406,7 +518,8 @@ def render_model_card(card: dict) -> str:
         f"trained on: {t['val']}.",
         f"- Crops {t['image_size']}² of photos resized to a {t['resize_to']}-px short side; "
         f"masks `{t['mask']}`; reconstruction `{t['reconstruction']}`; global batch "
-        f"{t['batch_size']}; Adam lr {t['lr']}; precision `{t['precision']}`; seed {t['seed']}.",
+        f"{t['batch_size']}; Adam lr {t['lr']}; precision {_code(t['precision'])}; "
+        f"seed {t['seed']}.",
         f"- **{t['steps']} generator steps in {t['hours']:.2f} h** of training on {t['machine']} "
         "(all links of the warm-start chain below).",
         *([f"- Weights: {t['weights']}."] if t.get("weights") else []),
@@ -475,6 +588,11 @@ def render_model_card(card: dict) -> str:
     lines += ["## Data licences", ""] + [f"- {x}" for x in LICENCES] + [""]
     lines += ["## Limits", ""] + [f"- {x}" for x in card["limits"]] + [""]
     return "\n".join(lines)
+
+
+def _code(text: str) -> str:
+    """A card field in backticks unless it already has them (older cards: a bare name)."""
+    return text if "`" in text else f"`{text}`"
 
 
 def _files_table(out: str, sm_base: str, tfl: dict, keras_path: str) -> list[dict]:
@@ -573,7 +691,7 @@ def main(argv=None) -> int:
             "reconstruction": lc["reconstruction"],
             "batch_size": tc["global_batch_size"],
             "lr": learning_rates(chain),
-            "precision": tc["precision"],
+            "precision": precisions(chain),
             "seed": tc["seed"],
             "steps": sum(link["steps"] for link in chain),
             "hours": hours,
@@ -581,19 +699,7 @@ def main(argv=None) -> int:
             "loss_weights": [lc["l1_weight"], lc["global_adv_weight"], lc["patch_adv_weight"]],
             "weights": ema_note(gen, chain, tc),
             "commands": args.command or ["(see the runs' config.json and env.json)"],
-            "chain": [
-                {
-                    "run": link["name"],
-                    "steps": link["steps"],
-                    "hours": link["wall_s"] / 3600,
-                    "val_hole_l1": (
-                        f"{100 * link['rows'][-1]['val_hole_l1']:.2f} %"
-                        if link["rows"] and "val_hole_l1" in link["rows"][-1]
-                        else "–"
-                    ),
-                }
-                for link in chain
-            ],
+            "chain": chain_rows(chain),
         },
         "evaluation": {
             "kinds": ", ".join(title for _, title in KINDS),

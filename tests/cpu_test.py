@@ -117,3 +117,15 @@ def test_startup_lines_filter():
     # With a CUDA driver present, a failed cuInit is a real error and stays.
     with_driver = text.replace(b"Could not find cuda drivers", b"Found a driver")
     assert b"cuInit" in cpu.filter_startup_lines(with_driver, 2)
+
+
+def test_bf16_training_needs_a_gpu_or_cpu_bfloat16():
+    from keras_pggan.errors import UserError
+
+    cpu.check_precision("mixed_bfloat16", flags=AVX512_BF16, gpus=0)
+    cpu.check_precision("mixed_bfloat16", flags=AMX, gpus=0)
+    cpu.check_precision("mixed_bfloat16", flags=AVX2, gpus=1)
+    for precision in ("float32", "mixed_float16"):
+        cpu.check_precision(precision, flags=AVX2, gpus=0)
+    with pytest.raises(UserError, match="flags avx2 fma.*use --precision float32"):
+        cpu.check_precision("mixed_bfloat16", flags=AVX2, gpus=0)

@@ -146,3 +146,77 @@ def test_a_smooth_series_gets_a_wider_error_than_white_noise(ship):
     naive_two_se_pct = 100 * 2 * se * 2.0 / intercept  # the fitted value at t = 0
     assert smoothed["two_se_pct"] > 2 * naive_two_se_pct
     assert ship.lag1_autocorrelation([1.0, 1.0]) == 0.0
+
+
+def test_a_run_warm_started_from_a_shipped_file_continues_the_cards_chain(ship, tmp_path):
+    """The run directories before a warm start from saved_models/ may be gone with a machine:
+    the chain, its learning rates, precisions, V curve and hours come from the card's record."""
+    old_row = {"run": "first", "steps": 500, "hours": 0.5, "val_hole_l1": "10.67 %"}
+    new_row = {
+        "run": "second",
+        "steps": 200,
+        "hours": 1.0,
+        "val_hole_l1": "9.00 %",
+        "lr": [5e-5, 5e-5],
+        "precision": "mixed_bfloat16",
+        "epochs": [[100, 1800.0, 0.095, None], [200, 3600.0, 0.09, 0.089]],
+    }
+    lineage = {
+        "card": "/gone/saved_models/model_card.json",
+        "weights": "an exponential moving average of the generator's weights (...)",
+        "lr": "G 0.0002, D 0.0002 in `first`; G 5e-05, D 5e-05 in `second`",
+        "precision": "mixed_bfloat16",
+        "commands": ["python -m keras_pggan.train ..."],
+        "chain": [old_row, new_row],
+    }
+    d = tmp_path / "third"
+    d.mkdir()
+    (d / "config.json").write_text(
+        json.dumps({"train": {"g_learning_rate": 5e-5, "d_learning_rate": 5e-5}})
+    )  # no precision: float32, the config's default
+    init = {"generator": "saved_models/pggan_dres.keras", "lineage": lineage}
+    (d / "env.json").write_text(json.dumps({"processes": [{"init_from": init}]}))
+    rows = [{"epoch": 1, "step": 100, "wall_s": 900.0, "val_hole_l1": 0.08}]
+    (d / "epochs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    chain = ship.training_chain(str(d))
+    assert [link["name"] for link in chain] == ["first", "second", "third"]
+    assert [link["run_dir"] for link in chain] == [None, None, str(d)]
+    assert sum(link["steps"] for link in chain) == 800
+    assert sum(link["wall_s"] for link in chain) == pytest.approx(1.5 * 3600 + 900)
+    assert [link["lr"] for link in chain] == [(2e-4, 2e-4), (5e-5, 5e-5), (5e-5, 5e-5)]
+    assert ship.precisions(chain) == ("`mixed_bfloat16` in `first`, `second`; `float32` in `third`")
+    assert chain[2]["source_averaged"] and not chain[1]["source_averaged"]
+    assert [r["val_hole_l1"] for r in chain[1]["rows"]] == [0.095, 0.09]
+    assert "val_ema_hole_l1" not in chain[1]["rows"][0]
+    assert chain[1]["rows"][1]["val_ema_hole_l1"] == 0.089
+
+    # What the next card records reads back as the same chain (a second machine loss).
+    rows_out = ship.chain_rows(chain)
+    assert [r["val_hole_l1"] for r in rows_out] == ["10.67 %", "9.00 %", "8.00 %"]
+    assert rows_out[2]["epochs"] == [[100, 900.0, 0.08, None]] and rows_out[0]["epochs"] == []
+    again = ship._lineage_links({**lineage, "chain": rows_out})
+    for before, after in zip(chain, again):
+        assert after["rows"] == [
+            {k: r[k] for k in ("step", "wall_s", "val_hole_l1", "val_ema_hole_l1") if k in r}
+            for r in before["rows"]
+        ]
+        assert (after["steps"], after["lr"], after["precision"]) == (
+            before["steps"],
+            before["lr"],
+            before["precision"],
+        )
+        assert after["wall_s"] == pytest.approx(before["wall_s"])
+    # The trend's window reaches back into the card's curve (hours continue across links).
+    trend = ship.curve_trend(chain, window_h=1.0)
+    assert trend["epochs"] == 3
+
+
+def test_a_generator_file_from_outside_any_run_starts_the_chain(ship, tmp_path):
+    d = tmp_path / "run"
+    d.mkdir()
+    init = {"generator": str(tmp_path / "elsewhere" / "g.keras"), "lineage": None}
+    (d / "env.json").write_text(json.dumps({"processes": [{"init_from": init}]}))
+    (d / "epochs.jsonl").write_text(json.dumps({"step": 100, "wall_s": 9.0}) + "\n")
+    chain = ship.training_chain(str(d))
+    assert [link["name"] for link in chain] == ["run"]

@@ -1,6 +1,7 @@
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_pggan import train
+from keras_pggan import cpu, train
 from keras_pggan.config import ExperimentConfig, get_preset
 from keras_pggan.models import build_gan, compile_gan
 from keras_pggan.warm_start import warm_start
@@ -272,7 +273,10 @@ def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
     assert missing in capsys.readouterr().err
 
 
-def test_bf16_training_saves_float32_generators(tmp_path):
+def test_bf16_training_saves_float32_generators(tmp_path, monkeypatch):
+    # Runs on every CPU: without CPU bfloat16 the tiny model is emulated (slow but seconds);
+    # under pytest the dilated convolutions take the SpaceToBatch path, which has gradients.
+    monkeypatch.setattr(cpu, "bf16_supported", lambda flags=None: True)
     run = str(tmp_path / "run")
     assert (
         train.main([*TINY, "--epochs", "1", "--run-dir", run, "--precision", "mixed_bfloat16"]) == 0
@@ -319,3 +323,62 @@ def test_epoch_log_and_time_limit_across_resume(tmp_path):
     assert {"g_loss", "val_hole_l1"} <= set(rows[-1])
     env = json.load(open(os.path.join(run, "env.json")))
     assert [p["resume"] for p in env["processes"]] == [False, True]
+
+
+def test_bf16_without_a_gpu_or_cpu_bfloat16_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch, capsys
+):
+    import tensorflow as tf
+
+    monkeypatch.setattr(cpu, "bf16_supported", lambda flags=None: False)
+    real = tf.config.list_logical_devices
+    monkeypatch.setattr(
+        tf.config, "list_logical_devices", lambda kind=None: [] if kind == "GPU" else real(kind)
+    )
+    run = tmp_path / "run"
+    assert train.main([*TINY, "--run-dir", str(run), "--precision", "mixed_bfloat16"]) == 2
+    err = capsys.readouterr().err
+    assert "mixed_bfloat16 needs a GPU or a CPU with AVX512_BF16" in err
+    assert "use --precision float32" in err
+    assert not run.exists()
+
+
+def test_an_op_error_reports_the_kernels_message_not_the_graph_banner():
+    message = (
+        "Graph execution error:\n\nDetected at node gradient_tape/g/res2_conv/Conv2DBackpropFilter "
+        'defined at (most recent call last):\n  File "/x/train.py", line 1, in <module>\n\n'
+        "    main()\n\n\nCurrent CPU implementations do not yet support dilation rates larger "
+        "than 1.\n\t [[{{node gradient_tape/g/res2_conv/Conv2DBackpropFilter}}]] [Op:__inf_1]"
+    )
+    assert train.op_error_line(message) == (
+        "Current CPU implementations do not yet support dilation rates larger than 1."
+    )
+    assert train.op_error_line("ValueError: no decodable image in the data sources\n") == (
+        "no decodable image in the data sources"
+    )
+
+
+def test_a_warm_start_from_a_shipped_file_keeps_its_cards_training_record(tmp_path, capsys):
+    src = str(tmp_path / "src")
+    assert train.main([*TINY, "--epochs", "1", "--run-dir", src]) == 0
+    shipped = tmp_path / "saved_models"
+    shipped.mkdir()
+    gen = str(shipped / "pggan_dres.keras")
+    shutil.copyfile(os.path.join(src, "generator.keras"), gen)
+    chain = [{"run": "src", "steps": 2, "hours": 0.01, "val_hole_l1": "9.00 %"}]
+    card = {"training": {"lr": "G 0.0002, D 0.0002", "precision": "float32", "chain": chain}}
+    (shipped / "model_card.json").write_text(json.dumps(card))
+    run = str(tmp_path / "warm")
+    assert train.main([*TINY, "--epochs", "1", "--run-dir", run, "--init-from", gen]) == 0
+    env = json.load(open(os.path.join(run, "env.json")))
+    lineage = env["processes"][0]["init_from"]["lineage"]
+    assert lineage["chain"] == chain and lineage["lr"] == "G 0.0002, D 0.0002"
+    assert lineage["card"] == str(shipped / "model_card.json")
+
+    # A card that is not one: a clear error naming it, and no run directory.
+    (shipped / "model_card.json").write_text("{not json")
+    capsys.readouterr()
+    bad = tmp_path / "bad"
+    assert train.main([*TINY, "--run-dir", str(bad), "--init-from", gen]) == 2
+    err = capsys.readouterr().err
+    assert "model_card.json: not a model card" in err and not bad.exists()
