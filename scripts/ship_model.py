@@ -246,7 +246,8 @@ def curve_png(chain: list[dict], path: str) -> str:
         label = link["name"]
         if link.get("lr") and chain[0].get("lr") and link["lr"] != chain[0]["lr"]:
             label += f" (lr {link['lr'][0]:g})"
-        series.append((label, xs, ys))
+        if rows:  # a link known only by its totals (an old card's record) draws nothing
+            series.append((label, xs, ys))
         averaged = [r for r in rows if "val_ema_hole_l1" in r]
         if averaged:
             series.append(
@@ -539,6 +540,17 @@ def render_model_card(card: dict) -> str:
         lines.append(
             f"| `{link['run']}` | {link['steps']} | {link['hours']:.2f} | {link['val_hole_l1']} |"
         )
+    unlogged = [
+        f"`{link['run']}`" for link in t["chain"] if link["steps"] and link.get("epochs") == []
+    ]
+    if unlogged:
+        lines += [
+            "",
+            f"The per-epoch V logs of {', '.join(unlogged)} were lost with their machine (the "
+            "card that recorded them kept only the totals above), so the curve starts after "
+            "them; their curve is the previous versions of `docs/model_card/training_curve.png` "
+            "in the git history.",
+        ]
     lines += [
         "",
         f"![training curve]({card['figures']['curve']})",
