@@ -79,9 +79,12 @@ def test_python_m_bench_quick_writes_every_section(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        # A hang guard, not a speed goal: 334 s on an AVX2 EPYC beside the other test worker
-        # with oneDNN off, more than 900 s there with TF_ENABLE_ONEDNN_OPTS=1 (CI's second pass).
-        timeout=1800,
+        # The bench with this CPU's own oneDNN default, whatever the suite runs under: with
+        # TF_ENABLE_ONEDNN_OPTS=1 forced on an AVX2 EPYC (CI's second pass there), one 1024²
+        # inpaint of bench/inference.py ran for more than 4 min (the whole bench: 334 s with
+        # oneDNN off), a speed problem the bench's own report is for, not this test.
+        env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"},
+        timeout=1800,  # a hang guard, not a speed goal
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
