@@ -89,8 +89,10 @@ def card_lineage(generator_path: str | None) -> dict | None:
     """How a shipped generator was trained, from the ``model_card.json`` beside it (or ``None``).
 
     Returns:
-        ``{"card", "weights", "lr", "precision", "commands", "chain"}``: the card's path and its
-        ``training`` record (``chain``: one row per run of its warm-start chain, with
+        ``{"card", "weights", "averaged", "lr", "precision", "commands", "chain"}``: the card's
+        path and its ``training`` record (``averaged``: whether the shipped weights are a moving
+        average, ``None`` in cards before 2026-12-03; ``chain``: one row per run of its
+        warm-start chain, with
         ``run``, ``steps``, ``hours``, ``val_hole_l1`` and, in cards from 2026-12-02 on, ``lr``,
         ``precision`` and ``epochs``, the per-epoch V curve).
 
@@ -113,7 +115,7 @@ def card_lineage(generator_path: str | None) -> dict | None:
             f"{card_path}: not a model card with a training.chain ({type(e).__name__}: {e}); "
             "move it away to warm-start without the shipped model's history"
         ) from e
-    keep = ("weights", "lr", "precision", "commands")
+    keep = ("weights", "averaged", "lr", "precision", "commands")
     return {"card": card_path, **{k: training.get(k) for k in keep}, "chain": chain}
 
 

@@ -135,11 +135,7 @@ def training_chain(run_dir: str) -> list[dict]:
                 "lr": (train["g_learning_rate"], train["d_learning_rate"]) if train else None,
                 "precision": train.get("precision", "float32") if train else None,
                 "init_from": source,
-                "source_averaged": bool(source)
-                and (
-                    is_average(source)
-                    or str((lineage or {}).get("weights") or "").startswith("an exponential")
-                ),
+                "source_averaged": bool(source) and _source_averaged(source, lineage),
                 "val_hole_l1": _last_val(rows),
             }
         )
@@ -153,6 +149,21 @@ def training_chain(run_dir: str) -> list[dict]:
         if not os.path.exists(os.path.join(run_dir, "epochs.jsonl")):
             break  # a file from outside any run (and without a card): the chain starts here
     return chain[::-1]
+
+
+def _source_averaged(source: str, lineage: dict | None) -> bool:
+    """Whether a warm start's generator file holds moving-average weights (keras_pggan.ema).
+
+    A shipped file is named after the model, not the checkpoint: its card says what it holds
+    (``averaged``; cards before 2026-12-03 only in the ``weights`` sentence).
+    """
+    if is_average(source):
+        return True
+    if not lineage:
+        return False
+    if lineage.get("averaged") is not None:
+        return bool(lineage["averaged"])
+    return str(lineage.get("weights") or "").startswith("an exponential")
 
 
 def _last_val(rows: list[dict]) -> str:
@@ -710,6 +721,7 @@ def main(argv=None) -> int:
             "machine": args.machine,
             "loss_weights": [lc["l1_weight"], lc["global_adv_weight"], lc["patch_adv_weight"]],
             "weights": ema_note(gen, chain, tc),
+            "averaged": is_average(gen),
             "commands": args.command or ["(see the runs' config.json and env.json)"],
             "chain": chain_rows(chain),
         },

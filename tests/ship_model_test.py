@@ -187,6 +187,12 @@ def test_a_run_warm_started_from_a_shipped_file_continues_the_cards_chain(ship, 
     assert [link["lr"] for link in chain] == [(2e-4, 2e-4), (5e-5, 5e-5), (5e-5, 5e-5)]
     assert ship.precisions(chain) == ("`mixed_bfloat16` in `first`, `second`; `float32` in `third`")
     assert chain[2]["source_averaged"] and not chain[1]["source_averaged"]
+    # A card's boolean wins over its sentence (cards from 2026-12-03 on carry one).
+    shipped = "saved_models/pggan_dres.keras"
+    assert not ship._source_averaged(shipped, {**lineage, "averaged": False})
+    assert ship._source_averaged(shipped, {"averaged": True})
+    assert not ship._source_averaged(shipped, None)
+    assert ship._source_averaged("runs/a/checkpoints/generator_ema-epoch003.keras", None)
     assert [r["val_hole_l1"] for r in chain[1]["rows"]] == [0.095, 0.09]
     assert "val_ema_hole_l1" not in chain[1]["rows"][0]
     assert chain[1]["rows"][1]["val_ema_hole_l1"] == 0.089

@@ -366,13 +366,15 @@ def test_a_warm_start_from_a_shipped_file_keeps_its_cards_training_record(tmp_pa
     gen = str(shipped / "pggan_dres.keras")
     shutil.copyfile(os.path.join(src, "generator.keras"), gen)
     chain = [{"run": "src", "steps": 2, "hours": 0.01, "val_hole_l1": "9.00 %"}]
-    card = {"training": {"lr": "G 0.0002, D 0.0002", "precision": "float32", "chain": chain}}
+    training = {"lr": "G 0.0002, D 0.0002", "precision": "float32", "averaged": True}
+    card = {"training": {**training, "chain": chain}}
     (shipped / "model_card.json").write_text(json.dumps(card))
     run = str(tmp_path / "warm")
     assert train.main([*TINY, "--epochs", "1", "--run-dir", run, "--init-from", gen]) == 0
     env = json.load(open(os.path.join(run, "env.json")))
     lineage = env["processes"][0]["init_from"]["lineage"]
     assert lineage["chain"] == chain and lineage["lr"] == "G 0.0002, D 0.0002"
+    assert lineage["averaged"] is True
     assert lineage["card"] == str(shipped / "model_card.json")
 
     # A card that is not one: a clear error naming it, and no run directory.
