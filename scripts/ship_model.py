@@ -2,7 +2,12 @@
 
 Example (the command used for the shipped model; see saved_models/MODEL_CARD.md):
 
-    python scripts/ship_model.py --run-dir ~/.cache/keras_pggan/runs/ship_v2 --overwrite
+  python scripts/ship_model.py --run-dir ~/.cache/keras_pggan/runs/ship_v2 --overwrite
+
+When training went on past the shipped weights and was no better on V, ship them again with
+the longer run, so that the card records what followed (:func:`split_chain`):
+
+  python scripts/ship_model.py --run-dir RUN --checkpoint saved_models/pggan_dres.keras --overwrite
 
 Writes into ``--out`` (default ``saved_models/``; existing files are replaced only with
 ``--overwrite``):
@@ -245,8 +250,99 @@ def chain_rows(chain: list[dict]) -> list[dict]:
     ]
 
 
-def curve_png(chain: list[dict], path: str) -> str:
-    """V hole L1 (the in-training validation on V, 128² crops) against total steps."""
+def _abs(path: str) -> str:
+    """A path as a run's ``env.json`` records it (relative to where it ran: the project root)."""
+    return os.path.realpath(path if os.path.isabs(path) else os.path.join(ROOT, path))
+
+
+def split_chain(chain: list[dict], generator_path: str) -> tuple[list[dict], list[dict]]:
+    """Splits the chain at the shipped weights: the training that made them, and what followed.
+
+    A run can go on past the weights that ship, e.g. when its later checkpoints were no better
+    on V than the shipped file it was warm-started from. The card then records the training up
+    to the shipped weights (steps, hours, the chain a warm start from the shipped file continues)
+    and, apart, the training after them, whose V curve says whether more of it would help.
+
+    Args:
+        chain: :func:`training_chain`.
+        generator_path: the file to ship: an epoch checkpoint of one link
+            (``<run>/checkpoints/generator[_ema]-epochNNN.keras``), the file a link was
+            warm-started from, or any other file (the newest generator: nothing follows it).
+
+    Returns:
+        ``(before, after)``: links (copies, a link cut at the checkpoint gets its rows up to
+        it and its totals there; its rest starts ``after``, with steps and hours from the cut).
+    """
+    real = os.path.realpath(generator_path)
+    m = re.fullmatch(r"generator(?:_ema)?-epoch(\d+)\.keras", os.path.basename(generator_path))
+    for i, link in enumerate(chain):
+        if link.get("init_from") and _abs(link["init_from"]) == real:
+            return chain[:i], chain[i:]
+        ckpts = os.path.join(link["run_dir"], "checkpoints") if link.get("run_dir") else None
+        if m and ckpts and os.path.realpath(os.path.dirname(real)) == os.path.realpath(ckpts):
+            epoch = int(m.group(1))
+            head = [r for r in link["rows"] if r.get("epoch", 0) <= epoch]
+            tail = [r for r in link["rows"] if r.get("epoch", 0) > epoch]
+            if not tail:
+                return chain[: i + 1], chain[i + 1 :]
+            step0, wall0 = (head[-1]["step"], head[-1]["wall_s"]) if head else (0, 0.0)
+            cut = dict(link, rows=head, steps=step0, wall_s=wall0, val_hole_l1=_last_val(head))
+            rest = dict(
+                link,
+                rows=[dict(r, step=r["step"] - step0, wall_s=r["wall_s"] - wall0) for r in tail],
+                steps=link["steps"] - step0,
+                wall_s=link["wall_s"] - wall0,
+                init_from=generator_path,
+            )
+            return chain[:i] + [cut], [rest] + chain[i + 1 :]
+    return list(chain), []
+
+
+def continued(after: list[dict]) -> dict | None:
+    """The card's record of the training after the shipped weights (:func:`split_chain`).
+
+    Returns:
+        ``None`` when nothing followed; else ``{"runs", "steps", "hours", "series", "first",
+        "last", "best"}``: V hole L1 (%) of the moving average where every epoch has it (the raw
+        generator's otherwise) at its first and last epoch and its lowest.
+    """
+    rows = [r for link in after for r in link["rows"] if "val_hole_l1" in r]
+    if not rows:
+        return None
+    ema = all("val_ema_hole_l1" in r for r in rows)
+    ys = [100 * r["val_ema_hole_l1" if ema else "val_hole_l1"] for r in rows]
+    return {
+        "runs": [link["name"] for link in after],
+        "steps": sum(link["steps"] for link in after),
+        "hours": round(sum(link["wall_s"] for link in after) / 3600, 2),
+        "series": "moving average" if ema else "raw",
+        "first": round(ys[0], 3),
+        "last": round(ys[-1], 3),
+        "best": round(min(ys), 3),
+    }
+
+
+def continued_line(record: dict) -> str:
+    """The card's sentence for :func:`continued`."""
+    series = "its moving average's" if record["series"] == "moving average" else "its"
+    runs = ", ".join(f"`{r}`" for r in record["runs"])
+    return (
+        f"Training went on past these weights for {record['steps']:,} steps "
+        f"({record['hours']:.2f} h, {runs}; drawn after the marker in the curve): {series} V hole "
+        f"L1 {record['first']:.2f} → {record['last']:.2f} % (lowest {record['best']:.2f} %); the "
+        "verdict's trend covers the chain's last 2 h, this stretch included."
+    )
+
+
+def curve_png(chain: list[dict], path: str, shipped_step: int | None = None) -> str:
+    """V hole L1 (the in-training validation on V, 128² crops) against total steps.
+
+    Args:
+        chain: :func:`training_chain`.
+        path: the PNG to write.
+        shipped_step: where the shipped weights are, in total steps, when training went on past
+            them (:func:`split_chain`): drawn as a vertical marker.
+    """
     from plotting import line_plot
 
     series, offset = [], 0
@@ -269,6 +365,15 @@ def curve_png(chain: list[dict], path: str) -> str:
                 )
             )
         offset += link["steps"]
+    if shipped_step is not None and series:
+        ys_all = [y for _, _, ys in series for y in ys]
+        series.append(
+            (
+                f"shipped weights (step {shipped_step:,})",
+                [shipped_step, shipped_step],
+                [min(ys_all), max(ys_all)],
+            )
+        )
     return line_plot(
         series,
         path,
@@ -533,7 +638,8 @@ def render_model_card(card: dict) -> str:
         f"{t['batch_size']}; Adam lr {t['lr']}; precision {_code(t['precision'])}; "
         f"seed {t['seed']}.",
         f"- **{t['steps']} generator steps in {t['hours']:.2f} h** of training on {t['machine']} "
-        "(all links of the warm-start chain below).",
+        "(all links of the warm-start chain below"
+        + (", up to the shipped weights)." if t.get("continued") else ")."),
         *([f"- Weights: {t['weights']}."] if t.get("weights") else []),
         f"- Losses: λ1·L1 + λ2·adv(G-GAN) + λ3·adv(PatchGAN), λ = {t['loss_weights']} (the "
         "paper's), non-saturating BCE.",
@@ -551,6 +657,13 @@ def render_model_card(card: dict) -> str:
         lines.append(
             f"| `{link['run']}` | {link['steps']} | {link['hours']:.2f} | {link['val_hole_l1']} |"
         )
+    for link in t.get("continued_chain") or []:
+        lines.append(
+            f"| `{link['run']}` (after the shipped weights) | {link['steps']} | "
+            f"{link['hours']:.2f} | {link['val_hole_l1']} |"
+        )
+    if t.get("continued"):
+        lines += ["", continued_line(t["continued"])]
     unlogged = [
         f"`{link['run']}`" for link in t["chain"] if link["steps"] and link.get("epochs") == []
     ]
@@ -658,7 +771,7 @@ def main(argv=None) -> int:
     from keras_pggan.export import export_saved_model
     from keras_pggan.inpaint import Inpainter
     from keras_pggan.tflite import export_tflite
-    from keras_pggan.warm_start import newest_generator
+    from keras_pggan.warm_start import card_lineage, newest_generator
 
     run = args.run_dir
     gen = args.checkpoint or newest_generator(run, ema=True)
@@ -670,13 +783,18 @@ def main(argv=None) -> int:
     if os.path.exists(keras_path) and not args.overwrite:
         print(f"error: {keras_path} exists; pass --overwrite to replace it", file=sys.stderr)
         return 2
+    same = os.path.exists(keras_path) and os.path.samefile(gen, keras_path)
+    # Reshipping the shipped file (training after it was no better): its card's record of how
+    # it was made, read before the card is rewritten.
+    lineage = card_lineage(gen) if same or not is_average(gen) else None
     previous = None
     if os.path.exists(keras_path):  # the flat-colour numbers of what is being replaced
         previous = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(out, exist_ok=True)
     sm_base = os.path.join(out, args.name)
     tfl = {m: os.path.join(out, f"{args.name}-{m}.tflite") for m in ("fp32", "int8")}
-    shutil.copyfile(gen, keras_path)
+    if not same:
+        shutil.copyfile(gen, keras_path)
     export_saved_model(keras_path, sm_base, version=1, overwrite=True)
     for mode, path in tfl.items():
         kw = {"calibration_data": args.calibration_data} if mode == "int8" else {}
@@ -692,12 +810,19 @@ def main(argv=None) -> int:
     flat = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(args.figures, exist_ok=True)
     chain = training_chain(run)
-    trend = curve_trend(chain, averaged=is_average(gen))
+    before, after = split_chain(chain, gen)
+    averaged = _source_averaged(gen, lineage) if lineage else is_average(gen)
+    trend = curve_trend(chain, averaged=averaged)
     rel = os.path.relpath(args.figures, out)
-    curve = curve_png(chain, os.path.join(args.figures, "training_curve.png"))
+    curve = curve_png(
+        chain,
+        os.path.join(args.figures, "training_curve.png"),
+        shipped_step=sum(link["steps"] for link in before) if after else None,
+    )
     sheets = sample_sheets(keras_path, parts, args.figures)
     tc, dc, gc, lc = cfg["train"], cfg["data"], cfg["generator"], cfg["loss"]
-    hours = sum(link["wall_s"] for link in chain) / 3600
+    hours = sum(link["wall_s"] for link in before) / 3600
+    after_record = continued(after)
     card = {
         "name": args.name,
         "architecture": f"{gc['num_downsamplings']} down-samplings, residual blocks with "
@@ -716,14 +841,16 @@ def main(argv=None) -> int:
             "lr": learning_rates(chain),
             "precision": precisions(chain),
             "seed": tc["seed"],
-            "steps": sum(link["steps"] for link in chain),
+            "steps": sum(link["steps"] for link in before),
             "hours": hours,
             "machine": args.machine,
             "loss_weights": [lc["l1_weight"], lc["global_adv_weight"], lc["patch_adv_weight"]],
-            "weights": ema_note(gen, chain, tc),
-            "averaged": is_average(gen),
+            "weights": (lineage or {}).get("weights") or ema_note(gen, before, tc),
+            "averaged": averaged,
             "commands": args.command or ["(see the runs' config.json and env.json)"],
-            "chain": chain_rows(chain),
+            "chain": chain_rows(before),
+            "continued": after_record,
+            "continued_chain": chain_rows(after) if after else [],
         },
         "evaluation": {
             "kinds": ", ".join(title for _, title in KINDS),
@@ -739,7 +866,9 @@ def main(argv=None) -> int:
         "flat_colours_previous": previous,
         "flat_colour_finding": args.finding,
         "curve_trend": trend,
-        "verdict": verdict(scores, f"{args.name} (fp32 Keras)", int8, flat) + [trend_line(trend)],
+        "verdict": verdict(scores, f"{args.name} (fp32 Keras)", int8, flat)
+        + [trend_line(trend)]
+        + ([continued_line(after_record)] if after_record else []),
         "limits": [
             f"Trained for {hours:.1f} h on CPU: far less than the paper's training; large holes "
             "get plausible colour and coarse structure, not sharp detail.",

@@ -226,3 +226,78 @@ def test_a_generator_file_from_outside_any_run_starts_the_chain(ship, tmp_path):
     (d / "epochs.jsonl").write_text(json.dumps({"step": 100, "wall_s": 9.0}) + "\n")
     chain = ship.training_chain(str(d))
     assert [link["name"] for link in chain] == ["run"]
+
+
+def _live_link(run_dir, name, epochs, init_from=None):
+    rows = [
+        {
+            "epoch": e,
+            "step": 100 * e,
+            "wall_s": 360.0 * e,
+            "val_hole_l1": 0.08,
+            "val_ema_hole_l1": 0.079 - 0.001 * (e == 4),
+        }
+        for e in range(1, epochs + 1)
+    ]
+    return {
+        "run_dir": str(run_dir),
+        "name": name,
+        "rows": rows,
+        "steps": rows[-1]["step"],
+        "wall_s": rows[-1]["wall_s"],
+        "init_from": init_from,
+        "val_hole_l1": "8.00 %",
+    }
+
+
+def test_reshipping_the_file_a_run_started_from_puts_that_run_after_the_shipped_weights(ship):
+    """Training past the shipped file that was no better: the card keeps the chain that made the
+    weights (steps, hours, what a warm start from them continues) and records the rest apart."""
+    old = {
+        "run_dir": None,
+        "name": "old",
+        "rows": [],
+        "steps": 900,
+        "wall_s": 7200.0,
+        "init_from": None,
+        "val_hole_l1": "8.50 %",
+    }
+    new = _live_link("/runs/new", "new", 5, init_from="saved_models/pggan_dres.keras")
+    shipped = f"{ship.ROOT}/saved_models/pggan_dres.keras"
+    before, after = ship.split_chain([old, new], shipped)
+    assert [link["name"] for link in before] == ["old"]
+    assert [link["name"] for link in after] == ["new"]
+    rec = ship.continued(after)
+    assert rec == {
+        "runs": ["new"],
+        "steps": 500,
+        "hours": 0.5,
+        "series": "moving average",
+        "first": 7.9,
+        "last": 7.9,
+        "best": 7.8,
+    }
+    line = ship.continued_line(rec)
+    assert "500 steps (0.50 h, `new`" in line and "7.90 → 7.90 % (lowest 7.80 %)" in line
+    # A file that nothing in the chain started from or checkpointed: nothing follows it.
+    assert ship.split_chain([old, new], "/elsewhere/g.keras") == ([old, new], [])
+    assert ship.continued([]) is None
+
+
+def test_shipping_an_epoch_checkpoint_cuts_its_run_there(ship, tmp_path):
+    link = _live_link(tmp_path, "run", 5)
+    ckpt = tmp_path / "checkpoints" / "generator_ema-epoch003.keras"
+    before, after = ship.split_chain([link], str(ckpt))
+    assert [r["epoch"] for r in before[0]["rows"]] == [1, 2, 3]
+    assert (before[0]["steps"], before[0]["wall_s"]) == (300, 1080.0)
+    assert [(r["step"], r["wall_s"]) for r in after[0]["rows"]] == [(100, 360.0), (200, 720.0)]
+    assert (after[0]["steps"], after[0]["wall_s"]) == (200, 720.0)
+    assert after[0]["init_from"] == str(ckpt)
+    assert link["steps"] == 500 and len(link["rows"]) == 5  # the chain itself is not changed
+    # The newest checkpoint: the whole run made the shipped weights.
+    last = tmp_path / "checkpoints" / "generator-epoch005.keras"
+    assert ship.split_chain([link], str(last)) == ([link], [])
+    # The records of both halves add up to the run.
+    rows = ship.chain_rows(before) + ship.chain_rows(after)
+    assert sum(r["steps"] for r in rows) == 500
+    assert sum(r["hours"] for r in rows) == pytest.approx(0.5)
