@@ -786,9 +786,14 @@ def main(argv=None) -> int:
     same = os.path.exists(keras_path) and os.path.samefile(gen, keras_path)
     # Reshipping the shipped file (training after it was no better): its card's record of how
     # it was made, read before the card is rewritten.
-    lineage = card_lineage(gen) if same or not is_average(gen) else None
+    lineage = card_lineage(gen)
     previous = None
-    if os.path.exists(keras_path):  # the flat-colour numbers of what is being replaced
+    if same:  # nothing is replaced: the previous shipped model is still the card's
+        card_path = os.path.join(out, "model_card.json")
+        if os.path.exists(card_path):
+            with open(card_path, encoding="utf-8") as f:
+                previous = json.load(f).get("flat_colours_previous")
+    elif os.path.exists(keras_path):  # the flat-colour numbers of what is being replaced
         previous = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(out, exist_ok=True)
     sm_base = os.path.join(out, args.name)
@@ -811,7 +816,7 @@ def main(argv=None) -> int:
     os.makedirs(args.figures, exist_ok=True)
     chain = training_chain(run)
     before, after = split_chain(chain, gen)
-    averaged = _source_averaged(gen, lineage) if lineage else is_average(gen)
+    averaged = _source_averaged(gen, lineage)
     trend = curve_trend(chain, averaged=averaged)
     rel = os.path.relpath(args.figures, out)
     curve = curve_png(
