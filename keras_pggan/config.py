@@ -36,6 +36,7 @@ ADVERSARIAL_LOSSES = ("bce", "hinge", "lsgan")
 RECONSTRUCTION_MODES = ("full", "hole", "weighted")
 RECONSTRUCTION_DISTANCES = ("l1", "l2")
 CROP_MODES = ("resize_crop", "random_crop")
+COLOUR_SPACES = ("rgb", "ycbcr")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "true", "false")  # TrainConfig.jit_compile; "auto" is Keras's
@@ -257,6 +258,15 @@ class LossConfig:
         warmup_steps: generator steps at the start trained on the reconstruction term alone
             (adversarial terms off; the discriminator still trains): GLGAN's first phase.
             0 (default) turns it off.
+        colour_space: space of the reconstruction distance: ``"rgb"`` (default, the paper's) or
+            ``"ycbcr"`` (BT.601 luma and chroma, chroma weighted by ``chroma_weight``): in RGB
+            the three channels move together, so the L1 is mostly a luma loss and a fill of the
+            right brightness and the wrong hue costs little.
+        chroma_weight: ``"ycbcr"`` only: weight of Cb and Cr against Y (1). The three weights
+            are normalised to mean 1, so the term's scale stays that of the RGB L1.
+        colour_lowpass_weight: weight of a low-frequency colour term (added to the
+            reconstruction term): L1 between the 8×8-pooled chroma of the fill and of the truth
+            in hole cells. Wrong hues are patches, not pixels; 0 (default) turns it off.
     """
 
     l1_weight: float = 0.995
@@ -267,9 +277,15 @@ class LossConfig:
     hole_weight: float = 6.0
     distance: str = "l1"
     warmup_steps: int = 0
+    colour_space: str = "rgb"
+    chroma_weight: float = 1.0
+    colour_lowpass_weight: float = 0.0
 
     def __post_init__(self):
         c = "LossConfig"
+        _choice(c, "colour_space", self.colour_space, COLOUR_SPACES)
+        if self.colour_space != "rgb" and self.distance != "l1":
+            _fail(c, "colour_space", f"{self.colour_space!r} needs distance='l1'")
         _choice(c, "adversarial", self.adversarial, ADVERSARIAL_LOSSES)
         _choice(c, "reconstruction", self.reconstruction, RECONSTRUCTION_MODES)
         _choice(c, "distance", self.distance, RECONSTRUCTION_DISTANCES)
@@ -285,6 +301,8 @@ class LossConfig:
             global_adv_weight=self.global_adv_weight,
             patch_adv_weight=self.patch_adv_weight,
             hole_weight=self.hole_weight,
+            chroma_weight=self.chroma_weight,
+            colour_lowpass_weight=self.colour_lowpass_weight,
         )
 
 
@@ -303,6 +321,9 @@ class DataConfig:
         resize_to: short side before cropping in ``"resize_crop"`` mode; ``None`` means
             ``image_size``. Training 128² crops of photos scaled to 256 keeps the object scale of
             256² evaluation at a quarter of the cost.
+        resize_to_max: multi-scale training: the short side is drawn per example, uniformly
+            in ``[resize_to, resize_to_max]`` (validation keeps ``resize_to``), so the model
+            sees holes at many object scales. ``None`` (default) means one scale.
         flip: random horizontal flips.
         shuffle_buffer: size of the file-level shuffle buffer. Our default.
         cache: cache decoded images in memory (small data sets only).
@@ -313,6 +334,7 @@ class DataConfig:
     image_size: int = 256
     crop: str = "resize_crop"
     resize_to: int | None = None
+    resize_to_max: int | None = None
     flip: bool = True
     shuffle_buffer: int = 1024
     cache: bool = False
@@ -325,6 +347,17 @@ class DataConfig:
             not isinstance(self.resize_to, int) or self.resize_to < self.image_size
         ):
             _fail(c, "resize_to", f"must be an int >= image_size, got {self.resize_to!r}")
+        if self.resize_to_max is not None and (
+            not isinstance(self.resize_to_max, int)
+            or self.resize_to_max < (self.resize_to or self.image_size)
+            or self.crop != "resize_crop"
+        ):
+            _fail(
+                c,
+                "resize_to_max",
+                "needs crop='resize_crop' and an int >= resize_to (or image_size), "
+                f"got {self.resize_to_max!r}",
+            )
         for field in ("train", "val"):
             for s in getattr(self, field):
                 if not isinstance(s, str) or not s:

@@ -261,13 +261,28 @@ def _resize_short_side(image, size: int):
     return tf.image.resize(image, tf.stack([nh, nw]), method="bilinear", antialias=True)
 
 
-def _crop_image(image_u8, size: int, crop: str, flip: bool, seed, training: bool, resize_to=None):
-    """uint8 [h,w,3] → float32 [size,size,3] in [0,1]: resize/crop/flip, seeded."""
+def _crop_image(
+    image_u8, size: int, crop: str, flip: bool, seed, training: bool, resize_to=None,
+    resize_to_max=None,
+):  # fmt: skip
+    """uint8 [h,w,3] → float32 [size,size,3] in [0,1]: resize/crop/flip, seeded.
+
+    With ``resize_to_max`` (training only) the short side is drawn uniformly from
+    ``[resize_to, resize_to_max]`` per example (multi-scale crops).
+    """
     import tensorflow as tf
 
     image = tf.cast(image_u8, tf.float32) / 255.0
+    seeds = tf.random.experimental.stateless_split(seed, 2)
     if crop == "resize_crop":
-        image = _resize_short_side(image, resize_to or size)
+        short = resize_to or size
+        if training and resize_to_max and resize_to_max > short:
+            # Its own seed (folded in), so single-scale runs keep their crops and flips.
+            scale_seed = tf.random.experimental.stateless_fold_in(seed, 3)
+            short = tf.random.stateless_uniform(
+                [], scale_seed, minval=short, maxval=resize_to_max + 1, dtype=tf.int32
+            )
+        image = _resize_short_side(image, short)
     else:  # random_crop at native scale; images smaller than the crop are resized up.
         shape = tf.shape(image)
         image = tf.cond(
@@ -275,7 +290,6 @@ def _crop_image(image_u8, size: int, crop: str, flip: bool, seed, training: bool
             lambda: _resize_short_side(image, size),
             lambda: image,
         )
-    seeds = tf.random.experimental.stateless_split(seed, 2)
     if training:
         image = tf.image.stateless_random_crop(image, [size, size, 3], seed=seeds[0])
         if flip:
@@ -385,8 +399,9 @@ def _build(
     size = data_cfg.image_size
     sampler = masks_lib.MaskSampler(mask_cfg, size, size)
     short_side = data_cfg.resize_to or size
+    multi_scale = data_cfg.resize_to_max if training else None
     decoder = _Decoder(
-        short_side if data_cfg.crop == "resize_crop" else None,
+        (multi_scale or short_side) if data_cfg.crop == "resize_crop" else None,
         data_cfg.cache,
         num_files=None if records else len(files),
     )
@@ -417,7 +432,7 @@ def _build(
         example_seed = tf.stack([tf.cast(seed, tf.int64) + salt, tf.cast(index, tf.int64)])
         crop_seed, mask_seed = tf.unstack(tf.random.experimental.stateless_split(example_seed, 2))
         image = _crop_image(
-            rgb, size, data_cfg.crop, data_cfg.flip, crop_seed, training, short_side
+            rgb, size, data_cfg.crop, data_cfg.flip, crop_seed, training, short_side, multi_scale
         )
         mask = tf.reshape(tf.cast(sampler(mask_seed), tf.float32), [size, size, 1])
         return {"image": image, "mask": mask}

@@ -168,7 +168,9 @@ def load_eval_image(path: str, size: int) -> np.ndarray:
     return image[top : top + size, left : left + size]
 
 
-SCORE_KEYS = ("psnr", "ssim", "l1", "hole_l1", "hole_psnr", "hole_colour")
+SCORE_KEYS = (
+    "psnr", "ssim", "l1", "hole_l1", "hole_psnr", "hole_colour", "hole_chroma", "hole_blotch"
+)  # fmt: skip
 
 
 def score_methods(

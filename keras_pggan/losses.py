@@ -80,7 +80,28 @@ def generator_adversarial_loss(fake_logits, kind: str = "bce"):
     return _per_example_mean(loss)
 
 
-def reconstruction_loss(y_true, y_pred, mask=None, mode: str = "full", hole_weight: float = 6.0):
+# BT.601 RGB -> (Y, Cb, Cr) rows; applied to differences, so the offsets drop out.
+YCBCR_601 = (
+    (0.299, 0.587, 0.114),
+    (-0.168736, -0.331264, 0.5),
+    (0.5, -0.418688, -0.081312),
+)
+
+
+def rgb_to_ycbcr(x):
+    """BT.601 luma and chroma of RGB tensors [..., 3] (linear; no offsets: for differences)."""
+    m = tf.constant(YCBCR_601, tf.float32)
+    return tf.einsum("...c,dc->...d", tf.cast(x, tf.float32), m)
+
+
+def reconstruction_loss(
+    y_true,
+    y_pred,
+    mask=None,
+    mode: str = "full",
+    hole_weight: float = 6.0,
+    channel_weights=None,
+):
     """L1 reconstruction loss per example.
 
     Args:
@@ -91,11 +112,16 @@ def reconstruction_loss(y_true, y_pred, mask=None, mode: str = "full", hole_weig
             (0 for an example without holes); ``"weighted"``: hole pixels weighted by
             ``hole_weight``, known pixels by 1, normalised by the total weight.
         hole_weight: see ``mode``.
+        channel_weights: optional per-channel weights of |y − ŷ| (length C), e.g. luma and
+            chroma weights after :func:`rgb_to_ycbcr`; normalised to mean 1.
 
     Returns:
         float32 [B].
     """
     diff = tf.abs(tf.cast(y_true, tf.float32) - tf.cast(y_pred, tf.float32))
+    if channel_weights is not None:
+        w = tf.constant(channel_weights, tf.float32)
+        diff = diff * (w / tf.reduce_mean(w))
     if mode == "full":
         return _per_example_mean(diff)
     if mode not in ("hole", "weighted"):
@@ -106,3 +132,27 @@ def reconstruction_loss(y_true, y_pred, mask=None, mode: str = "full", hole_weig
     w = m if mode == "hole" else 1.0 + (hole_weight - 1.0) * m
     axes = list(range(1, diff.shape.rank))
     return tf.math.divide_no_nan(tf.reduce_sum(w * diff, axes), tf.reduce_sum(w, axes))
+
+
+def colour_lowpass_loss(y_true, y_pred, mask, cell: int = 8):
+    """Low-frequency colour error in the hole, per example.
+
+    Cb and Cr of the truth and the prediction are averaged over ``cell``×``cell`` cells; the
+    loss is the mean |Δ| of those cell averages over cells that are at least half hole. A blotch
+    of the wrong hue survives the pooling; pixel noise and texture do not.
+
+    Args:
+        y_true: target images [B,H,W,3] (H, W multiples of ``cell``).
+        y_pred: predicted images, same shape.
+        mask: [B,H,W,1], 1 = hole.
+        cell: side of the pooling cells.
+
+    Returns:
+        float32 [B] (0 for an example with no hole cell).
+    """
+    chroma = rgb_to_ycbcr(tf.cast(y_true, tf.float32) - tf.cast(y_pred, tf.float32))[..., 1:]
+    pooled = tf.nn.avg_pool2d(chroma, cell, cell, "VALID")
+    holes = tf.nn.avg_pool2d(tf.cast(mask, tf.float32), cell, cell, "VALID")
+    w = tf.cast(holes >= 0.5, tf.float32)
+    total = tf.reduce_sum(w * tf.abs(pooled), axis=[1, 2, 3])
+    return tf.math.divide_no_nan(total, 2.0 * tf.reduce_sum(w, axis=[1, 2, 3]))

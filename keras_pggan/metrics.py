@@ -52,9 +52,24 @@ SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 # Keys of a per-image row that are averaged by aggregate().
-METRIC_KEYS = ("l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour", "checkerboard")
+METRIC_KEYS = (
+    "l1",
+    "l2",
+    "psnr",
+    "ssim",
+    "hole_l1",
+    "hole_psnr",
+    "hole_colour",
+    "hole_chroma",
+    "hole_blotch",
+    "checkerboard",
+)
 # Rec. 601 luma weights (the checkerboard score works on luminance).
 LUMA = (0.299, 0.587, 0.114)
+# BT.601 chroma rows (Cb, Cr) of the RGB -> YCbCr matrix, for values in 8-bit levels.
+CHROMA_601 = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+# A hole pixel whose (Cb, Cr) is this many 8-bit levels from the truth's is a colour blotch.
+BLOTCH_LEVELS = 12.0
 
 
 class FeatureExtractorMissing(RuntimeError):
@@ -142,6 +157,34 @@ def hole_colour_error(a, b, mask) -> float:
         return float("nan")
     per_channel = np.abs(x[holes].mean(axis=0) - y[holes].mean(axis=0))
     return float(255.0 * np.mean(per_channel))
+
+
+def hole_chroma_errors(a, b, mask) -> tuple[float, float]:
+    """Per-pixel colour error of a fill in BT.601 chroma, 8-bit levels.
+
+    Luma and chroma are separated so a fill with the right brightness and the wrong hue (a blue
+    patch in a face) is seen, which PSNR and RGB L1 mostly miss: luma dominates both.
+
+    Args:
+        a: fill [H,W,3], uint8 or float in [0, 1].
+        b: truth, same shape.
+        mask: [H,W] (or [H,W,1]) bool or {0,1}, 1 = hole.
+
+    Returns:
+        ``(chroma, blotch)``: ``chroma`` is the mean over hole pixels of (|ΔCb| + |ΔCr|) / 2;
+        ``blotch`` the share (%) of hole pixels whose chroma is more than
+        :data:`BLOTCH_LEVELS` levels from the truth's (Euclidean in the CbCr plane). Both NaN
+        when the mask has no hole.
+    """
+    x, y = _pair(a, b)
+    holes = _hole_selector(mask, x.shape)
+    if not holes.any():
+        return float("nan"), float("nan")
+    rows = np.asarray(CHROMA_601, dtype=np.float64).T * 255.0
+    d = (x[holes].astype(np.float64) - y[holes].astype(np.float64)) @ rows  # [N, 2]: ΔCb, ΔCr
+    chroma = float(np.mean(np.abs(d)))
+    blotch = float(100.0 * np.mean(np.hypot(d[:, 0], d[:, 1]) > BLOTCH_LEVELS))
+    return chroma, blotch
 
 
 def hole_psnr(a, b, mask) -> float:
@@ -275,13 +318,16 @@ def image_metrics(pred, truth, mask) -> dict[str, Any]:
         mask: [H,W] (or [H,W,1]) bool or {0,1}, 1 = hole.
 
     Returns:
-        ``{"l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour", "checkerboard",
-        "hole_ratio", "identical"}`` (``hole_colour``: :func:`hole_colour_error`, 8-bit levels;
+        ``{"l1", "l2", "psnr", "ssim", "hole_l1", "hole_psnr", "hole_colour", "hole_chroma",
+        "hole_blotch", "checkerboard", "hole_ratio", "identical"}`` (``hole_colour``:
+        :func:`hole_colour_error`, 8-bit levels; ``hole_chroma`` / ``hole_blotch``:
+        :func:`hole_chroma_errors`, levels / % of hole pixels;
         ``checkerboard``: :func:`checkerboard_score`);
         ``identical`` is True when ``pred`` equals ``truth`` (PSNR then sits at the cap).
     """
     x, y = _pair(pred, truth)
     holes = _hole_selector(mask, x.shape)
+    chroma, blotch = hole_chroma_errors(x, y, holes)
     return {
         "l1": l1(x, y),
         "l2": l2(x, y),
@@ -290,6 +336,8 @@ def image_metrics(pred, truth, mask) -> dict[str, Any]:
         "hole_l1": hole_l1(x, y, holes),
         "hole_psnr": hole_psnr(x, y, holes),
         "hole_colour": hole_colour_error(x, y, holes),
+        "hole_chroma": chroma,
+        "hole_blotch": blotch,
         "checkerboard": checkerboard_score(x, y, holes),
         "hole_ratio": float(holes.mean()),
         "identical": bool(np.array_equal(x, y)),

@@ -206,8 +206,12 @@ class PGGAN(keras.Model):
             return losses.reconstruction_loss(
                 squared, tf.zeros_like(squared), masks, cfg.reconstruction, cfg.hole_weight
             )
+        weights = None
+        if cfg.colour_space == "ycbcr":
+            images, fake_raw = losses.rgb_to_ycbcr(images), losses.rgb_to_ycbcr(fake_raw)
+            weights = (1.0, cfg.chroma_weight, cfg.chroma_weight)
         return losses.reconstruction_loss(
-            images, fake_raw, masks, cfg.reconstruction, cfg.hole_weight
+            images, fake_raw, masks, cfg.reconstruction, cfg.hole_weight, weights
         )
 
     def _scale(self, per_example):
@@ -233,7 +237,12 @@ class PGGAN(keras.Model):
 
     def _g_losses(self, images, fake_raw, composited, masks, fake_out):
         cfg = self.loss_config
-        g_l1 = self._scale(self._reconstruction(images, fake_raw, masks))
+        rec = self._reconstruction(images, fake_raw, masks)
+        if cfg.colour_lowpass_weight:
+            rec = rec + cfg.colour_lowpass_weight * losses.colour_lowpass_loss(
+                images, fake_raw, masks
+            )
+        g_l1 = self._scale(rec)
         g_global = g_patch = tf.constant(0.0)
         if "global" in fake_out:
             g_global = self._scale(

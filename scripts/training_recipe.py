@@ -64,10 +64,47 @@ RECIPES = {
 }
 
 
+# v3 (issue 35): colour and scale levers, each a warm start from the shipped generator (a new
+# discriminator) with the shipped model's recipe (hole-weighted L1, 128² crops of 256-scale
+# photos) at its last learning rate, float32; "v3-base" and "v3-base-seed1" are the yardstick.
+V3_BASE_CONFIG = os.path.join("scripts", "configs", "pggan_dres_ship_v2.json")
+V3_INIT = os.path.join("saved_models", "pggan_dres.keras")
+V3_LR = {"train": {"g_learning_rate": 5e-5, "d_learning_rate": 5e-5, "precision": "float32"}}
+RECIPES_V3 = {
+    "v3-base": ("the shipped recipe, warm-started from the shipped weights", {}),
+    "v3-base-seed1": ("v3-base, seed 1 (noise yardstick)", {"train": {"seed": 1}}),
+    "v3-ycbcr": (
+        "L1 in BT.601 YCbCr, chroma weighted 3:1 against luma",
+        {"loss": {"colour_space": "ycbcr", "chroma_weight": 3.0}},
+    ),
+    "v3-multiscale": (
+        "multi-scale crops: short side 128–320 before the 128² crop",
+        {"data": {"resize_to": 128, "resize_to_max": 320}},
+    ),
+    "v3-lowpass": (
+        "+ low-frequency hole colour term (8×8-pooled Cb/Cr L1, weight 2)",
+        {"loss": {"colour_lowpass_weight": 2.0}},
+    ),
+    "v3-stage256": (
+        "256² crops with evaluation-sized holes (centre-128 and free-form)",
+        {
+            "data": {"image_size": 256, "resize_to": 256},
+            "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
+            "train": {"global_batch_size": 4},
+        },
+    ),
+}
+SETS = {"v2": RECIPES, "v3": RECIPES_V3}
+
+
 def recipe_config(name: str, bf16: bool):
     """The ExperimentConfig of recipe ``name`` (precision: bf16 where asked and supported)."""
     from keras_pggan.config import ExperimentConfig
 
+    if name in RECIPES_V3:
+        base = ExperimentConfig.load(os.path.join(ROOT, V3_BASE_CONFIG))
+        cfg = base.replace(name=f"recipe-{name}", **V3_LR).replace(**RECIPES_V3[name][1])
+        return cfg.replace(train={"validation_steps": max(1, 136 // cfg.train.global_batch_size)})
     base = ExperimentConfig.load(os.path.join(ROOT, BASE_CONFIG))
     precision = BF16 if bf16 else "float32"
     cfg = base.replace(name=f"recipe-{name}", train={"precision": precision})
@@ -81,7 +118,7 @@ def run(args) -> int:
     from keras_pggan.cpu import bf16_supported
 
     bf16 = bf16_supported() and not args.no_bf16
-    names = args.only.split(",") if args.only else list(RECIPES)
+    names = args.only.split(",") if args.only else list(SETS[args.set])
     os.makedirs(args.out, exist_ok=True)
     queue = []
     for name in names:
@@ -108,7 +145,7 @@ def run(args) -> int:
                 sys.executable, "-m", "keras_pggan.train", "--config", cfg_path,
                 "--run-dir", run_dir, "--time-limit", str(args.minutes),
                 "--keep-checkpoints", "0", "--verbose", "2",
-            ]  # fmt: skip
+            ] + (["--init-from", V3_INIT] if name in RECIPES_V3 else [])  # fmt: skip
             print(f"[{name}] {time.strftime('%H:%M:%S')} started: {' '.join(cmd)}", flush=True)
             running.append((name, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)))
         time.sleep(5)
@@ -193,7 +230,8 @@ def report(args) -> int:
     subset = v_all[::3]
     cache: dict = {}
     results = {}
-    for name in RECIPES:
+    recipes = SETS[args.set]
+    for name in recipes:
         run_dir = os.path.join(args.out, name)
         if not os.path.exists(os.path.join(run_dir, "history.json")):
             print(f"[{name}] not finished; left out")
@@ -207,7 +245,7 @@ def report(args) -> int:
                                         images=cache)["m"]  # fmt: skip
         points = curve(run_dir, subset, args.every, cache)
         results[name] = {
-            "what": RECIPES[name][0],
+            "what": recipes[name][0],
             "precision": cfg["train"]["precision"],
             "steps": points[-1]["step"] if points else 0,
             "wall_s": points[-1]["wall_s"] if points else 0,
@@ -296,11 +334,13 @@ def main(argv=None) -> int:
     r.add_argument("--minutes", type=float, default=20.0)
     r.add_argument("--parallel", type=int, default=2)
     r.add_argument("--only", default=None, help="comma-separated recipe names")
+    r.add_argument("--set", default="v2", choices=sorted(SETS), help="which recipe table")
     r.add_argument("--no-bf16", action="store_true", help="float32 even where bf16 is fast")
     q = sub.add_parser("report", help="score the runs, write the document")
     q.add_argument("--out", required=True)
     q.add_argument("--doc", default=os.path.join(ROOT, "docs", "training_recipe.md"))
     q.add_argument("--every", type=int, default=4, help="score every N-th epoch's checkpoint")
+    q.add_argument("--set", default="v2", choices=sorted(SETS), help="which recipe table")
     q.add_argument("--parallel", type=int, default=2, help="as the runs were made (for the doc)")
     q.add_argument("--minutes-label", default="20 minutes of wall time")
     q.add_argument("--verdict", action="append", default=[], help="a verdict line (repeatable)")

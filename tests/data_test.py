@@ -161,3 +161,33 @@ def test_make_tfrecords_shards_and_skips(corpus_dir, tmp_path):
     assert all(os.path.getsize(p) > 0 for p in report["shards"])
     assert data.main(["make-tfrecords", str(tmp_path / "missing"), str(tmp_path / "o")]) == 2
     assert data.main(["make-tfrecords", corpus_dir, str(tmp_path / "o"), "--shards", "0"]) == 2
+
+
+def test_multi_scale_crops_vary_the_scale_in_training_only(tmp_path):
+    # Vertical stripes of period 16 px on a 64² photo: the period after resizing to short side s
+    # is 16·s/64, so the mean horizontal gradient of a crop tells its scale.
+    x = np.arange(64)
+    stripes = np.where((x // 8) % 2 == 0, 255, 0).astype(np.uint8)
+    img = np.repeat(np.tile(stripes, (64, 1))[..., None], 3, axis=2)
+    folder = tmp_path / "stripes"
+    folder.mkdir()
+    for i in range(4):
+        Image.fromarray(img).save(folder / f"s{i}.png")
+
+    def gradient_energy(cfg, training):
+        make = data.make_train_dataset if training else data.make_val_dataset
+        (b,) = _take(make(cfg, MASKS, 16, seed=0), 1)
+        return np.abs(np.diff(b["image"][..., 0], axis=2)).mean(axis=(1, 2)), b
+
+    single = DataConfig(train=(str(folder),), image_size=16, resize_to=16, flip=False)
+    multi = DataConfig(train=(str(folder),), image_size=16, resize_to=16, resize_to_max=64,
+                       flip=False)  # fmt: skip
+    e_single, _ = gradient_energy(single, True)
+    e_multi, _ = gradient_energy(multi, True)
+    assert e_single.std() < 0.01  # one scale: every crop alike
+    assert e_multi.std() > 0.03 and e_multi.min() < e_single.mean() - 0.05  # coarser stripes
+    _, v_single = gradient_energy(single, False)
+    _, v_multi = gradient_energy(multi, False)
+    np.testing.assert_array_equal(v_single["image"], v_multi["image"])  # V keeps resize_to
+    with pytest.raises(ValueError, match="resize_to_max"):
+        DataConfig(image_size=32, resize_to=64, resize_to_max=48)

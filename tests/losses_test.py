@@ -56,3 +56,33 @@ def test_reconstruction_modes_hand_computed():
     assert losses.reconstruction_loss(y, p, tf.zeros_like(m), "hole").numpy()[0] == 0.0
     with pytest.raises(ValueError, match="needs a mask"):
         losses.reconstruction_loss(y, p, None, "hole")
+
+
+def test_ycbcr_rows_and_channel_weights():
+    grey = tf.constant([[[[0.5, 0.5, 0.5]]]])
+    ycc = losses.rgb_to_ycbcr(grey).numpy().ravel()
+    np.testing.assert_allclose(ycc, [0.5, 0.0, 0.0], atol=1e-6)  # grey has no chroma
+    a = tf.zeros([1, 2, 2, 3])
+    b = tf.constant(np.tile([0.0, 0.3, 0.6], (1, 2, 2, 1)), tf.float32)
+    # Weights (1, 2, 3) normalised to mean 1: (0.5, 1, 1.5) · (0, .3, .6) summed over channels / 3.
+    got = losses.reconstruction_loss(a, b, channel_weights=(1.0, 2.0, 3.0)).numpy()
+    np.testing.assert_allclose(got, [(0.0 + 0.3 + 0.9) / 3], rtol=1e-6)
+
+
+def test_colour_lowpass_loss_sees_hue_patches_in_holes_only():
+    truth = tf.zeros([1, 16, 16, 3])
+    mask = np.zeros([1, 16, 16, 1], np.float32)
+    mask[:, :8, :8] = 1.0  # one 8x8 hole cell of four
+    blue = np.zeros([1, 16, 16, 3], np.float32)
+    blue[..., 2] = 0.2  # +0.2 blue everywhere: ΔCb = 0.1, ΔCr = -0.0162624
+    got = losses.colour_lowpass_loss(truth, blue, mask).numpy()
+    np.testing.assert_allclose(got, [(0.1 + 0.0162624) / 2], rtol=1e-5)
+    # A zero-mean checker of blue (texture, not a cast) pools away.
+    checker = np.zeros([1, 16, 16, 3], np.float32)
+    checker[0, ::2, ::2, 2] = 0.2
+    checker[0, 1::2, 1::2, 2] = 0.2
+    checker[0, ::2, 1::2, 2] = -0.2
+    checker[0, 1::2, ::2, 2] = -0.2
+    np.testing.assert_allclose(losses.colour_lowpass_loss(truth, checker, mask).numpy(), [0.0],
+                               atol=1e-7)  # fmt: skip
+    assert losses.colour_lowpass_loss(truth, blue, np.zeros_like(mask)).numpy()[0] == 0.0

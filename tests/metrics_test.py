@@ -240,3 +240,24 @@ def test_nyquist_energy_by_hand():
     p = np.array([[1.0, -1.0, 1.0, -1.0], [1.0, -1.0, 1.0, -1.0]])
     assert M.nyquist_energy(p) == pytest.approx(2 * 16)
     assert M.nyquist_energy(np.ones((3, 5))) == pytest.approx(3 * 1 + 5 * 1)  # odd sides leak 1
+
+
+def test_hole_chroma_sees_hue_not_brightness():
+    truth = np.full((16, 16, 3), 128, np.uint8)
+    holes = np.zeros((16, 16), bool)
+    holes[:8] = True
+    brighter = truth.copy()
+    brighter[holes] = 148  # same hue, +20 luma: no chroma error
+    chroma, blotch = M.hole_chroma_errors(brighter, truth, holes)
+    assert chroma == pytest.approx(0.0, abs=1e-9) and blotch == 0.0
+    blue = truth.copy()
+    blue[:4] = (128, 128, 158)  # half the hole +30 in blue: ΔCb = 15, ΔCr = -2.4394
+    chroma, blotch = M.hole_chroma_errors(blue, truth, holes)
+    assert chroma == pytest.approx(0.5 * (15.0 + 2.43936) / 2, abs=1e-3)
+    assert blotch == pytest.approx(50.0)  # |(15, -2.44)| = 15.2 > 12 on half the hole
+    known_only = truth.copy()
+    known_only[~holes] = (0, 255, 0)
+    assert M.hole_chroma_errors(known_only, truth, holes) == (0.0, 0.0)
+    row = M.image_metrics(blue, truth, holes)
+    assert row["hole_chroma"] == pytest.approx(chroma) and row["hole_blotch"] == 50.0
+    assert all(math.isnan(v) for v in M.hole_chroma_errors(blue, truth, np.zeros((16, 16), bool)))

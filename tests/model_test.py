@@ -95,3 +95,24 @@ def test_learning_works_on_flat_colour_images(tiny_cfg):
     gan.fit(ds, steps_per_epoch=60, epochs=1, verbose=0, shuffle=False)
     last = float(gan.evaluate(ds, steps=4, verbose=0, return_dict=True)["hole_l1"])
     assert last <= 0.5 * first, (first, last)
+
+
+def test_colour_levers_change_the_reconstruction_term_as_defined(tiny_cfg, batch):
+    from keras_pggan import losses
+
+    data = {k: tf.constant(v) for k, v in batch.items()}
+    cfg = tiny_cfg.replace(loss={"colour_space": "ycbcr", "chroma_weight": 3.0,
+                                 "colour_lowpass_weight": 2.0})  # fmt: skip
+    gan = _gan(cfg)
+    logs = {k: float(v) for k, v in gan.test_step(data).items()}
+    images = data["image"] * 2.0 - 1.0
+    masks = data["mask"]
+    fake = gan.generator({"image": images, "mask": masks}, training=False)
+    ycc_true, ycc_fake = losses.rgb_to_ycbcr(images), losses.rgb_to_ycbcr(fake)
+    lc = cfg.loss
+    expected = losses.reconstruction_loss(
+        ycc_true, ycc_fake, masks, lc.reconstruction, lc.hole_weight, (1.0, 3.0, 3.0)
+    ) + 2.0 * losses.colour_lowpass_loss(images, fake, masks)
+    assert logs["g_l1"] == pytest.approx(float(tf.reduce_mean(expected)), rel=1e-4)
+    rgb = {k: float(v) for k, v in _gan(tiny_cfg).test_step(data).items()}
+    assert rgb["g_l1"] != pytest.approx(logs["g_l1"], rel=1e-3)
