@@ -8,10 +8,11 @@ Example:
 Every path runs the same weights on the same input (a photo-like random image with a centred square
 hole of half the side, batch 1) and returns the composited image in [0, 1]:
 
-- Keras: the generator in a ``tf.function`` (``keras_pggan.generator.fill_holes``);
-- SavedModel: ``serving_default`` of ``keras_pggan.export.export_saved_model`` (what TF Serving
+- Keras: the generator in a ``tf.function`` (``keras_pggan.models.generator.fill_holes``);
+- SavedModel: ``serving_default`` of ``keras_pggan.export.saved_model.export_saved_model`` (what TF
+Serving
   runs), loaded with ``tf.saved_model.load``;
-- LiteRT fp32 / dynamic / int8: ``keras_pggan.tflite.export_tflite`` builds run by
+- LiteRT fp32 / dynamic / int8: ``keras_pggan.export.tflite.export_tflite`` builds run by
   ``ai_edge_litert`` with 2 threads;
 - ONNX Runtime fp32: the SavedModel's ``serving_default`` converted by ``tf2onnx`` (opset 17),
   run by ``onnxruntime`` with 2 intra-op threads; if conversion fails, the exact error is recorded.
@@ -156,11 +157,11 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from bench.common import machine_facts, median_ms, write_report
-    from keras_pggan.backends import TFLiteInpainter
     from keras_pggan.config import get_preset
-    from keras_pggan.export import export_saved_model
-    from keras_pggan.generator import build_generator, fill_holes, load_generator
-    from keras_pggan.tflite import export_tflite
+    from keras_pggan.export.saved_model import export_saved_model
+    from keras_pggan.export.tflite import export_tflite
+    from keras_pggan.inference.backends import TFLiteInpainter
+    from keras_pggan.models.generator import build_generator, fill_holes, load_generator
 
     work = tempfile.mkdtemp(prefix="bench_inference_")
     try:

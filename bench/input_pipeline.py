@@ -93,11 +93,11 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from bench.common import machine_facts, write_report
-    from keras_pggan import data as data_lib
-    from keras_pggan import imageio
-    from keras_pggan import masks as masks_lib
     from keras_pggan.config import DataConfig, MaskConfig
-    from keras_pggan.models import build_gan, compile_gan
+    from keras_pggan.data import imageio
+    from keras_pggan.data import masks as masks_lib
+    from keras_pggan.data import pipeline as data_lib
+    from keras_pggan.training.build import build_gan, compile_gan
 
     embedded = args.data == "embedded"
     if not embedded and not os.path.isdir(args.data):

@@ -14,7 +14,7 @@ same seed, data and initial weights:
   default only on CPUs with AVX-512);
 - ``onednn+native-dilation``: oneDNN plus dilated convolutions as one dilated ``Conv2D`` (oneDNN
   has the dilated backprop kernels), no SpaceToBatch round trip
-  (``keras_pggan.layers.DilatedConv2D``, switched by ``KERAS_PGGAN_NATIVE_DILATION``);
+  (``keras_pggan.models.layers.DilatedConv2D``, switched by ``KERAS_PGGAN_NATIVE_DILATION``);
 - ``threads``: ``inter_op=1`` (one op at a time, each using every core) on top of the best so far;
 - ``xla``: ``jit_compile=True`` on the training step.
 
@@ -39,7 +39,7 @@ sys.path.insert(0, ROOT)
 
 from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
 
-NATIVE = "KERAS_PGGAN_NATIVE_DILATION"  # keras_pggan.layers.DilatedConv2D's switch
+NATIVE = "KERAS_PGGAN_NATIVE_DILATION"  # keras_pggan.models.layers.DilatedConv2D's switch
 LOSS_TOL = 1e-3
 OUT_TOL = 0.05
 MIN_GAIN = 0.05
@@ -72,13 +72,13 @@ def _child(spec: dict) -> dict:
     if spec.get("inter_op"):
         tf.config.threading.set_inter_op_parallelism_threads(spec["inter_op"])
     if spec.get("logical_cpus"):
-        from keras_pggan.train import configure_cpu_replicas
+        from keras_pggan.training.run import configure_cpu_replicas
 
         configure_cpu_replicas(spec["logical_cpus"])
     import keras
 
     from keras_pggan.config import ExperimentConfig, get_preset
-    from keras_pggan.models import build_gan, compile_gan
+    from keras_pggan.training.build import build_gan, compile_gan
 
     size, batch = spec["size"], spec["batch"]
     base = (

@@ -76,7 +76,7 @@ def profile_training(preset: str, size: int, batch: int, steps: int, logdir: str
     import tensorflow as tf
 
     from keras_pggan.config import get_preset
-    from keras_pggan.models import build_gan, compile_gan
+    from keras_pggan.training.build import build_gan, compile_gan
 
     cfg = get_preset(preset).replace(data={"image_size": size}, train={"global_batch_size": batch})
     gan = build_gan(cfg)

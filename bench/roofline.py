@@ -120,7 +120,7 @@ def main(argv=None) -> int:
 
     from bench.common import machine_facts, write_report
     from keras_pggan.config import get_preset
-    from keras_pggan.models import build_gan, compile_gan
+    from keras_pggan.training.build import build_gan, compile_gan
 
     results, rows = {"peak": [], "steps": {}}, []
     for preset in args.presets.split(","):

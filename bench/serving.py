@@ -4,7 +4,8 @@ Example:
     python bench/serving.py                              # untrained demo generator, 256² images
     python bench/serving.py --model runs/x/generator.keras --requests 40
 
-Exports the generator with ``keras_pggan.export.export_saved_model`` (and, for the size comparison,
+Exports the generator with ``keras_pggan.export.saved_model.export_saved_model`` (and, for the size
+comparison,
 with the plain ``ExportArchive.track(model)`` recipe) and starts ``python -m keras_pggan.serving
 serve`` in a subprocess. Cases: ``serving_default`` and ``serving_bytes`` (PNG) over gRPC at batch 1
 and batch 8, both signatures over REST at batch 1, two gRPC clients sending batch-1 requests at
@@ -49,7 +50,7 @@ def _photos(n: int, size: int):
     import numpy as np
     from PIL import Image
 
-    from keras_pggan.data import default_photo_paths
+    from keras_pggan.data.pipeline import default_photo_paths
 
     photos = []
     for path in default_photo_paths():
@@ -168,7 +169,7 @@ def _naive_variables_bytes(generator, folder: str) -> int:
     import keras
     import tensorflow as tf
 
-    from keras_pggan.export import variables_bytes
+    from keras_pggan.export.saved_model import variables_bytes
 
     archive = keras.export.ExportArchive()
     archive.track(generator)
@@ -250,9 +251,9 @@ def main(argv=None) -> int:
 
     from bench.common import machine_facts, write_report
     from keras_pggan.config import get_preset
-    from keras_pggan.export import export_saved_model
-    from keras_pggan.flops import count_flops
-    from keras_pggan.generator import build_generator, load_generator
+    from keras_pggan.export.saved_model import export_saved_model
+    from keras_pggan.models.flops import count_flops
+    from keras_pggan.models.generator import build_generator, load_generator
     from keras_pggan.serving import GrpcClient, RestClient
 
     start_all = time.perf_counter()

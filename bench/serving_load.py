@@ -5,7 +5,8 @@ Example:
     python bench/serving_load.py --model runs/x/generator.keras --clients 16 --seconds 60
 
 Exports the generator (default: the ``tiny`` preset, untrained, seeded) with
-``keras_pggan.export.export_saved_model``, starts ``python -m keras_pggan.serving serve`` in a
+``keras_pggan.export.saved_model.export_saved_model``, starts ``python -m keras_pggan.serving
+serve`` in a
 subprocess on 127.0.0.1 (gRPC and REST on free ports) and runs ``--clients`` threads for
 ``--seconds`` (``run_load`` of ``keras_pggan.testing.serving_load``, which the reliability tests
 share). Each thread has its own gRPC and REST client and cycles through ``request_mix``: good
@@ -83,8 +84,8 @@ def main(argv=None) -> int:
 
     from bench.common import machine_facts, write_report
     from keras_pggan.config import get_preset
-    from keras_pggan.export import export_saved_model
-    from keras_pggan.generator import build_generator
+    from keras_pggan.export.saved_model import export_saved_model
+    from keras_pggan.models.generator import build_generator
     from keras_pggan.testing.serving_load import proc_memory_mb, request_mix, run_load
 
     workdir = tempfile.mkdtemp(prefix="serving_load-")

@@ -42,7 +42,7 @@ def _load_photos(folder: str, n: int, size: int):
     import numpy as np
     from PIL import Image
 
-    from keras_pggan.data import IMAGE_EXTENSIONS
+    from keras_pggan.data.pipeline import IMAGE_EXTENSIONS
 
     files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS))
     photos = []
@@ -134,10 +134,10 @@ def main(argv=None) -> int:
     from skimage.metrics import structural_similarity
 
     from bench.common import machine_facts, median_ms, write_report
-    from keras_pggan.backends import TFLiteInpainter
     from keras_pggan.config import get_preset
-    from keras_pggan.generator import build_generator, fill_holes, load_generator
-    from keras_pggan.tflite import export_tflite
+    from keras_pggan.export.tflite import export_tflite
+    from keras_pggan.inference.backends import TFLiteInpainter
+    from keras_pggan.models.generator import build_generator, fill_holes, load_generator
 
     start = time.perf_counter()
     if args.model:
@@ -295,7 +295,8 @@ def main(argv=None) -> int:
         f"Quality: {len(photos)} photos from `{os.path.relpath(args.data, ROOT)}`, centre "
         f"{q}² crops, centre square hole of side {q // 2}; PSNR/SSIM over the whole "
         "composited image, mean over photos. PSNR vs Keras compares each build with "
-        "`keras_pggan.generator.fill_holes`; hole MAE is the mean |build − Keras| in the hole.",
+        "`keras_pggan.models.generator.fill_holes`; hole MAE is the mean |build − Keras| "
+        "in the hole.",
         f"Latency: median of {args.repeats} runs after a warm-up, one image per size, "
         "LiteRT `Interpreter(num_threads=T)` with its default XNNPACK delegate "
         "(invoke only, no host padding). The TF row runs the fp32 SavedModel (Keras's own "

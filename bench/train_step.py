@@ -129,7 +129,7 @@ def _measure(cfg, strategy, data: dict, warmup: int, steps: int, on_gpu: bool) -
     """Builds and compiles the GAN of ``cfg`` under ``strategy`` and times its steps."""
     import tensorflow as tf
 
-    from keras_pggan.models import build_gan, compile_gan
+    from keras_pggan.training.build import build_gan, compile_gan
 
     n = cfg.train.global_batch_size
     if on_gpu:
@@ -232,7 +232,7 @@ def main(argv=None) -> int:
 
     import tensorflow as tf
 
-    from keras_pggan.train import configure_cpu_replicas
+    from keras_pggan.training.run import configure_cpu_replicas
 
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     if not on_gpu and max(replica_counts) > 1:
@@ -241,7 +241,7 @@ def main(argv=None) -> int:
 
     from bench.common import machine_facts, write_report
     from keras_pggan.config import get_preset
-    from keras_pggan.distribute import make_strategy
+    from keras_pggan.training.distribute import make_strategy
 
     rng = np.random.default_rng(0)
     rows, results, cases = [], {}, []

@@ -76,8 +76,8 @@ def main(argv=None) -> int:
             print(f"error: --out: {target} exists; pass --overwrite to replace it", file=sys.stderr)
             return 2
 
-    from keras_pggan.export import SavedModelCheckError, export_saved_model
-    from keras_pggan.generator import load_generator
+    from keras_pggan.export.saved_model import SavedModelCheckError, export_saved_model
+    from keras_pggan.models.generator import load_generator
 
     try:
         generator = load_generator(model_path)

@@ -48,14 +48,14 @@ def model_card_section(report: dict[str, Any], title: str | None = None) -> str:
     """A markdown model-card section for one build from an ``export_tflite`` report.
 
     Args:
-        report: the dict ``keras_pggan.tflite.export_tflite`` returns.
+        report: the dict ``keras_pggan.export.tflite.export_tflite`` returns.
         title: the section title (default: the file name).
 
     Returns:
         The section as markdown, ending with a newline.
     """
+    from keras_pggan.export.tflite import BYTES_PER_PARAM, METADATA_NAME
     from keras_pggan.signatures import DEFAULT_SIGNATURE, OUTPUT
-    from keras_pggan.tflite import BYTES_PER_PARAM, METADATA_NAME
 
     name = os.path.basename(report["path"])
     inputs = report["inputs"]
@@ -115,7 +115,7 @@ def model_card_section(report: dict[str, Any], title: str | None = None) -> str:
         f"- Metadata: JSON in the `{METADATA_NAME}` metadata buffer (pad multiple, I/O contract)",
         "",
         "```python",
-        "from keras_pggan.backends import run_tflite",
+        "from keras_pggan.inference.backends import run_tflite",
         "",
         "# out: [H,W,3] float in [0,1]",
         f'out = run_tflite("{name}", image01, mask, num_threads=2)',
@@ -249,9 +249,9 @@ def main(argv=None) -> int:
         return 2
 
     from keras_pggan.errors import UserError
-    from keras_pggan.generator import load_generator
+    from keras_pggan.export.tflite import TFLiteCheckError, export_tflite, make_readable
     from keras_pggan.io_utils import check_writable, refuse_shipped, write_text_atomic
-    from keras_pggan.tflite import TFLiteCheckError, export_tflite, make_readable
+    from keras_pggan.models.generator import load_generator
 
     paths = {}
     for mode in modes:

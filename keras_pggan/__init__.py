@@ -17,10 +17,11 @@ if _cpu.started_as_cli():
 __version__ = "0.1.0"
 
 # The public names, imported on first use (PEP 562): `import keras_pggan` and every command's
-# --help stay free of TensorFlow. Custom layers register when keras_pggan.generator is imported
+# --help stay free of TensorFlow. Custom layers register when keras_pggan.models.generator is
+# imported
 # (keras_pggan.load_generator and every runner import it).
 _EXPORTS = {
-    "PGGAN": "keras_pggan.model",
+    "PGGAN": "keras_pggan.training.model",
     "DataConfig": "keras_pggan.config",
     "DiscriminatorConfig": "keras_pggan.config",
     "ExperimentConfig": "keras_pggan.config",
@@ -28,12 +29,12 @@ _EXPORTS = {
     "LossConfig": "keras_pggan.config",
     "MaskConfig": "keras_pggan.config",
     "TrainConfig": "keras_pggan.config",
-    "build_discriminator": "keras_pggan.discriminator",
-    "build_generator": "keras_pggan.generator",
-    "composite": "keras_pggan.generator",
-    "fill_holes": "keras_pggan.generator",
+    "build_discriminator": "keras_pggan.models.discriminator",
+    "build_generator": "keras_pggan.models.generator",
+    "composite": "keras_pggan.models.generator",
+    "fill_holes": "keras_pggan.models.generator",
     "get_preset": "keras_pggan.config",
-    "load_generator": "keras_pggan.generator",
+    "load_generator": "keras_pggan.models.generator",
 }
 
 __all__ = [

@@ -30,7 +30,7 @@ DISCRIMINATOR_VARIANTS = ("pggan", "global", "patch", "ce", "glgan")
 NORMS_G = ("instance", "none")
 BLOCK_TYPES = ("both", "dilated_first", "dilated_second")  # GeneratorConfig.block_type
 UPSAMPLES = ("resize_conv", "transposed")  # GeneratorConfig.upsample
-INTERPOLATIONS = ("bilinear", "bicubic", "nearest")  # as keras_pggan.layers.INTERPOLATIONS
+INTERPOLATIONS = ("bilinear", "bicubic", "nearest")  # as keras_pggan.models.layers.INTERPOLATIONS
 NORMS_D = ("instance", "spectral", "none")
 ADVERSARIAL_LOSSES = ("bce", "hinge", "lsgan")
 RECONSTRUCTION_MODES = ("full", "hole", "weighted")
@@ -41,7 +41,7 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "true", "false")  # TrainConfig.jit_compile; "auto" is Keras's
 HOLE_FILLS = ("zero", "mean")
-NAN_POLICIES = ("stop", "skip")  # as keras_pggan.guards.NAN_POLICIES
+NAN_POLICIES = ("stop", "skip")  # as keras_pggan.training.guards.NAN_POLICIES
 
 
 def _fail(cls: str, field: str, problem: str) -> None:
@@ -71,8 +71,8 @@ class GeneratorConfig:
 
     Attributes:
         variant: ``"dres"`` (PGGAN-DRes: dilated residual blocks) or ``"res"`` (PGGAN-Res: plain
-            residual blocks), from the paper; or a baseline (``keras_pggan.ce``,
-            ``keras_pggan.glgan``): ``"ce"`` (Context Encoder: 4×4 stride-2 encoder,
+            residual blocks), from the paper; or a baseline (``keras_pggan.models.ce``,
+            ``keras_pggan.models.glgan``): ``"ce"`` (Context Encoder: 4×4 stride-2 encoder,
             channel-wise fully connected bottleneck, transposed-convolution decoder; runs at
             ``fixed_size``) or ``"glgan"`` (GLGAN's completion network: ``dilation_rates`` are
             its dilated convolutions, transposed-convolution up-sampling).
@@ -107,7 +107,7 @@ class GeneratorConfig:
             unevenly, the classic checkerboard case).
         upsample_interpolation: interpolation of the ×2 resize before each up-sampling conv
             ("interpolated convolution"; the paper names bilinear and bicubic, bilinear is our
-            default): ``"bilinear"``, ``"bicubic"`` (``keras_pggan.layers.ResizeUpsample``: a
+            default): ``"bilinear"``, ``"bicubic"`` (``keras_pggan.models.layers.ResizeUpsample``: a
             fixed filter that converts to TFLite builtin ops) or ``"nearest"``. Only for
             ``upsample="resize_conv"``. The baselines up-sample with transposed convolutions,
             as their papers do, and take neither option.
@@ -117,7 +117,7 @@ class GeneratorConfig:
         hole_fill: what the network sees in the holes: ``"zero"`` (0 in [-1,1], mid-grey; the
             default, as every earlier model) or ``"mean"`` (each image's mean known colour per
             channel: a flat region with a hole then arrives flat, so a colour cast is not the
-            network's default answer). Our option (``keras_pggan.layers.MaskedInput``).
+            network's default answer). Our option (``keras_pggan.models.layers.MaskedInput``).
     """
 
     variant: str = "dres"
@@ -408,7 +408,7 @@ class TrainConfig:
         validation_steps: validation batches after each epoch (0 disables validation).
         num_samples: images in the per-epoch sample grid.
         nan_policy: what a NaN/Inf does: ``"stop"`` (stop before saving, keep the last good
-            checkpoint; keras_pggan.guards) or ``"skip"`` (skip the step's updates).
+            checkpoint; keras_pggan.training.guards) or ``"skip"`` (skip the step's updates).
         precision: ``"float32"`` (default), ``"mixed_float16"`` or ``"mixed_bfloat16"``: layers
             compute in float16 / bfloat16 while variables, optimiser state, the generator's
             tanh output, the discriminator's logits and all losses stay float32. Under
@@ -416,7 +416,8 @@ class TrainConfig:
             ``keras.optimizers.LossScaleOptimizer`` (dynamic loss scaling: float16's range is
             too small for unscaled gradients); a step whose scaled gradients overflow is
             skipped and the scale halved, and the logs count it (``skipped_steps``,
-            ``g_loss_scale``, ``d_loss_scale``; ``keras_pggan.model.PGGAN``). Mixed precision pays
+            ``g_loss_scale``, ``d_loss_scale``; ``keras_pggan.training.model.PGGAN``). Mixed
+            precision pays
             only where the hardware has the arithmetic: float16 on GPUs with tensor cores,
             bfloat16 on GPUs/TPUs and CPUs with AVX512_BF16 or AMX
             (``keras_pggan.cpu.bf16_supported``). Saved generators compute in float32 either way.
@@ -424,7 +425,7 @@ class TrainConfig:
             process sees a GPU and no ``tf.distribute`` strategy is in use, off on CPU-only
             machines), ``"true"`` or ``"false"``.
         ema_decay: decay of an exponential moving average of the generator's weights, kept
-            beside training (ProGAN's averaged generator; ``keras_pggan.ema``), saved as
+            beside training (ProGAN's averaged generator; ``keras_pggan.training.ema``), saved as
             ``generator_ema*.keras`` and scored on the validation set as ``val_ema_hole_l1``.
             The decay after t updates is ``min(ema_decay, (1 + t) / (10 + t))``. Our default
             0.999 (an average over about 1,000 steps); 0 turns it off.

@@ -27,7 +27,9 @@ from collections.abc import MutableMapping
 
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
-NATIVE_DILATION_ENV = "KERAS_PGGAN_NATIVE_DILATION"  # as keras_pggan.layers.NATIVE_DILATION_ENV
+NATIVE_DILATION_ENV = (
+    "KERAS_PGGAN_NATIVE_DILATION"  # as keras_pggan.models.layers.NATIVE_DILATION_ENV
+)
 INTER_OP_ENV = "KERAS_PGGAN_INTER_OP_THREADS"
 
 # CPU flags with which TensorFlow 2.21 turns oneDNN on by itself (its IsMKLEnabled: the

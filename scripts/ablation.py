@@ -25,7 +25,7 @@ seed, batch and steps) and run folder (``--out``), so the PGGAN-DRes arm of ever
   (``GeneratorConfig.block_type``: both, the first, the second) or none (the standard block).
 * ``upsample`` (Fig. 5): resize ×2 then convolve (bilinear or bicubic) or a transposed
   convolution (``GeneratorConfig.upsample``); its table adds the checkerboard score
-  (``keras_pggan.metrics.checkerboard_score``) and zoomed crops of the fills.
+  (``keras_pggan.evaluation.metrics.checkerboard_score``) and zoomed crops of the fills.
 
 Scores every arm and the Telea reference with ``keras_pggan.evaluate`` on the fixed centre (a
 square of half the side) and free-form mask sets of ``cmp_facade_val``, and writes the study's
@@ -403,12 +403,12 @@ def zoom_crops(runs: dict, args) -> list[str]:
     import numpy as np
     from PIL import Image
 
-    from keras_pggan import masks as masks_lib
-    from keras_pggan.data import list_image_files
-    from keras_pggan.evaluate import load_eval_image
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.data import masks as masks_lib
+    from keras_pggan.data.pipeline import list_image_files
+    from keras_pggan.evaluation.evaluate import load_eval_image
+    from keras_pggan.evaluation.sheets import comparison_sheet
+    from keras_pggan.inference.inpainter import Inpainter
     from keras_pggan.io_utils import atomic_path
-    from keras_pggan.sheets import comparison_sheet
 
     folder = os.path.join(args.out, "eval_masks", f"center{args.eval_size}")
     masks, _ = masks_lib.load_eval_set(folder)
@@ -451,7 +451,8 @@ def render_study(args, runs, evals, sheets, zooms, meta) -> str:
     lines += _setup_lines(args, meta)
     if study.checkerboard:
         lines.append(
-            "- *checkerboard*: `keras_pggan.metrics.checkerboard_score`, the fill's energy at "
+            "- *checkerboard*: `keras_pggan.evaluation.metrics.checkerboard_score`, the "
+            "fill's energy at "
             "the Nyquist frequencies (each row's and column's (−1)^x coefficient of the "
             "mean-removed luminance, squared and summed) over the truth's, in the holes, mean "
             "over images: 1 = as much as the truth, ≫ 1 = a 2-pixel checkerboard, < 1 = smoother "

@@ -7,7 +7,8 @@ Example (how the model card's "none of its checkpoints was better" was measured)
 
 V is the run's validation lists (its ``config.json``, as ``scripts/ship_model.py`` reads them:
 ``cmp_facade_val`` and the ImageNet hold-out), each part scored at 256² with the project's fixed
-seeded centre-128 and free-form sets (``keras_pggan.evaluate.score_methods``), so the numbers
+seeded centre-128 and free-form sets (``keras_pggan.evaluation.evaluate.score_methods``), so the
+numbers
 are the model card's. The in-training V hole L1 (128² crops, training masks) is too noisy to
 pick a checkpoint by; this is the table to pick by. Prints a markdown table (PSNR dB / SSIM per
 part and hole kind, and the mean PSNR of the four) and the file with the highest mean; ``--out
@@ -43,7 +44,7 @@ def compare(
     Returns:
         ``{file: {part: {kind: {metric: mean}}}}``.
     """
-    from keras_pggan.evaluate import score_methods
+    from keras_pggan.evaluation.evaluate import score_methods
 
     cache: dict = {}
     out = {}

@@ -10,11 +10,13 @@ Smoke test (a few minutes; writes elsewhere so docs/ keeps the real table):
     python scripts/paper_table.py --steps 2 --size 64 --count 4 --out /tmp/pt \\
         --doc /tmp/pt/paper_table.md
 
-Every method is trained by ``keras_pggan.train.run_training`` with the same training images, mask
+Every method is trained by ``keras_pggan.training.run.run_training`` with the same training images,
+mask
 mixture, seed, global batch and number of steps (``--size``² crops of photos whose short side is
-``--resize-to``); scored by ``keras_pggan.evaluate.run_evaluation`` on the same ``cmp_facade_val``
+``--resize-to``); scored by ``keras_pggan.evaluation.evaluate.run_evaluation`` on the same
+``cmp_facade_val``
 images with the same fixed mask sets (the centred square of half the side, 128 px at 256², and
-free-form strokes; ``keras_pggan.masks.make_eval_set``); timed at 256² and 512²; and written to
+free-form strokes; ``keras_pggan.data.masks.make_eval_set``); timed at 256² and 512²; and written to
 ``docs/paper_table.md`` with sample sheets in ``docs/paper_table/``. Runs are kept in ``--out``:
 re-running reuses finished runs with the same config and resumes interrupted ones.
 
@@ -237,7 +239,7 @@ def train_method(method: str, args, cfg=None, init_from: str | None = None) -> d
     import keras
 
     from keras_pggan.config import ExperimentConfig
-    from keras_pggan.train import run_training
+    from keras_pggan.training.run import run_training
 
     cfg = cfg or method_config(method, args)
     run_dir = os.path.join(args.out, method)
@@ -284,10 +286,10 @@ def train_method(method: str, args, cfg=None, init_from: str | None = None) -> d
 # -- evaluation and timing ----------------------------------------------------------------------
 def evaluate_all(runs: dict, args) -> dict:
     """Scores every method (and the classical reference) on both mask sets."""
-    from keras_pggan import baselines as baselines_lib
-    from keras_pggan import masks as masks_lib
-    from keras_pggan.data import list_image_files
-    from keras_pggan.evaluate import EvalConfig, run_evaluation
+    from keras_pggan.data import masks as masks_lib
+    from keras_pggan.data.pipeline import list_image_files
+    from keras_pggan.evaluation import classical as baselines_lib
+    from keras_pggan.evaluation.evaluate import EvalConfig, run_evaluation
 
     n = len(list_image_files(args.val_data))
     if args.count:
@@ -320,9 +322,11 @@ def describe_networks(runs: dict, args) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from keras_pggan import ce, glgan  # noqa: F401  (registers the baselines' layers)
-    from keras_pggan.flops import count_flops
-    from keras_pggan.generator import load_generator, pad_multiple_of
+    from keras_pggan.models import (
+        ce,  # noqa: F401  (registers the baselines' layers)
+    )
+    from keras_pggan.models.flops import count_flops
+    from keras_pggan.models.generator import load_generator, pad_multiple_of
 
     facts = {"_load": os.getloadavg()}
     for method in args.methods:
@@ -655,7 +659,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _check_args(args)
-        from keras_pggan import ce, glgan  # noqa: F401  (registers the baselines' layers)
+        from keras_pggan.models import (
+            ce,  # noqa: F401  (registers the baselines' layers)
+        )
 
         start = time.time()
         runs = {m: train_method(m, args) for m in args.methods}

@@ -10,7 +10,8 @@ Smoke test (minutes; a temporary folder, never docs/): ``python scripts/paper_ta
 --quick``.
 
 Every method starts from its base run (``--out/<method>``: ``--steps`` steps of ``--size``² crops,
-the paper table's setup) and is fine-tuned by ``keras_pggan.train.run_training`` (``init_from``: the
+the paper table's setup) and is fine-tuned by ``keras_pggan.training.run.run_training``
+(``init_from``: the
 base run's generator) with the same photos, mask mixture, seed, batch (``--finetune-batch-size``)
 and steps (``--finetune-steps``) on ``--finetune-size``² crops of photos whose short side is
 ``--finetune-resize-to`` (default: the fine-tune size). Context Encoder computes at its fixed size
@@ -378,7 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _check(args)
-        from keras_pggan import ce, glgan  # noqa: F401  (registers the baselines' layers)
+        from keras_pggan.models import (
+            ce,  # noqa: F401  (registers the baselines' layers)
+        )
 
         start = time.time()
         base, tuned = finetune_all(args)

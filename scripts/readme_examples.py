@@ -76,9 +76,9 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    from keras_pggan import masks as masks_lib
-    from keras_pggan.data import default_photo_paths
-    from keras_pggan.imageio import load_rgb
+    from keras_pggan.data import masks as masks_lib
+    from keras_pggan.data.imageio import load_rgb
+    from keras_pggan.data.pipeline import default_photo_paths
 
     os.makedirs(out, exist_ok=True)
     paths = {os.path.basename(p): p for p in default_photo_paths()}

@@ -22,7 +22,8 @@ Writes into ``--out`` (default ``saved_models/``; existing files are replaced on
 
 V is the run config's validation lists (``scripts/configs/splits/val_*.txt``: ``cmp_facade_val``
 and the ImageNet hold-out), each part scored separately at 256² with the fixed seeded centre-128
-and free-form sets (``keras_pggan.evaluate.score_methods``), next to Telea, Navier–Stokes and
+and free-form sets (``keras_pggan.evaluation.evaluate.score_methods``), next to Telea,
+Navier–Stokes and
 mean fill on the same masks.
 """
 
@@ -63,11 +64,11 @@ def regression_metrics(model_path: str, count: int = 4, size: int = 256) -> dict
     """
     import numpy as np
 
-    from keras_pggan import masks as masks_lib
-    from keras_pggan import metrics as M
-    from keras_pggan.data import default_photo_paths
-    from keras_pggan.evaluate import load_eval_image
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.data import masks as masks_lib
+    from keras_pggan.data.pipeline import default_photo_paths
+    from keras_pggan.evaluation import metrics as M
+    from keras_pggan.evaluation.evaluate import load_eval_image
+    from keras_pggan.inference.inpainter import Inpainter
 
     inpainter = Inpainter.from_path(model_path)
     out = {}
@@ -84,7 +85,7 @@ def regression_metrics(model_path: str, count: int = 4, size: int = 256) -> dict
 
 def v_parts(cfg: dict) -> dict[str, list[str]]:
     """``{part label: files}`` of the run config's validation sources (list files or folders)."""
-    from keras_pggan.data import resolve_sources
+    from keras_pggan.data.pipeline import resolve_sources
 
     parts = {}
     for source in cfg["data"]["val"]:
@@ -100,7 +101,8 @@ def training_chain(run_dir: str) -> list[dict]:
     The chain follows each run's warm start back to the run directory that made its generator.
     Where a run was warm-started from a shipped generator (one with a ``model_card.json``
     beside it), the runs before it come from the card's record that the warm start kept
-    (``init_from.lineage``, keras_pggan.warm_start.card_lineage): their directories may be gone
+    (``init_from.lineage``, keras_pggan.training.warm_start.card_lineage): their directories may be
+    gone
     with an earlier machine. Such links have ``run_dir`` ``None`` and the per-epoch log the card
     kept (none in cards before 2026-12-02).
 
@@ -112,7 +114,7 @@ def training_chain(run_dir: str) -> list[dict]:
         warm-started from (``None`` for the first link), ``source_averaged`` whether that file
         holds moving-average weights, ``val_hole_l1`` the last V hole L1 as the card shows it.
     """
-    from keras_pggan.callbacks import EpochLog
+    from keras_pggan.training.callbacks import EpochLog
 
     chain, seen = [], set()
     while run_dir and run_dir not in seen:
@@ -157,7 +159,8 @@ def training_chain(run_dir: str) -> list[dict]:
 
 
 def _source_averaged(source: str, lineage: dict | None) -> bool:
-    """Whether a warm start's generator file holds moving-average weights (keras_pggan.ema).
+    """Whether a warm start's generator file holds moving-average weights
+    (keras_pggan.training.ema).
 
     A shipped file is named after the model, not the checkpoint: its card says what it holds
     (``averaged``; cards before 2026-12-03 only in the ``weights`` sentence).
@@ -176,7 +179,8 @@ def _last_val(rows: list[dict]) -> str:
 
 
 def _lineage_links(lineage: dict) -> list[dict]:
-    """The links of a shipped generator's card record (keras_pggan.warm_start.card_lineage)."""
+    """The links of a shipped generator's card record
+    (keras_pggan.training.warm_start.card_lineage)."""
     text_lr = _parse_lr_text(lineage.get("lr") or "")
     links = []
     for row in lineage["chain"]:
@@ -384,7 +388,8 @@ def curve_png(chain: list[dict], path: str, shipped_step: int | None = None) -> 
 
 
 def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
-    """What the shipped weights are: the raw generator or its moving average (keras_pggan.ema)."""
+    """What the shipped weights are: the raw generator or its moving average
+    (keras_pggan.training.ema)."""
     if not is_average(generator_path):
         return "the generator's weights at the checkpoint (no moving average)"
     rows = chain[-1]["rows"] if chain else []
@@ -399,14 +404,16 @@ def ema_note(generator_path: str, chain: list[dict], train_cfg: dict) -> str:
             since += ", where the last run started from the previous run's moving average"
     decay = train_cfg.get("ema_decay", 0.999)
     return (
-        "an exponential moving average of the generator's weights (`keras_pggan.ema`, decay "
+        "an exponential moving average of the generator's weights "
+        "(`keras_pggan.training.ema`, decay "
         f"{decay:g}: about the last {round(1 / (1 - decay)):,} steps{since}), not the newest "
         "raw weights"
     )
 
 
 def is_average(generator_path: str) -> bool:
-    """True for a moving-average generator file (``generator_ema*.keras``, keras_pggan.ema)."""
+    """True for a moving-average generator file (``generator_ema*.keras``,
+    keras_pggan.training.ema)."""
     return os.path.basename(generator_path).startswith("generator_ema")
 
 
@@ -534,10 +541,10 @@ def sample_sheets(model_path: str, parts: dict, out_dir: str, per_part: int = 4)
     import numpy as np
     from PIL import Image
 
-    from keras_pggan import masks as masks_lib
-    from keras_pggan.baselines import get_baseline
-    from keras_pggan.evaluate import comparison_sheet, load_eval_image, masked_input
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.data import masks as masks_lib
+    from keras_pggan.evaluation.classical import get_baseline
+    from keras_pggan.evaluation.evaluate import comparison_sheet, load_eval_image, masked_input
+    from keras_pggan.inference.inpainter import Inpainter
 
     model, telea = Inpainter.from_path(model_path), get_baseline("telea")
     os.makedirs(out_dir, exist_ok=True)
@@ -684,7 +691,7 @@ def render_model_card(card: dict) -> str:
         f"256² centre crops, fixed seeded mask sets (seed 0): {card['evaluation']['kinds']}. "
         "Composited outputs; L1 and hole L1 in % of the range; hole colour error = mean over "
         "channels of |hole mean colour − truth's| in 8-bit levels (`metrics.hole_colour_error`). "
-        "Produced by `scripts/ship_model.py` (`keras_pggan.evaluate.score_methods`).",
+        "Produced by `scripts/ship_model.py` (`keras_pggan.evaluation.evaluate.score_methods`).",
         "",
     ]
     for part, by_method in card["evaluation"]["scores"].items():
@@ -767,11 +774,11 @@ def main(argv=None) -> int:
     p.add_argument("--overwrite", action="store_true", help="replace the shipped files")
     args = p.parse_args(argv)
 
-    from keras_pggan.evaluate import flat_colour_check, score_methods
-    from keras_pggan.export import export_saved_model
-    from keras_pggan.inpaint import Inpainter
-    from keras_pggan.tflite import export_tflite
-    from keras_pggan.warm_start import card_lineage, newest_generator
+    from keras_pggan.evaluation.evaluate import flat_colour_check, score_methods
+    from keras_pggan.export.saved_model import export_saved_model
+    from keras_pggan.export.tflite import export_tflite
+    from keras_pggan.inference.inpainter import Inpainter
+    from keras_pggan.training.warm_start import card_lineage, newest_generator
 
     run = args.run_dir
     gen = args.checkpoint or newest_generator(run, ema=True)

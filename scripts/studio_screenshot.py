@@ -59,8 +59,8 @@ def _outputs(out: str, write_docs: bool) -> list[str]:
 
 def take(model: str, out: str, write_docs: bool = False) -> list[str]:
     """Runs the studio flow on the coffee photo and writes the screenshots (and download)."""
-    from keras_pggan.data import default_photo_paths
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.data.pipeline import default_photo_paths
+    from keras_pggan.inference.inpainter import Inpainter
     from keras_pggan.studio.app import create_app
     from keras_pggan.studio.web import BackgroundServer
     from keras_pggan.testing import browser as browser_lib
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
             check_writable(path, overwrite, "--out")
         if shutil.which("chromium") is None and not os.environ.get("KERAS_PGGAN_CHROMIUM"):
             raise UserError("no Chromium found: apt-get install chromium (Debian)")
-        from keras_pggan.inpaint import default_model_path
+        from keras_pggan.inference.inpainter import default_model_path
 
         model = args.model or default_model_path()
     except (UserError, FileNotFoundError) as e:

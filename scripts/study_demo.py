@@ -36,9 +36,9 @@ OTHER_MU, BIAS_SD, NOISE_SD = 3.0, 0.3, 0.7
 
 def make_study_images(out: str, size: int, count: int | None) -> str:
     """Runs evaluate --save-outputs with the shipped model on the embedded photos."""
-    from keras_pggan import evaluate
-    from keras_pggan.data import default_photo_paths
-    from keras_pggan.inpaint import default_model_path
+    from keras_pggan.data.pipeline import default_photo_paths
+    from keras_pggan.evaluation import evaluate
+    from keras_pggan.inference.inpainter import default_model_path
 
     photos = default_photo_paths()[:count]
     listing = os.path.join(out, "photos.txt")

@@ -158,7 +158,7 @@ def run(args) -> int:
 
 
 def _val_files() -> tuple[list[str], list[str]]:
-    from keras_pggan.data import resolve_sources
+    from keras_pggan.data.pipeline import resolve_sources
 
     cmp_files, _ = resolve_sources([os.path.join(ROOT, VAL_LISTS[0])])
     imagenet, _ = resolve_sources([os.path.join(ROOT, VAL_LISTS[1])])
@@ -173,8 +173,8 @@ def curve(run_dir: str, subset: list[str], every: int, cache: dict) -> list[dict
     """V-subset hole L1 (mean of centre and free-form) of the run's checkpoints vs wall time."""
     import glob
 
-    from keras_pggan.callbacks import EpochLog
-    from keras_pggan.evaluate import score_methods
+    from keras_pggan.evaluation.evaluate import score_methods
+    from keras_pggan.training.callbacks import EpochLog
 
     rows = {r["epoch"]: r for r in EpochLog.read(os.path.join(run_dir, "epochs.jsonl"))}
     path = os.path.join(run_dir, "curve.json")
@@ -208,7 +208,7 @@ def seconds_per_step(run_dir: str) -> float:
     """Median training seconds per step from the epoch log (validation time included)."""
     import numpy as np
 
-    from keras_pggan.callbacks import EpochLog
+    from keras_pggan.training.callbacks import EpochLog
 
     rows = EpochLog.read(os.path.join(run_dir, "epochs.jsonl"))
     steps = [b["step"] - a["step"] for a, b in zip(rows, rows[1:])]
@@ -219,7 +219,7 @@ def seconds_per_step(run_dir: str) -> float:
 def report(args) -> int:
     from plotting import line_plot
 
-    from keras_pggan.evaluate import score_methods
+    from keras_pggan.evaluation.evaluate import score_methods
 
     doc = args.doc
     if os.path.exists(doc) and not args.overwrite:

@@ -96,7 +96,7 @@ def test_only_export_imports_tflite():
     for path, source in _modules().items():
         if path in ("export.py", "tflite.py"):
             continue
-        assert "keras_pggan.tflite" not in _imports(source), path
+        assert "keras_pggan.export.tflite" not in _imports(source), path
 
 
 def test_serving_client_does_not_import_the_server():

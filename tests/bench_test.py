@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from keras_pggan.config import get_preset
-from keras_pggan.flops import count_flops
+from keras_pggan.models.flops import count_flops
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -19,7 +19,7 @@ from bench.run_all import headline  # noqa: E402
 
 
 def test_train_step_flops_follow_from_the_forward_counts():
-    from keras_pggan.models import build_gan, compile_gan
+    from keras_pggan.training.build import build_gan, compile_gan
 
     cfg = get_preset("tiny").replace(data={"image_size": 32}, train={"global_batch_size": 2})
     gan = build_gan(cfg)

@@ -15,8 +15,8 @@ from PIL import Image
 
 from keras_pggan import cli
 from keras_pggan.config import get_preset
-from keras_pggan.export import export_saved_model
-from keras_pggan.generator import build_generator
+from keras_pggan.export.saved_model import export_saved_model
+from keras_pggan.models.generator import build_generator
 from keras_pggan.serving import GrpcClient, RestClient, ServingError, serve_locally
 from keras_pggan.serving.__main__ import build_parser as serving_parser
 from keras_pggan.serving.__main__ import main as serving_main
@@ -54,7 +54,7 @@ def test_console_scripts_name_every_tool_and_import():
 def test_console_script_prog(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["/venv/bin/keras-pggan-inpaint", "--help"])
     assert cli.prog("keras_pggan.inpaint") == "keras-pggan-inpaint"
-    monkeypatch.setattr(sys, "argv", ["/work/keras_pggan/inpaint.py", "--help"])
+    monkeypatch.setattr(sys, "argv", ["/work/keras_pggan/inference/inpainter.py", "--help"])
     assert cli.prog("keras_pggan.inpaint") == "python -m keras_pggan.inpaint"
 
 
@@ -81,7 +81,7 @@ def test_package_import_is_light_and_lazy():
         "assert set(keras_pggan.__all__) <= set(dir(keras_pggan))\n"
         "assert keras_pggan.get_preset('tiny').name\n"
         "assert 'tensorflow' not in sys.modules\n"
-        "assert keras_pggan.load_generator.__module__ == 'keras_pggan.generator'\n"
+        "assert keras_pggan.load_generator.__module__ == 'keras_pggan.models.generator'\n"
         "assert 'tensorflow' in sys.modules\n"
     )
     run = subprocess.run(
@@ -91,13 +91,13 @@ def test_package_import_is_light_and_lazy():
 
 
 def test_saved_generators_load_after_importing_keras_pggan_generator(tmp_path):
-    # Baseline (CE) layers register with keras_pggan.generator, as they did with the package.
-    from keras_pggan.models import build_gan
+    # Baseline (CE) layers register with keras_pggan.models.generator, as they did with the package.
+    from keras_pggan.training.build import build_gan
 
     path = str(tmp_path / "ce.keras")
     build_gan(get_preset("ce")).generator.save(path)
     code = (
-        "import sys, keras, keras_pggan.generator\n"
+        "import sys, keras, keras_pggan.models.generator\n"
         f"keras.saving.load_model({path!r}, compile=False)\n"
         "import keras_pggan\n"
         f"keras_pggan.load_generator({path!r})\n"

@@ -9,7 +9,7 @@ from PIL import Image
 from script_loader import load_script
 
 from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator
+from keras_pggan.models.generator import build_generator
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def setup(tmp_path_factory):
 
 
 def test_the_table_is_score_methods_and_the_pick_is_the_highest_mean(compare, setup, tmp_path):
-    from keras_pggan.evaluate import score_methods
+    from keras_pggan.evaluation.evaluate import score_methods
 
     run, files = setup
     out = tmp_path / "cmp.md"

@@ -86,7 +86,7 @@ def generator():
     import keras
 
     from keras_pggan.config import get_preset
-    from keras_pggan.generator import build_generator
+    from keras_pggan.models.generator import build_generator
 
     keras.utils.set_random_seed(0)
     return build_generator(get_preset("tiny").generator)

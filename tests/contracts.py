@@ -16,8 +16,8 @@ import tensorflow as tf
 from conftest import make_batch
 
 from keras_pggan.config import ExperimentConfig, get_preset
-from keras_pggan.generator import fill_holes, pad_multiple_of, pad_to_multiple
-from keras_pggan.models import build_gan, compile_gan
+from keras_pggan.models.generator import fill_holes, pad_multiple_of, pad_to_multiple
+from keras_pggan.training.build import build_gan, compile_gan
 
 _ONE_EPOCH = {"steps_per_epoch": 1, "epochs": 1, "validation_steps": 0}
 
@@ -156,7 +156,7 @@ def check_mirrored_equals_one_device(cfg, gan_class, metric_names, steps=3, atol
         steps: optimiser steps (one epoch).
         atol: tolerance on the weights after training.
     """
-    from keras_pggan import train
+    from keras_pggan.training import run as train
 
     batch = cfg.train.global_batch_size
     data = make_batch(n=steps * batch, size=cfg.data.image_size, seed=5)

@@ -10,9 +10,10 @@ from contracts import (
     tiny_config,
 )
 
-from keras_pggan import models
 from keras_pggan.config import DISCRIMINATOR_VARIANTS, GENERATOR_VARIANTS
-from keras_pggan.model import BASELINE_METRIC_NAMES, METRIC_NAMES, PGGAN, BaselineGAN
+from keras_pggan.models import registry as models
+from keras_pggan.training import build
+from keras_pggan.training.model import BASELINE_METRIC_NAMES, METRIC_NAMES, PGGAN, BaselineGAN
 
 # The generator's pad multiple (2**num_downsamplings) in each tiny config.
 MULTIPLE = {"dres": 4, "res": 8, "ce": 8, "glgan": 4}
@@ -62,7 +63,8 @@ def test_mirrored_two_cpu_replicas_equal_one_device(variant):
     check_mirrored_equals_one_device(cfg, gan_class, metric_names, steps=3)
 
 
-# -- the registry (keras_pggan.models) ----------------------------------------------------------
+# -- the registry (keras_pggan.models.registry)
+# ----------------------------------------------------------
 def test_registry_covers_exactly_the_config_variants():
     assert set(models.GENERATORS) == set(GENERATOR_VARIANTS)
     assert set(models.DISCRIMINATORS) == set(DISCRIMINATOR_VARIANTS)
@@ -84,7 +86,7 @@ def test_unknown_variants_raise_naming_the_known_ones():
     ):
         models.build_generator_for(bad_g)
     with pytest.raises(ValueError, match="unknown generator variant 'unet'"):
-        models.build_gan(bad_g)
+        build.build_gan(bad_g)
 
     bad_d = dataclasses.replace(cfg, discriminator=_with_variant(cfg.discriminator, "wgan"))
     known_d = ", ".join(sorted(DISCRIMINATOR_VARIANTS))

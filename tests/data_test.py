@@ -8,8 +8,9 @@ import pytest
 from conftest import save_array, smooth_photo
 from PIL import Image
 
-from keras_pggan import data, imageio
 from keras_pggan.config import DataConfig, MaskConfig
+from keras_pggan.data import imageio
+from keras_pggan.data import pipeline as data
 
 MASKS = MaskConfig(spec="rect:1", min_hole_ratio=0.05, max_hole_ratio=0.5)
 

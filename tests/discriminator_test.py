@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from keras_pggan.config import DiscriminatorConfig, get_preset
-from keras_pggan.discriminator import build_discriminator
+from keras_pggan.models.discriminator import build_discriminator
 
 
 @pytest.mark.parametrize("size,patch", [(256, 16), (512, 32)])

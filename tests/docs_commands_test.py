@@ -204,8 +204,8 @@ def _prelude(clone) -> None:
     from PIL import Image
 
     from keras_pggan.config import get_preset
-    from keras_pggan.generator import build_generator
-    from keras_pggan.tflite import export_tflite
+    from keras_pggan.export.tflite import export_tflite
+    from keras_pggan.models.generator import build_generator
 
     keras.utils.set_random_seed(0)
     generator = build_generator(get_preset("tiny").generator)  # PGGAN-DRes shape, tiny

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator
+from keras_pggan.models.generator import build_generator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", *sorted(os.path.relpath(p, ROOT) for p in glob.glob(f"{ROOT}/docs/*.md"))]
@@ -92,7 +92,7 @@ def _arrays(generator) -> dict:
 
 def _tflite_builds(code: str, root, generator) -> None:
     """Builds the ``pggan_dres-<mode>.tflite`` files a block names (tiny ones) once."""
-    from keras_pggan.tflite import export_tflite
+    from keras_pggan.export.tflite import export_tflite
 
     for name, mode, uint8 in TFLITE_NAME.findall(code):
         if not (root / name).exists():

@@ -1,4 +1,5 @@
-"""The generator's moving average (keras_pggan.ema): the update rule, its state in backups and
+"""The generator's moving average (keras_pggan.training.ema): the update rule, its state in backups
+and
 on resume, the float32 copy that is saved, its validation score, and the run's EMA files."""
 
 import dataclasses
@@ -13,11 +14,11 @@ import pytest
 import tensorflow as tf
 from conftest import make_batch
 
-from keras_pggan import train
 from keras_pggan.config import TrainConfig, get_preset
-from keras_pggan.ema import GeneratorEMA
-from keras_pggan.generator import build_generator
-from keras_pggan.warm_start import newest_generator
+from keras_pggan.models.generator import build_generator
+from keras_pggan.training import run as train
+from keras_pggan.training.ema import GeneratorEMA
+from keras_pggan.training.warm_start import newest_generator
 
 TINY = ["--preset", "tiny", "--steps-per-epoch", "2", "--validation-steps", "1", "--verbose", "0"]
 
@@ -105,8 +106,8 @@ def test_the_saved_copy_computes_in_float32_and_is_frozen_in_time():
 
 
 def test_its_hole_l1_is_the_hole_l1_metric():
-    from keras_pggan.discriminator import build_discriminator
-    from keras_pggan.model import PGGAN
+    from keras_pggan.models.discriminator import build_discriminator
+    from keras_pggan.training.model import PGGAN
 
     cfg = get_preset("tiny")
     keras.utils.set_random_seed(0)

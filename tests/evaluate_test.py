@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_pggan import baselines
-from keras_pggan import metrics as M
 from keras_pggan.config import get_preset
-from keras_pggan.evaluate import (
+from keras_pggan.data.masks import load_eval_set, make_eval_set
+from keras_pggan.evaluation import classical as baselines
+from keras_pggan.evaluation import metrics as M
+from keras_pggan.evaluation.evaluate import (
     EvalConfig,
     load_eval_image,
     main,
@@ -20,9 +21,8 @@ from keras_pggan.evaluate import (
     parse_model_args,
     run_evaluation,
 )
-from keras_pggan.generator import build_generator
-from keras_pggan.inpaint import Inpainter
-from keras_pggan.masks import load_eval_set, make_eval_set
+from keras_pggan.inference.inpainter import Inpainter
+from keras_pggan.models.generator import build_generator
 
 SIZE = 32
 
@@ -256,7 +256,7 @@ def test_feature_model_gives_fid_and_lpips_rows(files, tmp_path):
 
 
 def test_flat_colour_check_scores_casts():
-    from keras_pggan.evaluate import FLAT_COLOURS, flat_colour_check
+    from keras_pggan.evaluation.evaluate import FLAT_COLOURS, flat_colour_check
 
     exact = flat_colour_check(lambda image, mask: image)  # a fill that keeps the colour
     assert set(exact) == set(FLAT_COLOURS)
@@ -273,7 +273,7 @@ def test_flat_colour_check_scores_casts():
 
 
 def test_score_methods_on_a_list_file(tmp_path):
-    from keras_pggan.evaluate import score_methods
+    from keras_pggan.evaluation.evaluate import score_methods
 
     files = []
     rng = np.random.default_rng(0)

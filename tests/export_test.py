@@ -10,9 +10,9 @@ import tensorflow as tf
 from PIL import Image
 from script_loader import load_script
 
-from keras_pggan import export as export_lib
 from keras_pggan.config import get_preset
-from keras_pggan.export import (
+from keras_pggan.export import saved_model as export_lib
+from keras_pggan.export.saved_model import (
     SavedModelCheckError,
     check_variables_size,
     export_saved_model,
@@ -20,7 +20,7 @@ from keras_pggan.export import (
     signature_summary,
     variables_bytes,
 )
-from keras_pggan.generator import build_generator
+from keras_pggan.models.generator import build_generator
 
 
 @pytest.fixture(scope="session")
@@ -276,7 +276,7 @@ def test_failed_export_leaves_nothing(tiny_generator, tmp_path, monkeypatch):
 
 
 def test_export_tflite_is_reexported():
-    from keras_pggan import tflite
+    from keras_pggan.export import tflite
 
     assert export_lib.export_tflite is tflite.export_tflite
 

@@ -1,8 +1,8 @@
 import keras
 
 from keras_pggan.config import get_preset
-from keras_pggan.flops import count_flops
-from keras_pggan.generator import build_generator
+from keras_pggan.models.flops import count_flops
+from keras_pggan.models.generator import build_generator
 
 
 def test_single_conv_matches_hand_count():

@@ -16,8 +16,8 @@ import tensorflow as tf
 from contracts import check_generator_contract, check_mirrored_equals_one_device, tiny_config
 
 from keras_pggan.config import ExperimentConfig, GeneratorConfig, get_preset
-from keras_pggan.generator import build_generator, fill_holes, load_generator
-from keras_pggan.layers import DilatedConv2D, ResizeUpsample
+from keras_pggan.models.generator import build_generator, fill_holes, load_generator
+from keras_pggan.models.layers import DilatedConv2D, ResizeUpsample
 
 # The converter's int8 calibrator still uses the deprecated tf.lite.Interpreter internally.
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
@@ -136,7 +136,7 @@ def test_bad_option_combinations_are_refused(generator, message):
 
 @pytest.mark.parametrize("option", ["transposed", "bicubic"])
 def test_new_up_sampling_ops_train_the_same_on_two_mirrored_replicas(option):
-    from keras_pggan.model import METRIC_NAMES, PGGAN
+    from keras_pggan.training.model import METRIC_NAMES, PGGAN
 
     cfg = tiny_config("dres", generator=OPTIONS[option])
     check_mirrored_equals_one_device(cfg, PGGAN, METRIC_NAMES, steps=3)
@@ -145,10 +145,10 @@ def test_new_up_sampling_ops_train_the_same_on_two_mirrored_replicas(option):
 @pytest.mark.large
 @pytest.mark.parametrize("option", list(OPTIONS))
 def test_option_trains_saves_loads_and_exports(option, tmp_path):
-    from keras_pggan.backends import run_tflite
-    from keras_pggan.export import export_saved_model
-    from keras_pggan.tflite import export_tflite
-    from keras_pggan.train import run_training
+    from keras_pggan.export.saved_model import export_saved_model
+    from keras_pggan.export.tflite import export_tflite
+    from keras_pggan.inference.backends import run_tflite
+    from keras_pggan.training.run import run_training
 
     cfg = get_preset("tiny").replace(
         generator=OPTIONS[option], train={"steps_per_epoch": 2, "validation_steps": 0}

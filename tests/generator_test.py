@@ -4,7 +4,7 @@ import keras
 import pytest
 
 from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator
+from keras_pggan.models.generator import build_generator
 
 
 def _layers(model, cls):
@@ -38,7 +38,7 @@ def test_as_float32_keeps_weights_and_outputs():
     import numpy as np
 
     from keras_pggan.config import get_preset
-    from keras_pggan.generator import as_float32, build_generator
+    from keras_pggan.models.generator import as_float32, build_generator
 
     cfg = get_preset("tiny").generator
     previous = keras.config.dtype_policy()

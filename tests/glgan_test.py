@@ -7,14 +7,14 @@ import tensorflow as tf
 from conftest import make_batch
 from contracts import tiny_config
 
-from keras_pggan import glgan
-from keras_pggan.backends import run_tflite
 from keras_pggan.config import get_preset
-from keras_pggan.generator import pad_multiple_of
-from keras_pggan.inpaint import KerasBackend
-from keras_pggan.model import BASELINE_METRIC_NAMES, BaselineGAN
-from keras_pggan.models import build_gan, compile_gan
-from keras_pggan.tflite import export_tflite
+from keras_pggan.export.tflite import export_tflite
+from keras_pggan.inference.backends import run_tflite
+from keras_pggan.inference.inpainter import KerasBackend
+from keras_pggan.models import glgan
+from keras_pggan.models.generator import pad_multiple_of
+from keras_pggan.training.build import build_gan, compile_gan
+from keras_pggan.training.model import BASELINE_METRIC_NAMES, BaselineGAN
 
 
 def _tiny(**sections):

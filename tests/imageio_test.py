@@ -1,4 +1,4 @@
-"""Image and mask I/O (keras_pggan.imageio): decoding, EXIF, bomb guard, array conventions.
+"""Image and mask I/O (keras_pggan.data.imageio): decoding, EXIF, bomb guard, array conventions.
 
 Mask files in every encoding are checked against every entry point in mask_agreement_test.py.
 """
@@ -10,7 +10,7 @@ import pytest
 from conftest import save_array, smooth_photo
 from PIL import Image
 
-from keras_pggan import imageio
+from keras_pggan.data import imageio
 
 _photo, _save = smooth_photo, save_array  # conftest.py
 

@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image, ImageFilter
 
-from keras_pggan import imageio
-from keras_pggan.inpaint import Inpainter, _parser, main
+from keras_pggan.data import imageio
+from keras_pggan.inference.inpainter import Inpainter, _parser, main
 from keras_pggan.testing import corpus
 
 H, W = 32, 48

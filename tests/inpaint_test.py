@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_pggan.backends import BACKEND_TOLERANCE_U8, KerasBackend
-from keras_pggan.generator import fill_holes
-from keras_pggan.imageio import load_rgb
-from keras_pggan.inpaint import Inpainter, main
-from keras_pggan.regions import plan_regions
+from keras_pggan.data.imageio import load_rgb
+from keras_pggan.inference.backends import BACKEND_TOLERANCE_U8, KerasBackend
+from keras_pggan.inference.inpainter import Inpainter, main
+from keras_pggan.inference.regions import plan_regions
+from keras_pggan.models.generator import fill_holes
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 
@@ -281,8 +281,8 @@ def test_from_path_errors(tmp_path):
 
 @pytest.mark.large
 def test_backends_agree_keras_saved_model_tflite(generator, model_path, tmp_path):
-    from keras_pggan.export import export_saved_model
-    from keras_pggan.tflite import export_tflite
+    from keras_pggan.export.saved_model import export_saved_model
+    from keras_pggan.export.tflite import export_tflite
 
     export_saved_model(generator, str(tmp_path / "sm"), version=1, warmup=False)
     export_tflite(generator, str(tmp_path / "g.tflite"), mode="fp32")

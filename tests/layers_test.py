@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_pggan.layers import MaskedInput, ResizeUpsample
+from keras_pggan.models.layers import MaskedInput, ResizeUpsample
 
 
 def test_resize_upsample_matches_tf_image_resize_and_handles_unknown_dims():
@@ -22,7 +22,7 @@ def test_resize_upsample_matches_tf_image_resize_and_handles_unknown_dims():
 
 @pytest.mark.parametrize("factor", [2, 3])
 def test_bicubic_is_tf_image_resize_inside_and_repeats_edges_at_the_border(factor):
-    from keras_pggan.layers import bicubic_phase_taps
+    from keras_pggan.models.layers import bicubic_phase_taps
 
     np.testing.assert_allclose(bicubic_phase_taps(factor).sum(axis=1), 1.0, atol=1e-12)
     x = tf.random.uniform([2, 9, 11, 3], seed=2)
@@ -71,7 +71,7 @@ def test_masked_input_zeroes_holes_and_appends_mask():
 
 @pytest.mark.parametrize("native", ["1", "0"])
 def test_dilated_conv2d_equals_keras_conv2d_forward_and_backward(native, monkeypatch):
-    from keras_pggan import layers as layers_lib
+    from keras_pggan.models import layers as layers_lib
 
     monkeypatch.setenv(layers_lib.NATIVE_DILATION_ENV, native)
     layers_lib.native_dilation_enabled.cache_clear()
@@ -112,7 +112,7 @@ def test_dilated_conv2d_equals_keras_conv2d_forward_and_backward(native, monkeyp
 def test_masked_input_mean_fill():
     import numpy as np
 
-    from keras_pggan.layers import MaskedInput
+    from keras_pggan.models.layers import MaskedInput
 
     image = np.zeros((2, 4, 4, 3), "float32")
     image[0] = (0.5, -0.25, 1.0)

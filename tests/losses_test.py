@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_pggan import losses
+from keras_pggan.training import losses
 
 SP = lambda x: math.log1p(math.exp(x))  # softplus
 

@@ -22,7 +22,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_pggan import imageio
+from keras_pggan.data import imageio
 from keras_pggan.testing.mask_files import CASES, SIZE, write_mask_files
 
 GREY = 128
@@ -66,7 +66,7 @@ def generator_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model_base(tmp_path_factory, generator_path):
-    from keras_pggan.export import export_saved_model
+    from keras_pggan.export.saved_model import export_saved_model
 
     base = str(tmp_path_factory.mktemp("serving") / NAME)
     # 15 parameters: the size check (variables vs parameters) does not apply to so few.
@@ -104,7 +104,7 @@ def test_alpha200_white_square_is_16_holes(corpus):
 
 
 def test_inpaint_cli(corpus, generator_path, tmp_path):
-    from keras_pggan import inpaint
+    from keras_pggan.inference import inpainter as inpaint
 
     files, photo = corpus
     for name in CASES:

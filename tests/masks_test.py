@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_pggan import masks
 from keras_pggan.config import MaskConfig
+from keras_pggan.data import masks
+from keras_pggan.masks import __main__ as masks_cli
 
 MANIFEST = "manifest.json"
 SEEDS = [(0, i) for i in range(6)]
@@ -379,14 +380,14 @@ def test_eval_set_refuses_to_overwrite_and_checks_hashes(tmp_path):
 def test_cli_make_eval_set_and_preview(tmp_path, capsys):
     out = str(tmp_path / "cli")
     argv = ["make-eval-set", "--kind", "thin", "--size", "32", "--count", "3", "--seed", "2", out]
-    assert masks.main(argv) == 0
+    assert masks_cli.main(argv) == 0
     assert len(os.listdir(out)) == 4
-    assert masks.main(argv) == 0  # same set again
-    assert masks.main(argv[:-2] + ["9", out]) == 2
+    assert masks_cli.main(argv) == 0  # same set again
+    assert masks_cli.main(argv[:-2] + ["9", out]) == 2
     assert "different mask set" in capsys.readouterr().err
-    assert masks.main(argv[:-2] + ["9", "--overwrite", out]) == 0
+    assert masks_cli.main(argv[:-2] + ["9", "--overwrite", out]) == 0
     png = str(tmp_path / "grid.png")
-    assert masks.main(["preview", "--kind", "rect", "--size", "16", "--count", "5", png]) == 0
+    assert masks_cli.main(["preview", "--kind", "rect", "--size", "16", "--count", "5", png]) == 0
     assert np.asarray(Image.open(png)).shape == (2 + 2 * 18, 2 + 3 * 18)
 
 
@@ -405,7 +406,7 @@ def test_cli_make_eval_set_and_preview(tmp_path, capsys):
 )
 def test_cli_user_errors_exit_2(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert masks.main(argv) == 2
+    assert masks_cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not os.path.exists(tmp_path / "X")

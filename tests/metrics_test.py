@@ -8,7 +8,7 @@ import skimage.data
 import tensorflow as tf
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from keras_pggan import metrics as M
+from keras_pggan.evaluation import metrics as M
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
 
@@ -138,7 +138,7 @@ def test_aggregate_groups_by_hole_ratio_bucket():
         mask = np.zeros(64 * 64, bool)
         mask[: int(round(frac * 64 * 64))] = True
         rows.append(M.image_metrics(distort(x, i), x, mask.reshape(64, 64)))
-    agg = M.aggregate(rows)  # keras_pggan.masks.hole_ratio_bucket
+    agg = M.aggregate(rows)  # keras_pggan.data.masks.hole_ratio_bucket
     assert list(agg["buckets"]) == ["0-10%", "20-30%", ">60%"]
     low = agg["buckets"]["0-10%"]
     assert low["count"] == 2
@@ -192,7 +192,7 @@ def test_lpips_style_distance():
 
 
 def test_hole_colour_error_measures_a_cast_not_texture():
-    from keras_pggan import metrics as M
+    from keras_pggan.evaluation import metrics as M
 
     truth = np.full((16, 16, 3), 128, np.uint8)
     mask = np.zeros((16, 16), bool)

@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 from conftest import make_batch
 
-from keras_pggan.discriminator import build_discriminator
-from keras_pggan.generator import build_generator
-from keras_pggan.model import METRIC_NAMES, PGGAN
+from keras_pggan.models.discriminator import build_discriminator
+from keras_pggan.models.generator import build_generator
+from keras_pggan.training.model import METRIC_NAMES, PGGAN
 
 
 def _gan(cfg, strategy=None, g_lr=2e-4, d_lr=2e-4, seed=0):
@@ -98,7 +98,7 @@ def test_learning_works_on_flat_colour_images(tiny_cfg):
 
 
 def test_colour_levers_change_the_reconstruction_term_as_defined(tiny_cfg, batch):
-    from keras_pggan import losses
+    from keras_pggan.training import losses
 
     data = {k: tf.constant(v) for k, v in batch.items()}
     cfg = tiny_cfg.replace(loss={"colour_space": "ycbcr", "chroma_weight": 3.0,

@@ -21,17 +21,17 @@ import tensorflow as tf
 from conftest import make_batch
 from contracts import tiny_config
 
-from keras_pggan import train
 from keras_pggan.config import get_preset
-from keras_pggan.guards import NonFiniteGuard, NonFiniteLossError, apply_loss_scaled
-from keras_pggan.model import (
+from keras_pggan.training import run as train
+from keras_pggan.training.build import build_gan, compile_gan
+from keras_pggan.training.guards import NonFiniteGuard, NonFiniteLossError, apply_loss_scaled
+from keras_pggan.training.model import (
     BASELINE_METRIC_NAMES,
     LOSS_SCALE_NAMES,
     METRIC_NAMES,
     SKIPPED_STEPS,
     BaselineGAN,
 )
-from keras_pggan.models import build_gan, compile_gan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOSS_SCALED_LOGS = (*METRIC_NAMES, SKIPPED_STEPS, *LOSS_SCALE_NAMES)
@@ -228,7 +228,7 @@ sys.path.insert(0, "tests")
 from conftest import make_batch
 from contracts import tiny_config
 from keras_pggan.config import get_preset
-from keras_pggan.models import build_gan, compile_gan
+from keras_pggan.training.build import build_gan, compile_gan
 
 cfg = get_preset("tiny").replace(train={"validation_steps": 0})
 data = make_batch(n=12, size=32, seed=5)
@@ -297,8 +297,8 @@ def test_jit_compile_true_is_refused_on_mirrored_cpu_replicas(tmp_path):
 @pytest.mark.large
 def test_cli_mixed_float16_with_xla_writes_float32_models(tmp_path):
     from keras_pggan.config import ExperimentConfig
-    from keras_pggan.generator import all_layers, load_generator
-    from keras_pggan.tflite import export_tflite
+    from keras_pggan.export.tflite import export_tflite
+    from keras_pggan.models.generator import all_layers, load_generator
 
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "keras_pggan.train", "--preset", "tiny"]

@@ -16,9 +16,9 @@ import tensorflow as tf
 from PIL import Image
 from reliability_fixtures import CROP
 
-from keras_pggan import data as data_lib
-from keras_pggan import masks as masks_lib
 from keras_pggan.config import DataConfig, MaskConfig
+from keras_pggan.data import masks as masks_lib
+from keras_pggan.data import pipeline as data_lib
 from keras_pggan.testing import corpus
 
 # -- entry point 1: the training data pipeline ------------------------------------------------

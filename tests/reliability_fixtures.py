@@ -39,9 +39,9 @@ def rel_models(tmp_path_factory):
     import keras
 
     from keras_pggan.config import get_preset
-    from keras_pggan.export import export_saved_model
-    from keras_pggan.generator import build_generator
-    from keras_pggan.tflite import export_tflite
+    from keras_pggan.export.saved_model import export_saved_model
+    from keras_pggan.export.tflite import export_tflite
+    from keras_pggan.models.generator import build_generator
 
     keras.utils.set_random_seed(0)
     generator = build_generator(get_preset("tiny").generator)
@@ -64,7 +64,7 @@ def rel_loaded(rel_models):
 
 @pytest.fixture(scope="session")
 def rel_inpainters(rel_models):
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.inference.inpainter import Inpainter
 
     return {backend: Inpainter.from_path(rel_models[backend]) for backend in ("keras", "tflite")}
 

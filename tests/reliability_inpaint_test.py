@@ -1,5 +1,6 @@
 """Bad input to ``python -m keras_pggan.inpaint``, the ``Inpainter`` API and its backends
-(keras_pggan.inpaint, keras_pggan.backends: Keras and TFLite): every corpus case, the TFLite
+(keras_pggan.inpaint, keras_pggan.inference.backends: Keras and TFLite): every corpus case, the
+TFLite
 runner's tensor cases, and atomic output writes.
 
 The corpus is :mod:`keras_pggan.testing.corpus`; docs/reliability.md holds the table case →
@@ -13,9 +14,9 @@ import pytest
 from PIL import Image
 from reliability_fixtures import H, W, read_png, run_cli
 
-from keras_pggan import imageio
-from keras_pggan import inpaint as inpaint_mod
-from keras_pggan.backends import TFLiteInpainter
+from keras_pggan.data import imageio
+from keras_pggan.inference import inpainter as inpaint_mod
+from keras_pggan.inference.backends import TFLiteInpainter
 from keras_pggan.testing import corpus
 
 # -- entry point 2: python -m keras_pggan.inpaint (and the Inpainter API) ----------------------

@@ -1,4 +1,5 @@
-"""Training faults (keras_pggan.guards, keras_pggan.callbacks, keras_pggan.train): the NaN
+"""Training faults (keras_pggan.training.guards, keras_pggan.training.callbacks,
+keras_pggan.train): the NaN
 guard, ``apply_if_finite`` (one process and across replicas), crash-safe checkpoints, and
 ``kill -9`` in the middle of an epoch followed by ``--resume``.
 
@@ -19,10 +20,10 @@ import pytest
 import tensorflow as tf
 from reliability_fixtures import CROP
 
-from keras_pggan.callbacks import AtomicBackupAndRestore, GeneratorCheckpoint
 from keras_pggan.config import get_preset
-from keras_pggan.generator import build_generator
-from keras_pggan.guards import NonFiniteGuard, NonFiniteLossError, apply_if_finite
+from keras_pggan.models.generator import build_generator
+from keras_pggan.training.callbacks import AtomicBackupAndRestore, GeneratorCheckpoint
+from keras_pggan.training.guards import NonFiniteGuard, NonFiniteLossError, apply_if_finite
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,8 +43,8 @@ def _nan_batches(steps, nan_step, seed=0):
 
 
 def _tiny_pggan(seed=0):
-    from keras_pggan.discriminator import build_discriminator
-    from keras_pggan.model import PGGAN
+    from keras_pggan.models.discriminator import build_discriminator
+    from keras_pggan.training.model import PGGAN
 
     cfg = get_preset("tiny")
     keras.utils.set_random_seed(seed)
@@ -161,7 +162,7 @@ def test_apply_if_finite_skips_exactly_the_bad_batch():
 
 @pytest.mark.parametrize("bad_replica", [None, 0, 1])
 def test_apply_if_finite_replicas_agree(bad_replica):
-    from keras_pggan import train
+    from keras_pggan.training import run as train
 
     strategy = train.make_strategy("mirrored", cpu_replicas=2)
     with strategy.scope():
@@ -240,7 +241,7 @@ _KILL_CHILD = textwrap.dedent(
     import os, sys, time
     import numpy as np, keras
     sys.path.insert(0, {root!r})
-    from keras_pggan.callbacks import AtomicBackupAndRestore
+    from keras_pggan.training.callbacks import AtomicBackupAndRestore
     backup_dir, kind, when = sys.argv[1], sys.argv[2], sys.argv[3]
     out = os.path.dirname(backup_dir)
     keras.utils.set_random_seed(0)

@@ -146,7 +146,7 @@ def test_export_saved_model_refuses_the_shipped_folder(shipped, model_path, caps
 
 
 def test_export_saved_model_library_refuses_the_shipped_folder(shipped, model_path):
-    from keras_pggan.export import export_saved_model
+    from keras_pggan.export.saved_model import export_saved_model
 
     before = _listing(shipped)
     with pytest.raises(UserError, match="shipped models folder"):
@@ -158,7 +158,7 @@ def test_export_saved_model_library_refuses_the_shipped_folder(shipped, model_pa
 
 
 def test_evaluate_refuses_a_non_empty_out(model_path, tmp_path, capsys):
-    from keras_pggan.evaluate import main
+    from keras_pggan.evaluation.evaluate import main
 
     data = tmp_path / "data"
     data.mkdir()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_pggan import saved_outputs
-from keras_pggan.evaluate import load_eval_image, main
-from keras_pggan.masks import load_eval_set
+from keras_pggan.data.masks import load_eval_set
+from keras_pggan.evaluation import saved_outputs
+from keras_pggan.evaluation.evaluate import load_eval_image, main
 
 SIZE = 32
 

@@ -30,8 +30,8 @@ from tensorflow_serving.apis import (
 
 from keras_pggan import serving
 from keras_pggan.config import get_preset
-from keras_pggan.export import export_saved_model, signature_summary
-from keras_pggan.generator import build_generator
+from keras_pggan.export.saved_model import export_saved_model, signature_summary
+from keras_pggan.models.generator import build_generator
 from keras_pggan.serving import GrpcClient, RestClient, ServingError, serve_locally
 from keras_pggan.serving.client import json_to_array
 from keras_pggan.serving.protocol import predict_json

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def photo_and_mask():
-    from keras_pggan import masks as masks_lib
-    from keras_pggan.data import default_photo_paths
-    from keras_pggan.evaluate import load_eval_image
+    from keras_pggan.data import masks as masks_lib
+    from keras_pggan.data.pipeline import default_photo_paths
+    from keras_pggan.evaluation.evaluate import load_eval_image
 
     path = [p for p in default_photo_paths() if p.endswith("chelsea.png")][0]
     image = load_eval_image(path, 256)
@@ -28,7 +28,7 @@ def photo_and_mask():
 
 @pytest.fixture(scope="module")
 def keras_output(photo_and_mask):
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.inference.inpainter import Inpainter
 
     return Inpainter.from_path(KERAS)(*photo_and_mask)
 
@@ -44,7 +44,7 @@ def keras_output(photo_and_mask):
 def test_formats_agree_and_keep_known_pixels(
     photo_and_mask, keras_output, path, max_level, max_mean
 ):
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.inference.inpainter import Inpainter
 
     image, mask = photo_and_mask
     out = Inpainter.from_path(os.path.join(SHIPPED, path))(image, mask)

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from keras_pggan import splits
 from keras_pggan.config import ExperimentConfig
-from keras_pggan.data import resolve_sources
+from keras_pggan.data import splits
+from keras_pggan.data.pipeline import resolve_sources
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LISTS = os.path.join(ROOT, "scripts", "configs", "splits")

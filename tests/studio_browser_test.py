@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_pggan import imageio
+from keras_pggan.data import imageio
 from keras_pggan.testing import browser as browser_lib
 from keras_pggan.testing import studio_flow
 
@@ -40,7 +40,7 @@ def real_photo():
 @pytest.fixture(scope="module")
 def studio(chromium, model_path):
     pytest.importorskip("fastapi")
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.inference.inpainter import Inpainter
     from keras_pggan.studio.app import create_app
     from keras_pggan.studio.web import BackgroundServer
 
@@ -73,7 +73,7 @@ def assert_mask_follows(holes, stroke, radius):
 
 
 def test_paint_inpaint_download_and_a_second_pass(studio, real_photo, model_path, tmp_path):
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.inference.inpainter import Inpainter
 
     server, browser = studio
     photo_path = str(tmp_path / "cat.png")

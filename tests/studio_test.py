@@ -15,7 +15,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("multipart")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from keras_pggan import imageio  # noqa: E402
+from keras_pggan.data import imageio  # noqa: E402
 from keras_pggan.studio import web  # noqa: E402
 from keras_pggan.studio.app import STATIC_DIR, ImageStore, create_app  # noqa: E402
 
@@ -263,7 +263,7 @@ def test_cli_refuses_bad_limits_and_missing_models(capsys):
 
 
 def test_real_inpainter_through_the_app(model_path):
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.inference.inpainter import Inpainter
 
     inpainter = Inpainter.from_path(model_path)
     image, holes = photo(), hole_mask() > 0
@@ -276,7 +276,7 @@ def test_real_inpainter_through_the_app(model_path):
 
 
 def test_a_large_photo_goes_through_the_tiled_path(model_path):
-    from keras_pggan.inpaint import Inpainter
+    from keras_pggan.inference.inpainter import Inpainter
 
     inpainter = Inpainter.from_path(model_path, working_size=128)
     image = photo(300, 520, seed=3)

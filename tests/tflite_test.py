@@ -8,10 +8,8 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from keras_pggan.backends import TFLiteInpainter, read_metadata, run_tflite
-from keras_pggan.calibration import calibration_samples
-from keras_pggan.generator import fill_holes
-from keras_pggan.tflite import (
+from keras_pggan.export.calibration import calibration_samples
+from keras_pggan.export.tflite import (
     TFLiteCheckError,
     check_builtin_ops,
     check_tflite_size,
@@ -19,6 +17,8 @@ from keras_pggan.tflite import (
     export_tflite,
     tflite_ops,
 )
+from keras_pggan.inference.backends import TFLiteInpainter, read_metadata, run_tflite
+from keras_pggan.models.generator import fill_holes
 
 # The converter's int8 calibrator still uses the deprecated tf.lite.Interpreter internally.
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")

@@ -3,7 +3,8 @@ directories left by a failed start, mirrored on one device, the ETA line, and th
 README.md gives for TensorBoard.
 
 The item tests go through ``train.main``, ``make_strategy`` and the CLI in a subprocess only, so
-they run (and fail) against the code before the fix too; ``keras_pggan.run_dir`` is imported
+they run (and fail) against the code before the fix too; ``keras_pggan.training.run_dir`` is
+imported
 inside the tests that need it.
 """
 
@@ -18,9 +19,9 @@ import sys
 
 import pytest
 
-from keras_pggan import train
 from keras_pggan.config import get_preset
 from keras_pggan.errors import UserError
+from keras_pggan.training import run as train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 32² tiny model, embedded photos, 2 steps/epoch: seconds per run.
@@ -211,7 +212,7 @@ def test_run_dir_layout_of_a_run_in_progress_resumes(tmp_path, monkeypatch):
     _a_run(run)
     seen = _main_until_training(monkeypatch, ["--run-dir", run, "--resume", "--verbose", "0"])
     assert seen["resume"] is True and seen["run_dir"] == run and seen["cfg"].name == "tiny"
-    from keras_pggan import run_dir
+    from keras_pggan.training import run_dir
 
     run_dir.check_resumable(run)
     assert run_dir.failed_start_files(run) is None
@@ -220,7 +221,7 @@ def test_run_dir_layout_of_a_run_in_progress_resumes(tmp_path, monkeypatch):
 
 
 def test_failed_start_files_lists_only_what_a_start_leaves(tmp_path):
-    from keras_pggan import run_dir
+    from keras_pggan.training import run_dir
 
     run = str(tmp_path / "run")
     _failed_start(run, workers=(1,))
@@ -289,7 +290,7 @@ def test_training_prints_speed_and_eta_once(restarted_run):
         r"ETA [0-9.]+ (s|min|h) \(pass --epochs / --time-limit to shorten\)",
         lines[0],
     ), lines[0]
-    from keras_pggan.callbacks import EpochLog
+    from keras_pggan.training.callbacks import EpochLog
 
     rows = EpochLog.read(os.path.join(restarted_run["run"], "epochs.jsonl"))
     assert [r["epoch"] for r in rows] == [1, 2]
@@ -299,7 +300,7 @@ def test_training_prints_speed_and_eta_once(restarted_run):
 
 
 def test_eta_report_measures_steady_steps(monkeypatch, capsys):
-    from keras_pggan import callbacks
+    from keras_pggan.training import callbacks
 
     clock = iter([0.0, 30.0, 30.8, 31.6, 32.4]).__next__
     monkeypatch.setattr(callbacks.time, "time", clock)
@@ -345,7 +346,7 @@ def test_readme_names_the_scalars_tensorboard_shows(restarted_run):
     val_tags = _scalar_tags(os.path.join(logs, "validation"))
     assert train_tags and val_tags
     assert train_tags == named, (train_tags, named)
-    # Validation-only: the generator's moving average (keras_pggan.ema).
+    # Validation-only: the generator's moving average (keras_pggan.training.ema).
     extra = re.search(r"in\s+`validation`\s+also\s+`([^`]+)`", readme)
     assert extra, "README.md: the run directory paragraph names the validation-only scalars"
     assert val_tags == named | set(extra.group(1).split()), val_tags

@@ -9,10 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from keras_pggan import cpu, train
+from keras_pggan import cpu
 from keras_pggan.config import ExperimentConfig, get_preset
-from keras_pggan.models import build_gan, compile_gan
-from keras_pggan.warm_start import warm_start
+from keras_pggan.training import run as train
+from keras_pggan.training.build import build_gan, compile_gan
+from keras_pggan.training.warm_start import warm_start
 
 # 32² tiny model, embedded photos, 2 steps/epoch: seconds per run.
 TINY = ["--preset", "tiny", "--steps-per-epoch", "2", "--validation-steps", "1", "--verbose", "0"]
@@ -206,7 +207,7 @@ def _write_photos(folder, n=6, bad=()):
 
 
 def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
-    from keras_pggan import data
+    from keras_pggan.data import pipeline as data
 
     photos = str(tmp_path / "photos")
     _write_photos(photos, bad=("broken.jpg",))
@@ -313,7 +314,7 @@ def test_epoch_log_and_time_limit_across_resume(tmp_path):
     assert train.main([*TINY, "--epochs", "5", "--run-dir", run, "--time-limit", "0.0001"]) == 0
     assert train.completed_epochs(os.path.join(run, "backup")) == 1
     assert train.main(["--epochs", "3", "--run-dir", run, "--resume", "--verbose", "0"]) == 0
-    from keras_pggan.callbacks import EpochLog
+    from keras_pggan.training.callbacks import EpochLog
 
     rows = EpochLog.read(os.path.join(run, "epochs.jsonl"))
     assert [r["epoch"] for r in rows] == [1, 2, 3]

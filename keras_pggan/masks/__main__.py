@@ -15,10 +15,11 @@ import argparse
 import json
 import sys
 
-from keras_pggan import cli, imageio
+from keras_pggan import cli
+from keras_pggan.data import imageio
+from keras_pggan.data.masks.kinds import KINDS
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import atomic_path
-from keras_pggan.masks.kinds import KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
-    from keras_pggan.masks.eval_set import make_eval_masks, make_eval_set, mask_grid
+    from keras_pggan.data.masks.eval_set import make_eval_masks, make_eval_set, mask_grid
 
     kw = {
         "min_hole_ratio": args.min_hole_ratio,

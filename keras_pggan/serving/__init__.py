@@ -17,11 +17,11 @@ Example:
 Importing this package does not import TensorFlow (the clients need numpy, grpc and Pillow; TF is
 imported when a gRPC call builds tensor protos or a server starts). ``read_image``,
 ``read_mask``, ``mask_from_array``, ``encode_png`` and ``decode_image_bytes`` are
-:mod:`keras_pggan.imageio`'s functions under their old names; the signature names come from
+:mod:`keras_pggan.data.imageio`'s functions under their old names; the signature names come from
 :mod:`keras_pggan.signatures`. See docs/serving.md.
 """
 
-from keras_pggan import imageio as _imageio
+from keras_pggan.data import imageio as _imageio
 from keras_pggan.serving.client import (
     DEFAULT_BACKOFF,
     DEFAULT_MODEL_NAME,

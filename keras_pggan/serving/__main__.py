@@ -21,7 +21,8 @@ import sys
 import threading
 import time
 
-from keras_pggan import cli, imageio
+from keras_pggan import cli
+from keras_pggan.data import imageio
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import check_writable
 from keras_pggan.serving import client as clients

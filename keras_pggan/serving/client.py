@@ -20,7 +20,7 @@ fails as unavailable it probes the port once, and a port that answers HTTP/1.1 (
 :class:`GrpcClient`) or HTTP/2 (gRPC, to :class:`RestClient`) fails at once with a message naming
 the client to use, instead of retrying a connection that cannot work.
 
-Images and masks are read and encoded by :mod:`keras_pggan.imageio` (the project's one file
+Images and masks are read and encoded by :mod:`keras_pggan.data.imageio` (the project's one file
 convention). This module needs numpy, grpc, Pillow and (for REST) requests; TensorFlow is imported
 only when a gRPC call builds or reads tensor protos.
 """
@@ -40,7 +40,8 @@ from typing import Any
 import grpc
 import numpy as np
 
-from keras_pggan import imageio, signatures
+from keras_pggan import signatures
+from keras_pggan.data import imageio
 from keras_pggan.signatures import BYTES_SIGNATURE, DEFAULT_SIGNATURE
 
 DEFAULT_MODEL_NAME = "pggan_dres"
@@ -423,7 +424,7 @@ class GrpcClient(_Client):
 
         Returns:
             ``{"name", "version", "signatures"}``, signatures as in
-            :func:`keras_pggan.export.signature_summary`.
+            :func:`keras_pggan.export.saved_model.signature_summary`.
         """
         from tensorflow_serving.apis import get_model_metadata_pb2
 

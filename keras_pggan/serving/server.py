@@ -83,7 +83,7 @@ class _Servable:
         import tensorflow as tf
         from tensorflow.core.protobuf import saved_model_pb2
 
-        from keras_pggan.export import latest_version
+        from keras_pggan.export.saved_model import latest_version
 
         if not os.path.isdir(model_base_path):
             raise FileNotFoundError(f"{model_base_path}: no such directory")

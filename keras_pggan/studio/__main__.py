@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from keras_pggan import cli
-from keras_pggan.regions import DEFAULT_WORKING_SIZE
+from keras_pggan.inference.regions import DEFAULT_WORKING_SIZE
 from keras_pggan.studio.web import (
     DEFAULT_HOST,
     DEFAULT_MAX_PIXELS,
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from keras_pggan.studio import web
 
         web.require_web_stack()
-        from keras_pggan.inpaint import Inpainter, default_model_path
+        from keras_pggan.inference.inpainter import Inpainter, default_model_path
         from keras_pggan.studio.app import create_app
 
         model = args.model or default_model_path()

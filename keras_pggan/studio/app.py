@@ -8,7 +8,8 @@ Example:
     >>> serve(app)                                    # doctest: +SKIP  (http://127.0.0.1:7860)
 
 The page (``static/editor.html``, ``editor.js``, ``editor.css``; no CDN, no external font) opens
-a photo through ``POST /api/images``: the server decodes it once with :mod:`keras_pggan.imageio`
+a photo through ``POST /api/images``: the server decodes it once with
+:mod:`keras_pggan.data.imageio`
 (any colour mode, EXIF orientation applied, within the byte and pixel limits) and keeps it under
 a random id, so the page paints on exactly the pixels the model will see and a large photo is
 uploaded once. ``POST /api/inpaint`` takes that id and the painted mask (an opaque PNG of the
@@ -36,7 +37,7 @@ from typing import Annotated
 
 import numpy as np
 
-from keras_pggan import imageio
+from keras_pggan.data import imageio
 from keras_pggan.studio.web import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_UPLOAD_MB,
@@ -126,7 +127,7 @@ def _stem(filename: str | None) -> str:
 
 
 def _telea_status(telea: bool) -> tuple[bool, str | None]:
-    from keras_pggan.baselines import OPENCV_HINT, opencv_available
+    from keras_pggan.evaluation.classical import OPENCV_HINT, opencv_available
 
     if not telea:
         return False, "Telea comparison is turned off for this app."
@@ -158,7 +159,7 @@ def create_app(
 
     Args:
         inpainter: a callable ``(uint8 [H,W,3], bool [H,W]) -> uint8 [H,W,3]``, usually
-            :class:`keras_pggan.inpaint.Inpainter` (it tiles large photos itself).
+            :class:`keras_pggan.inference.inpainter.Inpainter` (it tiles large photos itself).
         telea: offer OpenCV Telea side by side (hidden, with the reason, without OpenCV).
         max_upload_bytes: the largest accepted upload (photo or mask).
         max_pixels: the largest accepted photo, width × height.
@@ -254,7 +255,7 @@ def create_app(
         holes = decode_upload_mask(data, pixels.shape[:2], max_pixels, "mask")
         start = time.perf_counter()
         if method == "telea":
-            from keras_pggan.baselines import telea as telea_fill
+            from keras_pggan.evaluation.classical import telea as telea_fill
 
             out = telea_fill(pixels, holes)
             regions = 1

@@ -10,7 +10,7 @@ Example:
   :class:`BackgroundServer` runs one in a thread on a free port (tests, the screenshot script)
   and stops it cleanly.
 - :func:`read_limited`, :func:`decode_upload_image` and :func:`decode_upload_mask` read an
-  upload with a byte limit and decode it with a pixel limit through :mod:`keras_pggan.imageio`
+  upload with a byte limit and decode it with a pixel limit through :mod:`keras_pggan.data.imageio`
   (the project's one image and mask convention); every refusal is an :class:`UploadError`
   carrying the HTTP status and a sentence the page can show as it is.
 - :func:`install_error_handlers` turns :class:`UploadError` into ``{"error": message}`` JSON
@@ -33,7 +33,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from keras_pggan import imageio
+from keras_pggan.data import imageio
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860

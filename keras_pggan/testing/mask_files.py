@@ -2,7 +2,7 @@
 
 Used by the mask-agreement test: every entry point (numpy reader, in-graph decoder, inpaint CLI,
 both SavedModel signatures, serving clients) must read each file to exactly ``holes``. The
-expected holes are written down here from the file convention (see ``keras_pggan.imageio``),
+expected holes are written down here from the file convention (see ``keras_pggan.data.imageio``),
 not computed by the code under test.
 """
 

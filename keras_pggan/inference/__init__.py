@@ -1,0 +1,3 @@
+"""Inference: the one fill (pad → [-1,1] → generator → crop → composite), runners for Keras,
+SavedModel and TFLite files, hole regions of large photos, and :class:`Inpainter`.
+"""
