@@ -1,9 +1,9 @@
 """Inference side by side: Keras, SavedModel, LiteRT fp32/dynamic/int8 and ONNX Runtime fp32.
 
 Example:
-    python bench/inference.py                       # the shipped model, 256², 512², 1024²
-    python bench/inference.py --preset pggan-dres   # the full paper-size preset (random weights)
-    python bench/inference.py --quick               # 64², 128², 2 repeats, no 4096² run
+    python -m bench.inference                       # the shipped model, 256², 512², 1024²
+    python -m bench.inference --preset pggan-dres   # the full paper-size preset (random weights)
+    python -m bench.inference --quick               # 64², 128², 2 repeats, no 4096² run
 
 Every path runs the same weights on the same input (a photo-like random image with a centred square
 hole of half the side, batch 1) and returns the composited image in [0, 1]:
@@ -33,10 +33,10 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench.common import add_output_args, report_prefix_or_none
+from keras_pggan.export.onnx import convert_onnx
 
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SHIPPED = os.path.join(ROOT, "saved_models", "pggan_dres.keras")
 GOAL_GROWTH = 4.2
@@ -58,29 +58,6 @@ def _inputs(size: int):
     s = size // 2
     mask[(size - s) // 2 : (size - s) // 2 + s, (size - s) // 2 : (size - s) // 2 + s] = 1.0
     return image[None], mask[None]
-
-
-def convert_onnx(saved_model_dir: str, out_path: str, opset: int = 17) -> tuple[bool, str]:
-    """Converts ``serving_default`` with the tf2onnx CLI; returns (ok, message or exact error)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "tf2onnx.convert",
-        "--saved-model",
-        saved_model_dir,
-        "--signature_def",
-        "serving_default",
-        "--opset",
-        str(opset),
-        "--output",
-        out_path,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode == 0 and os.path.exists(out_path):
-        return True, " ".join(["python", *cmd[1:]])
-    lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "Error" in ln or "error" in ln] or lines[-3:]
-    return False, errors[-1] if errors else f"exit code {proc.returncode}"
 
 
 def inpaint_rss(model: str, side: int, work: str, working_size: int | None = None) -> dict:
@@ -161,7 +138,9 @@ def main(argv=None) -> int:
     from keras_pggan.export.saved_model import export_saved_model
     from keras_pggan.export.tflite import export_tflite
     from keras_pggan.inference.backends import TFLiteInpainter
-    from keras_pggan.models.generator import build_generator, fill_holes, load_generator
+    from keras_pggan.inference.fill import fill_holes
+    from keras_pggan.models.generator import build_generator
+    from keras_pggan.models.saved import load_generator
 
     work = tempfile.mkdtemp(prefix="bench_inference_")
     try:

@@ -1,9 +1,9 @@
 """Input pipeline throughput and its overhead on a training step.
 
 Example:
-    python bench/input_pipeline.py                          # ../shared/data/train, 256², free-form
-    python bench/input_pipeline.py --data photos/ --size 512 --steps 6
-    python bench/input_pipeline.py --data embedded --batch-size 32 \
+    python -m bench.input_pipeline                          # ../shared/data/train, 256², free-form
+    python -m bench.input_pipeline --data photos/ --size 512 --steps 6
+    python -m bench.input_pipeline --data embedded --batch-size 32 \
         --precision mixed_float16 --jit-compile true       # a GPU: can the pipeline keep up?
 
 Measures (writes ``<out>/input_pipeline.md`` and ``.json``, see bench/common.py):
@@ -28,9 +28,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+from bench.common import add_output_args, report_prefix_or_none
 
 DEFAULT_DATA = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "train"
@@ -102,8 +100,7 @@ def main(argv=None) -> int:
     embedded = args.data == "embedded"
     if not embedded and not os.path.isdir(args.data):
         print(
-            f"bench/input_pipeline.py: {args.data}: no such folder (--data embedded uses the "
-            "default photos)",
+            f"error: --data: {args.data}: no such folder (--data embedded uses the default photos)",
             file=sys.stderr,
         )
         return 2

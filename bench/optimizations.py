@@ -1,8 +1,8 @@
 """Measured before/after of the changes the training profile suggests (bench/profile_step.py).
 
 Example:
-    python bench/optimizations.py                    # pggan-dres, 128², batch 8
-    python bench/optimizations.py --quick            # tiny preset, 64²
+    python -m bench.optimizations                    # pggan-dres, 128², batch 8
+    python -m bench.optimizations --quick            # tiny preset, 64²
 
 The profile of a pggan-dres step is ~95 % convolutions and their gradients; the dilated ones run
 as SpaceToBatch → Conv2D → BatchToSpace (TensorFlow's CPU kernels have no dilated backprop). Each
@@ -34,10 +34,9 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench.common import add_output_args, report_prefix_or_none
 
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 NATIVE = "KERAS_PGGAN_NATIVE_DILATION"  # keras_pggan.models.layers.DilatedConv2D's switch
 LOSS_TOL = 1e-3
@@ -78,6 +77,7 @@ def _child(spec: dict) -> dict:
     import keras
 
     from keras_pggan.config import ExperimentConfig, get_preset
+    from keras_pggan.inference.fill import to_model_range
     from keras_pggan.training.build import build_gan, compile_gan
 
     size, batch = spec["size"], spec["batch"]
@@ -109,7 +109,7 @@ def _child(spec: dict) -> dict:
 
     gan.fit(ds, steps_per_epoch=spec["steps"], epochs=1, verbose=0, callbacks=[Timer()])
     probe = gan.generator(
-        {"image": data["image"][:1] * 2 - 1, "mask": data["mask"][:1]}, training=False
+        {"image": to_model_range(data["image"][:1]), "mask": data["mask"][:1]}, training=False
     )
     return {
         "seconds_per_step": float(np.median(times)),
@@ -127,7 +127,7 @@ def run_variant(name: str, spec: dict) -> dict:
         else:
             env[key] = value
     proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+        [sys.executable, "-m", "bench.optimizations", "--child", json.dumps(spec)],
         capture_output=True,
         text=True,
         env=env,

@@ -1,9 +1,9 @@
 """Top ops of a profiled training step by self time (TensorFlow profiler + xprof's op statistics).
 
 Example:
-    python bench/profile_step.py                          # pggan-dres, 128², batch 8
-    python bench/profile_step.py --preset pggan-res --size 256
-    python bench/profile_step.py --quick                  # tiny preset, 64²
+    python -m bench.profile_step                          # pggan-dres, 128², batch 8
+    python -m bench.profile_step --preset pggan-res --size 256
+    python -m bench.profile_step --quick                  # tiny preset, 64²
 
 Runs ``fit`` on cached tensors (warm-up steps first), traces ``--steps`` steps with
 ``tf.profiler.experimental``, converts the trace with xprof's ``framework_op_stats`` tool
@@ -22,9 +22,7 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+from bench.common import add_output_args, report_prefix_or_none
 
 
 def op_stats(xplane_path: str) -> list[dict]:

@@ -1,8 +1,8 @@
 """Roofline: this machine's measured convolution peak vs the GFLOP/s a full training step achieves.
 
 Example:
-    python bench/roofline.py                     # pggan-dres and pggan-res, 256², batch 8
-    python bench/roofline.py --quick             # tiny preset, 64², a few steps
+    python -m bench.roofline                     # pggan-dres and pggan-res, 256², batch 8
+    python -m bench.roofline --quick             # tiny preset, 64², a few steps
 
 Peak: the best GFLOP/s that TensorFlow reaches on this CPU for the generator's own convolution
 shapes (3×3 at the residual trunk's resolution and width, dilation rates 1, 2, 4, 8, batch 1 and the
@@ -17,13 +17,10 @@ bench/results/).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+from bench.common import add_output_args, report_prefix_or_none
 
 GOAL = 0.5  # training step GFLOP/s ≥ GOAL × measured conv peak (issue 8)
 

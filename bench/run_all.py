@@ -28,20 +28,19 @@ import sys
 import tempfile
 import time
 
+from bench.common import RESULTS
+from keras_pggan.errors import UserError
+from keras_pggan.io_utils import check_writable
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-from bench.common import RESULTS  # noqa: E402
-from keras_pggan.errors import UserError  # noqa: E402
-from keras_pggan.io_utils import check_writable  # noqa: E402
-
-# name -> (script, extra arguments for the full run)
+# name -> (module of bench/, extra arguments for the full run)
 BENCHES = {
-    "roofline": ("roofline.py", []),
-    "train_step": ("train_step.py", []),
-    "inference": ("inference.py", []),
-    "profile": ("profile_step.py", []),
-    "optimizations": ("optimizations.py", []),
+    "roofline": ("roofline", []),
+    "train_step": ("train_step", []),
+    "inference": ("inference", []),
+    "profile": ("profile_step", []),
+    "optimizations": ("optimizations", []),
 }
 # Benchmarks that run on their own (long, or needing a server); the summary quotes their tables.
 PULLED = {
@@ -53,11 +52,12 @@ PULLED = {
 
 
 def run_bench(name: str, quick: bool, out: str) -> dict:
-    script, extra = BENCHES[name]
+    module, extra = BENCHES[name]
     # --overwrite: main() has checked the folder as a whole (new, empty, or --overwrite given).
     cmd = [
         sys.executable,
-        os.path.join(ROOT, "bench", script),
+        "-m",
+        f"bench.{module}",
         *("--out", out, "--name", name, "--overwrite"),
         *(["--quick"] if quick else extra),
     ]
@@ -217,7 +217,7 @@ def write_summary(out: str, runs: dict, quick: bool) -> str:
     lines += ["", "## From the benchmarks that run on their own", ""]
     for name, title in PULLED.items():
         res = _load(os.path.join(RESULTS, f"{name}.json"))
-        lines += [f"### {title} (`bench/{name.split('_pggan')[0]}.py`)", ""]
+        lines += [f"### {title} (`python -m bench.{name.split('_pggan')[0]}`)", ""]
         if res:
             when = res.get("machine", {}).get("date", "?")
             lines += [f"Measured {when} on {res.get('machine', {}).get('cpu', '?')}.", ""]

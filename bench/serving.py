@@ -1,8 +1,8 @@
 """Serving latency and throughput: gRPC / REST through the local server against direct calls.
 
 Example:
-    python bench/serving.py                              # untrained demo generator, 256² images
-    python bench/serving.py --model runs/x/generator.keras --requests 40
+    python -m bench.serving                              # untrained demo generator, 256² images
+    python -m bench.serving --model runs/x/generator.keras --requests 40
 
 Exports the generator with ``keras_pggan.export.saved_model.export_saved_model`` (and, for the size
 comparison,
@@ -22,28 +22,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench.common import add_output_args, report_prefix_or_none
 
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GOAL_BATCH_SPEEDUP = 1.5  # batch-8 throughput / batch-1 throughput over gRPC
 # Server thread configurations: (label, intra-op threads, inter-op threads); 0 = TF's default.
 CONFIGS = [("TF default", 0, 0), ("intra-op 1, inter-op 1", 1, 1)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _photos(n: int, size: int):
@@ -102,66 +92,6 @@ def _summary(times: list[float], batch: int, wall: float | None = None) -> dict:
         "p99_ms": round(float(np.percentile(times, 99)) * 1e3, 1),
         "throughput": round(batch * len(times) / wall, 1),
     }
-
-
-class _Server:
-    """``python -m keras_pggan.serving serve`` in a subprocess."""
-
-    def __init__(self, base: str, intra: int = 0, inter: int = 0):
-        self.grpc_port, self.rest_port = _free_port(), _free_port()
-        self.log = tempfile.TemporaryFile(mode="w+")
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "keras_pggan.serving",
-                "serve",
-                "--model-base-path",
-                base,
-                "--model-name",
-                "bench",
-                "--host",
-                "127.0.0.1",
-                "--grpc-port",
-                str(self.grpc_port),
-                "--rest-port",
-                str(self.rest_port),
-                "--intra-op-threads",
-                str(intra),
-                "--inter-op-threads",
-                str(inter),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        from keras_pggan.serving import GrpcClient, ServingError
-
-        deadline = time.time() + timeout
-        with GrpcClient(f"127.0.0.1:{self.grpc_port}", "bench", retries=0, timeout=5) as client:
-            while time.time() < deadline:
-                if self.proc.poll() is not None:
-                    self.log.seek(0)
-                    raise RuntimeError(f"server exited: {self.log.read()[-2000:]}")
-                try:
-                    client.metadata()
-                    return
-                except ServingError:
-                    time.sleep(0.5)
-        raise RuntimeError("server did not come up")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def _naive_variables_bytes(generator, folder: str) -> int:
@@ -253,8 +183,10 @@ def main(argv=None) -> int:
     from keras_pggan.config import get_preset
     from keras_pggan.export.saved_model import export_saved_model
     from keras_pggan.models.flops import count_flops
-    from keras_pggan.models.generator import build_generator, load_generator
+    from keras_pggan.models.generator import build_generator
+    from keras_pggan.models.saved import load_generator
     from keras_pggan.serving import GrpcClient, RestClient
+    from keras_pggan.testing.servers import ServingProcess
 
     start_all = time.perf_counter()
     load_start = os.getloadavg()[0]
@@ -312,10 +244,11 @@ def main(argv=None) -> int:
             return run
 
         for threads_label, intra, inter in CONFIGS:
-            server = _Server(base, intra, inter)
+            threads = ["--intra-op-threads", str(intra), "--inter-op-threads", str(inter)]
+            server = ServingProcess(base, "bench", threads)
             try:
                 server.wait_ready()
-                address, url = f"127.0.0.1:{server.grpc_port}", f"127.0.0.1:{server.rest_port}"
+                address, url = server.grpc_address, server.rest_address
                 grpc_clients = [GrpcClient(address, "bench"), GrpcClient(address, "bench")]
                 rest_client = RestClient(url, "bench")
                 # (path, batch, signature, size, call)

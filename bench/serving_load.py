@@ -1,8 +1,8 @@
 """Serving under load: concurrent clients mix good and bad requests; answers and RSS checked.
 
 Example:
-    python bench/serving_load.py                          # tiny generator, 16 clients, 30 s
-    python bench/serving_load.py --model runs/x/generator.keras --clients 16 --seconds 60
+    python -m bench.serving_load                          # tiny generator, 16 clients, 30 s
+    python -m bench.serving_load --model runs/x/generator.keras --clients 16 --seconds 60
 
 Exports the generator (default: the ``tiny`` preset, untrained, seeded) with
 ``keras_pggan.export.saved_model.export_saved_model``, starts ``python -m keras_pggan.serving
@@ -27,45 +27,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench.common import add_output_args, report_prefix_or_none
 
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DEFAULT_CLIENTS = 16  # as keras_pggan.testing.serving_load (not imported here: --help stays fast)
 DEFAULT_SECONDS = 30.0
 
 
 # -- the benchmark program -------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(grpc_address: str, name: str, proc, limit: float = 180.0) -> None:
-    from keras_pggan.serving import GrpcClient, ServingError
-
-    deadline = time.time() + limit
-    with GrpcClient(grpc_address, name, timeout=5, retries=0) as client:
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with code {proc.returncode}")
-            try:
-                client.metadata()
-                return
-            except ServingError:
-                time.sleep(0.5)
-    raise RuntimeError(f"server not ready after {limit} s")
 
 
 def main(argv=None) -> int:
@@ -86,13 +60,15 @@ def main(argv=None) -> int:
     from keras_pggan.config import get_preset
     from keras_pggan.export.saved_model import export_saved_model
     from keras_pggan.models.generator import build_generator
+    from keras_pggan.models.saved import load_generator
+    from keras_pggan.testing.servers import ServingProcess
     from keras_pggan.testing.serving_load import proc_memory_mb, request_mix, run_load
 
     workdir = tempfile.mkdtemp(prefix="serving_load-")
-    proc = None
+    server = None
     try:
         if args.model:
-            generator = keras.saving.load_model(args.model, compile=False)
+            generator = load_generator(args.model)
         else:
             keras.utils.set_random_seed(0)
             generator = build_generator(get_preset("tiny").generator)
@@ -100,27 +76,10 @@ def main(argv=None) -> int:
         export_saved_model(generator, base, version=1)
         loaded = tf.saved_model.load(os.path.join(base, "1"))
         mix = request_mix(loaded)
-        grpc_port, rest_port = _free_port(), _free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "keras_pggan.serving",
-            "serve",
-            "--model-base-path",
-            base,
-            "--host",
-            "127.0.0.1",
-            "--grpc-port",
-            str(grpc_port),
-            "--rest-port",
-            str(rest_port),
-            "--grpc-workers",
-            str(args.clients),
-        ]
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        grpc_address, rest_url = f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}"
-        _wait_ready(grpc_address, "model", proc)
+        server = ServingProcess(base, "model", ["--grpc-workers", str(args.clients)])
+        proc = server.proc
+        grpc_address, rest_url = server.grpc_address, f"http://{server.rest_address}"
+        server.wait_ready()
         load_start = time.time()
         result = run_load(
             grpc_address,
@@ -135,13 +94,8 @@ def main(argv=None) -> int:
         peak = proc_memory_mb(proc.pid, "VmHWM") if alive else None
         load = os.getloadavg()
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if server is not None:
+            server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     memory = result["memory_mb"]

@@ -1,9 +1,9 @@
 """TFLite builds against the TF SavedModel: size, LiteRT latency, fidelity and quality on photos.
 
 Example:
-    python bench/tflite.py --model runs/x/generator.keras      # a trained generator
-    python bench/tflite.py --quick                             # untrained demo model, 256² only
-    python bench/tflite.py --preset pggan-dres --name tflite_pggan_dres --write-results
+    python -m bench.tflite --model runs/x/generator.keras      # a trained generator
+    python -m bench.tflite --quick                             # untrained demo model, 256² only
+    python -m bench.tflite --preset pggan-dres --name tflite_pggan_dres --write-results
 
 Per build (fp32, dynamic, fp16, int8, plus fp32 with Keras's SpaceToBatch dilated convolutions and a
 fixed-size fp32 build): file size, LiteRT latency at 256² and 512² with 1 and 2 threads (median of
@@ -26,10 +26,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench.common import add_output_args, report_prefix_or_none
 
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "train", "cmp_facade_val")
 # Goals for the int8 build (issue 7).
@@ -137,7 +136,9 @@ def main(argv=None) -> int:
     from keras_pggan.config import get_preset
     from keras_pggan.export.tflite import export_tflite
     from keras_pggan.inference.backends import TFLiteInpainter
-    from keras_pggan.models.generator import build_generator, fill_holes, load_generator
+    from keras_pggan.inference.fill import fill_holes
+    from keras_pggan.models.generator import build_generator
+    from keras_pggan.models.saved import load_generator
 
     start = time.perf_counter()
     if args.model:

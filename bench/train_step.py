@@ -1,9 +1,9 @@
 """Train-step time and images/s for both paper presets: devices, precisions, XLA, batch sizes.
 
 Example:
-    python bench/train_step.py                 # 128² and 256², global batch 8, both presets
-    python bench/train_step.py --quick         # tiny preset at 64², fewer steps
-    python bench/train_step.py --sizes 256 --replicas 1 --batch-size 8,32 \
+    python -m bench.train_step                 # 128² and 256², global batch 8, both presets
+    python -m bench.train_step --quick         # tiny preset at 64², fewer steps
+    python -m bench.train_step --sizes 256 --replicas 1 --batch-size 8,32 \
         --precision float32,mixed_float16 --jit-compile false,true      # a GPU: 16 cases
 
 One case per (size, preset, global batch, replicas, precision, jit_compile), the comma lists
@@ -27,9 +27,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.common import add_output_args, report_prefix_or_none  # noqa: E402
+from bench.common import add_output_args, report_prefix_or_none
 
 HEADER = [
     "preset",

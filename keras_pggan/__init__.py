@@ -17,24 +17,25 @@ if _cpu.started_as_cli():
 __version__ = "0.1.0"
 
 # The public names, imported on first use (PEP 562): `import keras_pggan` and every command's
-# --help stay free of TensorFlow. Custom layers register when keras_pggan.models.generator is
-# imported
-# (keras_pggan.load_generator and every runner import it).
+# --help stay free of TensorFlow. Saved models load through keras_pggan.models.saved, which
+# registers every custom layer first (keras_pggan.load_generator and every runner use it).
 _EXPORTS = {
     "PGGAN": "keras_pggan.training.model",
     "DataConfig": "keras_pggan.config",
     "DiscriminatorConfig": "keras_pggan.config",
     "ExperimentConfig": "keras_pggan.config",
     "GeneratorConfig": "keras_pggan.config",
+    "Inpainter": "keras_pggan.inference.inpainter",
     "LossConfig": "keras_pggan.config",
     "MaskConfig": "keras_pggan.config",
     "TrainConfig": "keras_pggan.config",
     "build_discriminator": "keras_pggan.models.discriminator",
     "build_generator": "keras_pggan.models.generator",
-    "composite": "keras_pggan.models.generator",
-    "fill_holes": "keras_pggan.models.generator",
-    "get_preset": "keras_pggan.config",
-    "load_generator": "keras_pggan.models.generator",
+    "composite": "keras_pggan.inference.fill",
+    "fill_holes": "keras_pggan.inference.fill",
+    "get_preset": "keras_pggan.presets",
+    "load_generator": "keras_pggan.models.saved",
+    "preset_names": "keras_pggan.models.shipped",
 }
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "DiscriminatorConfig",
     "ExperimentConfig",
     "GeneratorConfig",
+    "Inpainter",
     "LossConfig",
     "MaskConfig",
     "TrainConfig",
@@ -52,6 +54,7 @@ __all__ = [
     "fill_holes",
     "get_preset",
     "load_generator",
+    "preset_names",
 ]
 
 

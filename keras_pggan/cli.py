@@ -1,10 +1,17 @@
-"""What every keras_pggan command line shares: its name and the help formatter.
+"""What every keras_pggan command line shares: its name, the help formatter and the runner.
 
 Each tool runs as ``python -m keras_pggan.<tool>`` or as the console script
 ``keras-pggan-<tool>`` that ``pip install -e .`` puts on the PATH (setup.cfg ``console_scripts``:
-train, inpaint, evaluate, serving, masks, data, splits, studio). The script names follow the
-module names one to one, so every ``python -m`` line in the docs translates mechanically and
-:func:`keras_pggan.cpu.started_as_cli` recognises both forms before TensorFlow loads.
+train, inpaint, evaluate, export, serving, ship, masks, data, splits, studio). The script names
+follow the module names one to one, so every ``python -m`` line in the docs translates
+mechanically and :func:`keras_pggan.cpu.started_as_cli` recognises both forms before TensorFlow
+loads.
+
+A command is ``keras_pggan/<tool>/__main__.py``: a parser, the translation of its arguments and
+one call into the library, run by :func:`run`::
+
+    def main(argv=None) -> int:
+        return cli.run(_train, build_parser(), argv)
 
 This module imports nothing heavy: parsers are built (and ``--help`` answered) before TensorFlow
 is imported.
@@ -14,7 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+from collections.abc import Callable, Sequence
+
+from keras_pggan import errors
 
 SCRIPT_PREFIX = "keras-pggan-"
 
@@ -51,3 +62,62 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         ):
             return text
         return super()._get_help_string(action)
+
+
+def run(
+    command: Callable[[argparse.Namespace], int | None],
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Parses ``argv``, calls ``command(args)`` and returns the command's exit status.
+
+    ``--help`` returns 0 and a usage error 2 (argparse prints them). What the command raises is
+    mapped by :func:`keras_pggan.errors.exit_status`: a user error prints one ``error: ...`` line
+    on stderr and returns 2, a failed check or server 1, a NaN in training 3; any other
+    exception is a bug and propagates with its traceback, as every error does under
+    ``KERAS_PGGAN_DEBUG=1``.
+
+    Args:
+        command: the library call behind the tool; returns its status (``None``: 0).
+        parser: the tool's parser.
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status.
+    """
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error argparse has printed
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    try:
+        status = command(args)
+    except Exception as e:
+        status = errors.exit_status(e)
+        if status is None or errors.debugging():
+            raise
+        line = errors.error_line(e)
+        if line is not None:
+            print(f"error: {line}", file=sys.stderr, flush=True)
+        return status
+    return 0 if status is None else int(status)
+
+
+def python_command() -> str:
+    """How a printed command starts this interpreter: ``python`` when that is the ``python`` on
+    PATH (an activated virtual environment), else the interpreter's full path, so a line the
+    tools print (``... -m keras_pggan.inpaint ...``) works when pasted into the same shell."""
+    found = shutil.which("python")
+    here = os.path.dirname(os.path.abspath(sys.executable))
+    if found and os.path.dirname(os.path.abspath(found)) == here:
+        return "python"
+    return sys.executable
+
+
+def tool_command(script: str, module: str) -> str:
+    """How a printed command starts a tool installed beside this interpreter (``tensorboard``):
+    its name when PATH finds the one of this environment, else ``<python> -m <module>``."""
+    found = shutil.which(script)
+    here = os.path.dirname(os.path.abspath(sys.executable))
+    if found and os.path.dirname(os.path.abspath(found)) == here:
+        return script
+    return f"{python_command()} -m {module}"

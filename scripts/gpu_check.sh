@@ -419,7 +419,7 @@ train_stage() { # train_stage NAME PRESET BUDGET FLAGS...
   if [ -n "$BENCH_SKIP" ]; then skip "$1" "$BENCH_SKIP"; return; fi
   local name=$1 preset=$2 budget=$3
   shift 3
-  stage "$name" "$budget" "$PY" bench/train_step.py --presets "$preset" --sizes $SIZE \
+  stage "$name" "$budget" "$PY" -m bench.train_step --presets "$preset" --sizes $SIZE \
     --batch-size $BATCHES "$@" --replicas 1 --warmup $WARMUP --steps $STEPS \
     --out "$WORK/bench" --name "$name" --overwrite
 }
@@ -452,14 +452,14 @@ if [ -n "$BENCH_SKIP" ]; then
 else
   DATA=embedded
   [ "$MODE" = gpu ] && [ -d "$ROOT/../shared/data/train" ] && DATA="$ROOT/../shared/data/train"
-  stage input_pipeline 50 "$PY" bench/input_pipeline.py --data "$DATA" "${PIPE_ARGS[@]}" \
+  stage input_pipeline 50 "$PY" -m bench.input_pipeline --data "$DATA" "${PIPE_ARGS[@]}" \
     --out "$WORK/bench" --overwrite
 fi
 
 if [ -n "$BENCH_SKIP" ]; then
   skip inference "$BENCH_SKIP"
 else
-  stage inference 50 "$PY" bench/inference.py "${INF_ARGS[@]}" --paths keras,savedmodel,fp32 \
+  stage inference 50 "$PY" -m bench.inference "${INF_ARGS[@]}" --paths keras,savedmodel,fp32 \
     --rss-side 0 --out "$WORK/bench" --overwrite
 fi
 

@@ -58,7 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    sys.path.insert(0, ROOT)
     from keras_pggan.errors import UserError
     from keras_pggan.io_utils import check_writable, docs_or_scratch_folder
 

@@ -98,7 +98,6 @@ def take(model: str, out: str, write_docs: bool = False) -> list[str]:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    sys.path.insert(0, ROOT)
     from keras_pggan.errors import UserError
     from keras_pggan.io_utils import check_writable, docs_or_scratch_folder
 

@@ -35,9 +35,10 @@ OTHER_MU, BIAS_SD, NOISE_SD = 3.0, 0.3, 0.7
 
 
 def make_study_images(out: str, size: int, count: int | None) -> str:
-    """Runs evaluate --save-outputs with the shipped model on the embedded photos."""
+    """Evaluates the shipped model with saved outputs (``python -m keras_pggan.evaluate
+    --save-outputs``) on the embedded photos; returns the outputs folder."""
     from keras_pggan.data.pipeline import default_photo_paths
-    from keras_pggan.evaluation import evaluate
+    from keras_pggan.evaluation.evaluate import EvalConfig, run_evaluation
     from keras_pggan.inference.inpainter import default_model_path
 
     photos = default_photo_paths()[:count]
@@ -45,11 +46,17 @@ def make_study_images(out: str, size: int, count: int | None) -> str:
     with open(listing, "w", encoding="utf-8") as f:
         f.write("\n".join(photos) + "\n")
     eval_dir = os.path.join(out, "eval")
-    args = ["--compare", f"pggan={default_model_path()}", "--data", listing]
-    args += ["--mask-kind", "center", "--size", str(size), "--out", eval_dir]
-    args += ["--baselines", "telea,mean", "--save-outputs", "--quiet", "--sheets", "0"]
-    if evaluate.main(args) != 0:
-        raise SystemExit("evaluate failed")
+    cfg = EvalConfig(
+        models=(("pggan", default_model_path()),),
+        data_dir=listing,
+        out_dir=eval_dir,
+        size=size,
+        mask_kind="center",
+        baselines=("telea", "mean"),
+        num_sheets=0,
+        save_outputs=True,
+    )
+    run_evaluation(cfg, progress=False)
     return os.path.join(eval_dir, "outputs")
 
 
@@ -86,7 +93,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from keras_pggan.io_utils import check_writable
-    from keras_pggan.studio import report
+    from keras_pggan.studio import report, votes
     from keras_pggan.studio.study import create_study_app
     from keras_pggan.studio.web import BackgroundServer
 
@@ -120,7 +127,12 @@ def main(argv=None) -> int:
     if errors:
         raise errors[0]
     print(f"{len(log)} votes posted")
-    return report.main([db, "--out", os.path.join(out, "report")])
+    # What `python -m keras_pggan.studio report votes.db --out <out>/report` writes and prints.
+    result = report.build_result(votes.read_votes(db), db)
+    written = report.write_report(result, os.path.join(out, "report"))
+    print(report.render_table(result["methods"]))
+    print("\n".join(f"wrote {path}" for path in written))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""scripts/ablation.py: the block-type and up-sampling studies end to end, the document rules."""
+"""scripts/ablation.py and keras_pggan.reports.ablation: the block-type and up-sampling studies
+end to end, the document rules."""
 
 import json
 import os
@@ -7,11 +8,9 @@ import re
 import numpy as np
 import pytest
 from paper_table_test import _photos
-from script_loader import load_script
 
-
-def _load_script():
-    return load_script("scripts/ablation.py")
+from keras_pggan.reports import ablation as ab
+from scripts import ablation as script
 
 
 def _numbers(row):
@@ -20,20 +19,19 @@ def _numbers(row):
 
 @pytest.mark.large
 def test_quick_generator_studies_write_their_sections_and_nothing_in_docs(tmp_path, capsys):
-    ab = _load_script()
     with open(ab.DOC, "rb") as f:
         committed = f.read()
     train = _photos(str(tmp_path / "train"), 6, 1)
     val = _photos(str(tmp_path / "val"), 2, 2)
     out = str(tmp_path / "runs")
     common = ["--quick", "--data", train, "--val-data", val, "--out", out]
-    assert ab.main([*common, "--study", "blocks"]) == 0, capsys.readouterr().err
-    assert ab.main([*common, "--study", "upsample"]) == 0, capsys.readouterr().err
+    assert script.main([*common, "--study", "blocks"]) == 0, capsys.readouterr().err
+    assert script.main([*common, "--study", "upsample"]) == 0, capsys.readouterr().err
     assert "reusing the finished run" in capsys.readouterr().out  # the shared pggan-dres arm
     doc = os.path.join(out, "ablation.md")
     text = open(doc, encoding="utf-8").read()
     for study in ("blocks", "upsample"):
-        begin, end = ab._markers(study)
+        begin, end = ab.SECTIONS.markers(study)
         assert text.count(begin) == text.count(end) == 1
         section = text.split(begin)[1].split(end)[0]
         assert "Smoke run (2 steps per arm)" in section
@@ -51,12 +49,12 @@ def test_quick_generator_studies_write_their_sections_and_nothing_in_docs(tmp_pa
         for kind in ("center", "freeform"):
             assert os.path.exists(os.path.join(out, "ablation", study, f"{kind}_00.png"))
             assert f"(ablation/{study}/{kind}_00.png)" in section
-    blocks = text.split(ab._markers("blocks")[0])[1]
+    blocks = text.split(ab.SECTIONS.markers("blocks")[0])[1]
     assert "The paper prefers dilated residual blocks" in blocks
     assert re.search(
         r"- both vs standard: better on \d of 6 scores.*(agrees|does not|no clear)", blocks
     )
-    upsample = text.split(ab._markers("upsample")[0])[1]
+    upsample = text.split(ab.SECTIONS.markers("upsample")[0])[1]
     assert re.search(r"- bilinear vs transposed: checkerboard \d+\.\d\d vs \d+\.\d\d", upsample)
     assert "(ablation/upsample/zoom_00.png)" in upsample
     assert os.path.exists(os.path.join(out, "ablation", "upsample", "zoom_00.png"))
@@ -65,31 +63,31 @@ def test_quick_generator_studies_write_their_sections_and_nothing_in_docs(tmp_pa
 
 
 def test_docs_only_with_write_docs_and_never_for_smoke_runs(tmp_path, capsys):
-    ab = _load_script()
     data = _photos(str(tmp_path / "train"), 2, 0)
     val = _photos(str(tmp_path / "val"), 2, 3)
     common = ["--data", data, "--val-data", val]
-    assert ab.main(["--quick", "--write-docs", *common]) == 2
+    assert script.main(["--quick", "--write-docs", *common]) == 2
     assert "--quick never writes docs/" in capsys.readouterr().err
-    assert ab.main(["--steps", "100", "--write-docs", *common]) == 2
+    assert script.main(["--steps", "100", "--write-docs", *common]) == 2
     assert "smoke run" in capsys.readouterr().err
-    assert ab.main(["--study", "blocks", "--methods", "pggan-dres-global", *common]) == 2
+    assert script.main(["--study", "blocks", "--methods", "pggan-dres-global", *common]) == 2
     assert "not arms of --study blocks" in capsys.readouterr().err
-    args = ab.build_parser().parse_args(["--study", "upsample", "--out", str(tmp_path), *common])
-    ab._check(args)
+    args = script.build_parser().parse_args(
+        ["--study", "upsample", "--out", str(tmp_path), *common]
+    )
+    script.check_args(args)
     assert args.doc == os.path.join(str(tmp_path), "ablation.md")
     assert args.sheets_dir == os.path.join(str(tmp_path), "ablation", "upsample")
     assert args.methods == list(ab.STUDIES["upsample"].arms)
-    args = ab.build_parser().parse_args(["--steps", "500", "--write-docs", *common])
-    ab._check(args)
+    args = script.build_parser().parse_args(["--steps", "500", "--write-docs", *common])
+    script.check_args(args)
     assert args.doc == ab.DOC and args.sheets_dir == os.path.join(
         os.path.dirname(ab.DOC), "ablation"
     )
 
 
 def test_arm_configs_change_one_generator_option():
-    ab = _load_script()
-    args = ab.build_parser().parse_args([])
+    args = script.build_parser().parse_args([])
     args.data, args.steps_per_epoch = ["a"], 100
     base = ab.arm_config("pggan-dres", args)
     for arm, override in ab.GENERATOR_ARMS.items():
@@ -103,15 +101,14 @@ def test_arm_configs_change_one_generator_option():
 
 
 def test_merge_section_keeps_the_other_studies():
-    ab = _load_script()
     head = "# Discriminator ablation\n\ntable\n\n"
-    doc = ab.merge_section(head, "upsample", "## Up\n\nt1\n")
-    doc = ab.merge_section(doc, "blocks", "## Blocks\n\nb1\n")
+    doc = ab.SECTIONS.merge(head, "upsample", "## Up\n\nt1\n")
+    doc = ab.SECTIONS.merge(doc, "blocks", "## Blocks\n\nb1\n")
     assert doc.index("## Blocks") < doc.index("## Up")  # studies in their fixed order
-    doc2 = ab.merge_section(doc, "upsample", "## Up\n\nt2\n")
+    doc2 = ab.SECTIONS.merge(doc, "upsample", "## Up\n\nt2\n")
     assert "t2" in doc2 and "t1" not in doc2 and "b1" in doc2 and doc2.startswith(head.rstrip())
-    assert ab.merge_section(doc2, "discriminator", "# D2\n").startswith("# D2\n\n<!-- ablation:")
-    assert ab.merge_section(head[:-1], "discriminator", head[:-1]) == head  # alone: as before
+    assert ab.SECTIONS.merge(doc2, "discriminator", "# D2\n").startswith("# D2\n\n<!-- ablation:")
+    assert ab.SECTIONS.merge(head[:-1], "discriminator", head[:-1]) == head  # alone: as before
 
 
 def _scores(psnr, ssim, l1, checkerboard=None):
@@ -119,7 +116,6 @@ def _scores(psnr, ssim, l1, checkerboard=None):
 
 
 def test_claims_are_computed_from_the_numbers():
-    ab = _load_script()
     metrics = {
         "centre": {
             "pggan-dres-standard": _scores(20, 0.70, 4),

@@ -8,14 +8,12 @@ import sys
 
 import pytest
 
+from bench import profile_step, roofline
+from bench.run_all import headline
 from keras_pggan.config import get_preset
 from keras_pggan.models.flops import count_flops
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from bench import profile_step, roofline  # noqa: E402
-from bench.run_all import headline  # noqa: E402
 
 
 def test_train_step_flops_follow_from_the_forward_counts():

@@ -12,8 +12,8 @@ from contracts import tiny_config
 from keras_pggan.config import get_preset
 from keras_pggan.export.saved_model import export_saved_model
 from keras_pggan.export.tflite import export_tflite
-from keras_pggan.inference.backends import run_tflite
-from keras_pggan.inference.inpainter import KerasBackend
+from keras_pggan.inference import refine
+from keras_pggan.inference.backends import KerasBackend, run_tflite
 from keras_pggan.models import ce
 from keras_pggan.models.generator import pad_multiple_of
 from keras_pggan.training.build import build_gan, compile_gan
@@ -165,11 +165,11 @@ def test_texture_loss_matches_a_hand_computed_case():
     features = np.array([[[[1.0, 0.1], [1.0, 0.0]], [[0.0, 1.0], [0.2, 1.0]]]], "float32")
     mask = np.zeros((1, 2, 2, 1), "float32")
     mask[0, 0, 0] = 1.0
-    loss = ce.neural_patch_texture_loss(features, mask, patch_size=1)
+    loss = refine.neural_patch_texture_loss(features, mask, patch_size=1)
     assert float(loss) == pytest.approx(0.005, rel=1e-5)
-    assert float(ce.neural_patch_texture_loss(features, np.zeros_like(mask), 1)) == 0.0
+    assert float(refine.neural_patch_texture_loss(features, np.zeros_like(mask), 1)) == 0.0
     with pytest.raises(ValueError, match=r"\[B,h,w,C\] feature maps"):
-        ce.neural_patch_texture_loss(np.zeros((1, 4, 3), "float32"), mask)
+        refine.neural_patch_texture_loss(np.zeros((1, 4, 3), "float32"), mask)
 
 
 def test_neural_patch_refine_with_a_plugged_extractor():
@@ -188,14 +188,14 @@ def test_neural_patch_refine_with_a_plugged_extractor():
     mask[:, 8:24, 8:24] = 1.0
     fill = np.full_like(image, 0.5)
     start = fill * mask + image * (1 - mask)
-    out, losses = ce.neural_patch_refine(
+    out, losses = refine.neural_patch_refine(
         image, mask, fill, extractor, steps=10, learning_rate=0.02, texture_weight=10.0
     )
     out = out.numpy()
     assert len(losses) == 10 and min(losses[1:]) < losses[0]
 
     def texture(x):
-        return float(ce.neural_patch_texture_loss(extractor(x), mask))
+        return float(refine.neural_patch_texture_loss(extractor(x), mask))
 
     assert texture(out) < 0.9 * texture(start)
     np.testing.assert_array_equal(out * (1 - mask), image * (1 - mask))  # known pixels kept

@@ -22,7 +22,18 @@ from keras_pggan.serving.__main__ import build_parser as serving_parser
 from keras_pggan.serving.__main__ import main as serving_main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = ("train", "inpaint", "evaluate", "serving", "masks", "data", "splits", "studio")
+TOOLS = (
+    "train",
+    "inpaint",
+    "evaluate",
+    "export",
+    "serving",
+    "ship",
+    "masks",
+    "data",
+    "splits",
+    "studio",
+)
 NAME = "tiny"
 
 
@@ -81,8 +92,8 @@ def test_package_import_is_light_and_lazy():
         "assert set(keras_pggan.__all__) <= set(dir(keras_pggan))\n"
         "assert keras_pggan.get_preset('tiny').name\n"
         "assert 'tensorflow' not in sys.modules\n"
-        "assert keras_pggan.load_generator.__module__ == 'keras_pggan.models.generator'\n"
-        "assert 'tensorflow' in sys.modules\n"
+        "assert keras_pggan.load_generator.__module__ == 'keras_pggan.models.saved'\n"
+        "assert 'tensorflow' not in sys.modules\n"  # TensorFlow comes with the first load
     )
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120
@@ -91,14 +102,15 @@ def test_package_import_is_light_and_lazy():
 
 
 def test_saved_generators_load_after_importing_keras_pggan_generator(tmp_path):
-    # Baseline (CE) layers register with keras_pggan.models.generator, as they did with the package.
+    # Every .keras load goes through keras_pggan.models.saved, which registers the baselines'
+    # (CE) layers before loading.
     from keras_pggan.training.build import build_gan
 
     path = str(tmp_path / "ce.keras")
     build_gan(get_preset("ce")).generator.save(path)
     code = (
-        "import sys, keras, keras_pggan.models.generator\n"
-        f"keras.saving.load_model({path!r}, compile=False)\n"
+        "import keras_pggan.models.saved as saved\n"
+        f"saved.load_model({path!r})\n"
         "import keras_pggan\n"
         f"keras_pggan.load_generator({path!r})\n"
     )
@@ -135,12 +147,9 @@ def test_inpaint_run_prints_no_tensorflow_noise(model_path, tmp_path):
 
 def _helps(tool: str):
     """(argument prefixes: the tool and each of its subcommands, the tool's ``main``)."""
-    module = importlib.import_module(
-        f"keras_pggan.{tool}.__main__"
-        if tool in ("serving", "masks", "studio")
-        else f"keras_pggan.{tool}"
-    )
+    module = importlib.import_module(f"keras_pggan.{tool}.__main__")
     subcommands = {
+        "export": ["saved-model", "tflite"],
         "serving": ["predict", "metadata", "serve"],
         "masks": ["make-eval-set", "preview"],
         "data": ["make-tfrecords"],
@@ -154,11 +163,7 @@ def test_help_shows_each_default_once(tool, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "1000")  # one line per option
     prefixes, main = _helps(tool)
     for prefix in prefixes:
-        try:
-            code = main([*prefix, "--help"])
-        except SystemExit as e:  # argparse exits; masks' main returns the code
-            code = e.code
-        assert code in (0, None)
+        assert main([*prefix, "--help"]) == 0  # the runner returns argparse's status
         text = capsys.readouterr().out
         assert "usage:" in text
         for line in text.splitlines():
@@ -178,6 +183,71 @@ def test_help_formatter():
     assert "three (default: 3)" in text
     assert "unset --c" in text and "(default: None)" not in text
     assert "named (default: the crop size) --d" in text and "(default: False)" not in text
+
+
+# -- 3b. one runner: errors to exit statuses ----------------------------------------------------
+
+
+def test_exit_statuses_of_errors():
+    import grpc
+    import tensorflow as tf
+
+    from keras_pggan.errors import UserError, error_line, exit_status
+    from keras_pggan.export.saved_model import SavedModelCheckError
+    from keras_pggan.export.tflite import TFLiteCheckError
+    from keras_pggan.training.guards import NonFiniteLossError
+
+    nan = NonFiniteLossError("printed by the guard", {"g_loss": float("nan")}, 1, 0, {})
+    op = tf.errors.InvalidArgumentError(None, None, "Graph execution error:\n\nbad dilation\n")
+    cases = [
+        (UserError("--epochs must be > 0"), 2, "--epochs must be > 0"),
+        (FileNotFoundError("x.png: no such file"), 2, "x.png: no such file"),
+        (FileExistsError("out exists"), 2, "out exists"),
+        (ValueError("mask is 3x4"), 2, "mask is 3x4"),
+        (op, 2, "bad dilation"),
+        (SavedModelCheckError("weights stored twice"), 1, "weights stored twice"),
+        (TFLiteCheckError("Flex ops"), 1, "Flex ops"),
+        (
+            ServingError(grpc.StatusCode.NOT_FOUND, "no model"),
+            1,
+            "NOT_FOUND: no model",
+        ),
+        (nan, 3, None),
+        (KeyError("a bug"), None, "'a bug'"),
+        (RuntimeError("a bug"), None, "a bug"),
+    ]
+    for exc, status, line in cases:
+        assert (exit_status(exc), error_line(exc)) == (status, line), exc
+
+
+def test_runner_maps_errors_and_debug_reraises(monkeypatch, capsys):
+    import argparse
+
+    from keras_pggan.errors import UserError
+
+    parser = argparse.ArgumentParser(prog="tool")
+    parser.add_argument("--n", type=int, default=0)
+
+    def command(args):
+        if args.n == 1:
+            raise UserError("--n: one is not allowed")
+        if args.n == 2:
+            raise KeyError("a bug")
+        return 5 if args.n == 5 else None
+
+    monkeypatch.delenv("KERAS_PGGAN_DEBUG", raising=False)
+    assert cli.run(command, parser, []) == 0
+    assert cli.run(command, parser, ["--n", "5"]) == 5
+    assert cli.run(command, parser, ["--help"]) == 0 and "usage: tool" in capsys.readouterr().out
+    assert cli.run(command, parser, ["--n", "x"]) == 2  # argparse's usage error
+    assert "invalid int value" in capsys.readouterr().err
+    assert cli.run(command, parser, ["--n", "1"]) == 2
+    assert capsys.readouterr().err == "error: --n: one is not allowed\n"
+    with pytest.raises(KeyError):
+        cli.run(command, parser, ["--n", "2"])
+    monkeypatch.setenv("KERAS_PGGAN_DEBUG", "1")
+    with pytest.raises(UserError, match="one is not allowed"):
+        cli.run(command, parser, ["--n", "1"])
 
 
 # -- 4. the local server: localhost by default, one access line per request --------------------

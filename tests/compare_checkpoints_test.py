@@ -1,4 +1,5 @@
-"""scripts/compare_checkpoints.py: V scores of several generator files, and the pick."""
+"""scripts/compare_checkpoints.py (keras_pggan.reports.checkpoints): V scores of several
+generator files, and the pick."""
 
 import json
 
@@ -6,15 +7,11 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
-from script_loader import load_script
 
 from keras_pggan.config import get_preset
 from keras_pggan.models.generator import build_generator
-
-
-@pytest.fixture(scope="module")
-def compare():
-    return load_script("scripts/compare_checkpoints.py")
+from keras_pggan.reports import checkpoints
+from scripts import compare_checkpoints as compare
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +39,7 @@ def setup(tmp_path_factory):
     return run, files
 
 
-def test_the_table_is_score_methods_and_the_pick_is_the_highest_mean(compare, setup, tmp_path):
+def test_the_table_is_score_methods_and_the_pick_is_the_highest_mean(setup, tmp_path):
     from keras_pggan.evaluation.evaluate import score_methods
 
     run, files = setup
@@ -69,14 +66,15 @@ def test_the_table_is_score_methods_and_the_pick_is_the_highest_mean(compare, se
         row = next(line for line in text.splitlines() if f"`{f}`" in line and line.startswith("|"))
         assert row.endswith(f"| {means[f]:.3f} |")
         last = direct[f]["val_b"]["freeform"]
-        assert f"{last['psnr']:.2f} / {last['ssim']:.4f}" in row
+        cell = f"{last['psnr']:.2f} / {last['ssim']:.4f} / {last['hole_chroma']:.2f} / "
+        assert f"| {cell}{last['hole_blotch']:.1f} |" in row
     assert f"**`{top}`**" in text
     # An existing --out is kept unless --overwrite.
     out.write_text("mine")
     assert compare.main(argv) == 2 and out.read_text() == "mine"
 
 
-def test_bad_input_is_named(compare, setup, tmp_path, capsys):
+def test_bad_input_is_named(setup, tmp_path, capsys):
     run, files = setup
     assert compare.main(["--run-dir", str(tmp_path), *files]) == 2
     assert "config.json: no such file" in capsys.readouterr().err
@@ -85,3 +83,17 @@ def test_bad_input_is_named(compare, setup, tmp_path, capsys):
     (tmp_path / "config.json").write_text(json.dumps({"data": {}}))
     assert compare.main(["--run-dir", str(tmp_path), *files]) == 2
     assert "no usable data.val" in capsys.readouterr().err
+
+
+def test_cells_show_chroma_and_blotch_and_mark_missing_scores():
+    scores = {"psnr": 24.5, "ssim": 0.91234, "hole_chroma": 3.456, "hole_blotch": 12.34}
+    both = {"v": {"center": scores, "freeform": dict(scores, psnr=26.5)}}
+    old = {"v": {k: {"psnr": 20.0, "ssim": 0.8} for k in ("center", "freeform")}}
+    text = checkpoints.table({"a.keras": both, "b.keras": old})
+    head, _, row_a, row_b = text.splitlines()
+    assert "v center PSNR / SSIM / chroma / blotch %" in head
+    assert row_a == (
+        "| **`a.keras`** | 24.50 / 0.9123 / 3.46 / 12.3 | 26.50 / 0.9123 / 3.46 / 12.3 | 25.500 |"
+    )
+    assert row_b == "| `b.keras` | 20.00 / 0.8000 / – / – | 20.00 / 0.8000 / – / – | 20.000 |"
+    assert checkpoints.best({"a.keras": both, "b.keras": old}) == "a.keras"

@@ -80,3 +80,14 @@ def test_replace_and_frozen():
         cfg.train.epochs = 3
     assert C.get_preset("pggan-res").generator.pad_multiple == 8
     assert C.get_preset("pggan-dres").discriminator.patch_stride == 16
+
+
+def test_presets_live_in_their_own_module_and_stay_importable_from_config():
+    import keras_pggan
+    from keras_pggan import presets
+
+    assert C.get_preset is presets.get_preset is keras_pggan.get_preset
+    assert C.PRESETS is presets.PRESETS
+    assert presets.get_preset("tiny") == C.get_preset("tiny")
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        C.nothing  # noqa: B018

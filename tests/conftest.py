@@ -35,16 +35,9 @@ def tiny_cfg():
     return get_preset("tiny")
 
 
-def make_batch(n=4, size=32, seed=0, width=None):
-    """A batch of the data contract with random images and rectangle holes."""
-    rng = np.random.default_rng(seed)
-    h, w = size, width or size
-    images = rng.uniform(size=(n, h, w, 3)).astype("float32")
-    masks = np.zeros((n, h, w, 1), "float32")
-    for i in range(n):
-        y, x = rng.integers(0, h // 2), rng.integers(0, w // 2)
-        masks[i, y : y + h // 3, x : x + w // 3] = 1.0
-    return {"image": images, "mask": masks}
+# A batch of the data contract (random images, rectangle holes); child processes import it from
+# keras_pggan.testing.fixtures, tests as ``from conftest import make_batch``.
+from keras_pggan.testing.fixtures import make_batch  # noqa: E402
 
 
 @pytest.fixture

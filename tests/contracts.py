@@ -1,7 +1,7 @@
 """Contracts every model variant (dres, res, ce, glgan) keeps: plain helpers, run by contracts_test.
 
 Imported as ``from contracts import ...`` (like ``from conftest import make_batch``): pytest puts
-``tests/`` on ``sys.path``. Each helper asserts; it returns nothing.
+``tests/`` on the import path. Each helper asserts; it returns nothing.
 
 - :func:`check_generator_contract`: fully convolutional on non-square inputs, hole pixels never
   reach the network, ``fill_holes`` composites (known pixels exact, any size with
@@ -16,7 +16,8 @@ import tensorflow as tf
 from conftest import make_batch
 
 from keras_pggan.config import ExperimentConfig, get_preset
-from keras_pggan.models.generator import fill_holes, pad_multiple_of, pad_to_multiple
+from keras_pggan.inference.fill import fill_holes, pad_to_multiple
+from keras_pggan.models.generator import pad_multiple_of
 from keras_pggan.training.build import build_gan, compile_gan
 
 _ONE_EPOCH = {"steps_per_epoch": 1, "epochs": 1, "validation_steps": 0}

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import keras
+import numpy as np
 import pytest
 from contracts import (
     VARIANTS,
@@ -10,9 +12,17 @@ from contracts import (
     tiny_config,
 )
 
-from keras_pggan.config import DISCRIMINATOR_VARIANTS, GENERATOR_VARIANTS
+from keras_pggan import config
+from keras_pggan.config import DISCRIMINATOR_VARIANTS, GENERATOR_VARIANTS, PRESETS, get_preset
 from keras_pggan.models import registry as models
-from keras_pggan.training import build
+from keras_pggan.models.generator import pad_multiple_of
+from keras_pggan.models.layers import (
+    MaskedInput,
+    ResizeUpsample,
+    apply_residual_block,
+    conv_block,
+)
+from keras_pggan.training import build, guards, losses
 from keras_pggan.training.model import BASELINE_METRIC_NAMES, METRIC_NAMES, PGGAN, BaselineGAN
 
 # The generator's pad multiple (2**num_downsamplings) in each tiny config.
@@ -94,3 +104,42 @@ def test_unknown_variants_raise_naming_the_known_ones():
         ValueError, match=f"unknown discriminator variant 'wgan'; known variants: {known_d}$"
     ):
         models.build_discriminator_for(bad_d)
+
+
+# Generators of every preset and of each down-sampling depth, built on small widths.
+_PAD_CASES = [
+    *((name, {}) for name in sorted(PRESETS)),
+    ("tiny", {"generator": {"num_downsamplings": 1}}),
+    ("tiny", {"generator": {"num_downsamplings": 3}}),
+    ("tiny", {"generator": {"upsample": "transposed"}}),
+    ("glgan", {"generator": {"base_filters": 4, "max_filters": 8, "num_downsamplings": 3}}),
+    ("ce", {"generator": {"base_filters": 4, "max_filters": 8, "num_downsamplings": 3}}),
+]
+
+
+@pytest.mark.parametrize("preset, sections", _PAD_CASES)
+def test_built_pad_multiple_equals_the_configs(preset, sections):
+    # pad_multiple_of(model) is the definition for built models (it reads the strides);
+    # GeneratorConfig.pad_multiple is the pre-build check: they must agree for every variant.
+    cfg = get_preset(preset).replace(**sections) if sections else get_preset(preset)
+    generator = models.build_generator_for(cfg)
+    assert pad_multiple_of(generator) == cfg.generator.pad_multiple
+
+
+def test_every_name_the_schema_accepts_is_one_its_owners_accept():
+    # keras_pggan.config owns the name lists; the modules that act on a name accept each of them.
+    x = np.zeros((1, 4, 4, 2), np.float32)
+    for interpolation in config.INTERPOLATIONS:
+        assert ResizeUpsample(2, interpolation)(x).shape == (1, 8, 8, 2)
+    for fill in config.HOLE_FILLS:
+        assert MaskedInput(fill)([x, np.ones((1, 4, 4, 1), np.float32)]).shape == (1, 4, 4, 3)
+    for block_type in config.BLOCK_TYPES:
+        apply_residual_block(keras.Input((4, 4, 2)), 2, 2, "none", f"r_{block_type}", block_type)
+    for norm in config.NORMS_D:
+        conv_block(keras.Input((4, 4, 2)), 2, 3, norm=norm, name=f"n_{norm}")
+    logits = np.zeros((1, 1), np.float32)
+    for kind in config.ADVERSARIAL_LOSSES:
+        assert losses.generator_adversarial_loss(logits, kind).shape == (1,)
+    assert set(config.PAPER_GENERATORS) <= set(models.GENERATORS)
+    assert set(config.PAPER_DISCRIMINATORS) <= set(models.DISCRIMINATORS)
+    assert tuple(guards.NAN_POLICIES) == config.NAN_POLICIES

@@ -9,6 +9,7 @@ from conftest import save_array, smooth_photo
 from PIL import Image
 
 from keras_pggan.config import DataConfig, MaskConfig
+from keras_pggan.data import __main__ as data_cmd
 from keras_pggan.data import imageio
 from keras_pggan.data import pipeline as data
 
@@ -140,7 +141,7 @@ def test_bad_files_are_skipped_counted_and_named(corpus_dir, capfd):
 
 def test_tfrecord_round_trip_gives_the_folder_pixels(photo_dir, tmp_path):
     out = str(tmp_path / "shards")
-    assert data.main(["make-tfrecords", photo_dir, out, "--shards", "1"]) == 0
+    assert data_cmd.main(["make-tfrecords", photo_dir, out, "--shards", "1"]) == 0
     cfg_folder = DataConfig(train=(photo_dir,), image_size=32)
     cfg_rec = DataConfig(train=(os.path.join(out, "*.tfrecord"),), image_size=32)
     a = _take(data.make_val_dataset(cfg_folder, MASKS, 6, seed=0), 1)[0]
@@ -160,8 +161,8 @@ def test_make_tfrecords_shards_and_skips(corpus_dir, tmp_path):
     report = data.write_tfrecords([corpus_dir], str(tmp_path / "s"), shards=2)
     assert report["written"] == 4 and len(report["skipped"]) == 3
     assert all(os.path.getsize(p) > 0 for p in report["shards"])
-    assert data.main(["make-tfrecords", str(tmp_path / "missing"), str(tmp_path / "o")]) == 2
-    assert data.main(["make-tfrecords", corpus_dir, str(tmp_path / "o"), "--shards", "0"]) == 2
+    assert data_cmd.main(["make-tfrecords", str(tmp_path / "missing"), str(tmp_path / "o")]) == 2
+    assert data_cmd.main(["make-tfrecords", corpus_dir, str(tmp_path / "o"), "--shards", "0"]) == 2
 
 
 def test_multi_scale_crops_vary_the_scale_in_training_only(tmp_path):

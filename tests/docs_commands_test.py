@@ -50,7 +50,7 @@ RULES: dict[str, str] = {
     r"^python -m keras_pggan\.data make-tfrecords /": "skip: the user's data sets (/photos, /data)",
     r"^python -m keras_pggan\.masks make-eval-set\b": "keep",  # evaluate --masks masks/ff256
     r"^python -m keras_pggan\.(inpaint|evaluate)\b": "run",
-    r"^python export/(saved_model|tflite)\.py\b": "run",
+    r"^python -m keras_pggan\.export (saved-model|tflite)\b": "run",
     r"^docker run --gpus all\b": "skip: Docker with an NVIDIA GPU (docs/gpu.md)",
     r"^docker\b": "skip: Docker (pulls the tensorflow/serving image)",
     r"^python -m keras_pggan\.serving serve\b": "serve",
@@ -60,7 +60,7 @@ RULES: dict[str, str] = {
     r"^curl -s -X POST .* -o response\.json$": "keep",  # the response for the next line
     r"^python -c \"import base64, json; open\('out\.png'": "run",
     r"^python scripts/(ablation|paper_table(_512)?)\.py\b": "skip: trains several models (hours)",
-    r"^python bench/tflite\.py\b": "skip: benchmark (minutes; default photos in ../shared)",
+    r"^python -m bench\.tflite\b": "skip: benchmark (minutes; default photos in ../shared)",
     # docs/gpu.md: lines for a machine with an NVIDIA GPU, a cluster, or minutes of benchmarks.
     r"^nvidia-smi\b": "skip: needs an NVIDIA GPU and its driver",
     r"^python -c \"import tensorflow as tf; print\(tf\.config\.list_physical_devices\(": (
@@ -68,7 +68,7 @@ RULES: dict[str, str] = {
     ),
     r"^TF_CONFIG=\S.* python -m keras_pggan\.train\b": "skip: multi-worker training on two hosts",
     r"^sbatch\b": "skip: a Slurm cluster",
-    r"^python bench/(train_step|input_pipeline)\.py\b": "skip: benchmark (minutes; for a GPU)",
+    r"^python -m bench\.(train_step|input_pipeline)\b": "skip: benchmark (minutes; for a GPU)",
     r"^(\w+=\S+ )*bash scripts/gpu_check\.sh\b": (
         "skip: the GPU check (an NVIDIA GPU; --dry-run: minutes of CPU, tests/gpu_check_test.py)"
     ),

@@ -16,9 +16,10 @@ from conftest import make_batch
 
 from keras_pggan.config import TrainConfig, get_preset
 from keras_pggan.models.generator import build_generator
+from keras_pggan.models.saved import newest_generator
+from keras_pggan.train import __main__ as train_cmd
 from keras_pggan.training import run as train
 from keras_pggan.training.ema import GeneratorEMA
-from keras_pggan.training.warm_start import newest_generator
 
 TINY = ["--preset", "tiny", "--steps-per-epoch", "2", "--validation-steps", "1", "--verbose", "0"]
 
@@ -137,7 +138,7 @@ def test_decay_is_checked():
 
 def test_a_run_saves_its_average_and_ships_it(tmp_path):
     run = str(tmp_path / "run")
-    assert train.main([*TINY, "--epochs", "2", "--run-dir", run]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "2", "--run-dir", run]) == 0
     ema_ckpts = sorted(glob.glob(os.path.join(run, "checkpoints", "generator_ema-epoch*.keras")))
     assert [os.path.basename(p) for p in ema_ckpts] == [
         "generator_ema-epoch001.keras",
@@ -159,7 +160,7 @@ def test_a_run_saves_its_average_and_ships_it(tmp_path):
 
 def test_resume_from_a_backup_without_an_average_starts_one(tmp_path, capsys):
     run = tmp_path / "run"
-    assert train.main([*TINY, "--epochs", "1", "--run-dir", str(run)]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", str(run)]) == 0
     # A backup written before the EMA existed: no "ema" in the record, no .npz.
     meta = run / "backup" / "training_metadata.json"
     record = json.load(open(meta))
@@ -167,7 +168,9 @@ def test_resume_from_a_backup_without_an_average_starts_one(tmp_path, capsys):
     meta.write_text(json.dumps(record))
     for path in glob.glob(str(run / "backup" / "ema-*.npz")):
         os.remove(path)
-    assert train.main(["--run-dir", str(run), "--resume", "--epochs", "2", "--verbose", "0"]) == 0
+    assert (
+        train_cmd.main(["--run-dir", str(run), "--resume", "--epochs", "2", "--verbose", "0"]) == 0
+    )
     record = json.load(open(meta))
     assert np.load(run / "backup" / record["ema"])["updates"] == 2  # restarted at the resume
     assert "WARNING" not in capsys.readouterr().err

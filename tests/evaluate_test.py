@@ -11,12 +11,12 @@ from PIL import Image
 
 from keras_pggan.config import get_preset
 from keras_pggan.data.masks import load_eval_set, make_eval_set
+from keras_pggan.evaluate.__main__ import main
 from keras_pggan.evaluation import classical as baselines
 from keras_pggan.evaluation import metrics as M
 from keras_pggan.evaluation.evaluate import (
     EvalConfig,
     load_eval_image,
-    main,
     mask_digest,
     parse_model_args,
     run_evaluation,

@@ -16,8 +16,10 @@ import tensorflow as tf
 from contracts import check_generator_contract, check_mirrored_equals_one_device, tiny_config
 
 from keras_pggan.config import ExperimentConfig, GeneratorConfig, get_preset
-from keras_pggan.models.generator import build_generator, fill_holes, load_generator
+from keras_pggan.inference.fill import fill_holes
+from keras_pggan.models.generator import build_generator
 from keras_pggan.models.layers import DilatedConv2D, ResizeUpsample
+from keras_pggan.models.saved import load_generator
 
 # The converter's int8 calibrator still uses the deprecated tf.lite.Interpreter internally.
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")

@@ -1,6 +1,12 @@
 """PGGAN generator specifics; the contract every variant keeps is in contracts_test.py."""
 
+import json
+import os
+import subprocess
+import sys
+
 import keras
+import numpy as np
 import pytest
 
 from keras_pggan.config import get_preset
@@ -56,3 +62,77 @@ def test_as_float32_keeps_weights_and_outputs():
     # Same function within bfloat16 round-off; the float32 clone is the exact one.
     assert float(np.abs(np.asarray(g16(x)) - np.asarray(g32(x))).max()) < 0.1
     assert as_float32(g32) is g32
+
+
+# The shipped generator's output on a fixed 24×40 input, recorded before the networks' conv-block
+# helpers became keras_pggan.models.layers.conv_block (raw output: every 97th value, rounded to
+# 1e-6, and sums; the fill through keras_pggan.fill_holes with pad_multiple=4).
+SHIPPED = os.path.join(os.path.dirname(__file__), os.pardir, "saved_models", "pggan_dres.keras")
+_SHIPPED_RAW_SAMPLE = [
+    -0.827821, -0.633753, -0.378226, -0.182728, -0.722076, -0.848952, 0.7473, -0.637897,
+    -0.179122, -0.498741, -0.36341, 0.426761, 0.454117, -0.319263, -0.265794, -0.806301, 0.01403,
+    0.355866, 0.151061, 0.292723, -0.337862, 0.780563, 0.439288, 0.261332, -0.229742, 0.696598,
+    -0.396575, 0.66747, 0.705049, 0.246311,
+]  # fmt: skip
+_SHIPPED_RAW_SUM = -126.79200962895993
+_SHIPPED_FILL_SUM = 1389.3506976813078
+_SHIPPED_SCRIPT = """
+import json, sys
+import numpy as np
+import keras_pggan
+
+g = keras_pggan.load_generator(sys.argv[1])
+h, w = 24, 40
+yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+image = np.stack([xx / w, yy / h, (xx + yy) / (h + w)], -1)[None]
+mask = np.zeros((1, h, w, 1), np.float32)
+mask[0, 6:18, 10:30] = 1
+fill = np.asarray(keras_pggan.fill_holes(g, image, mask, pad_multiple=4))
+raw = np.asarray(g({"image": image * 2 - 1, "mask": mask}))
+print(json.dumps({"fill_sum": float(fill.sum(dtype=np.float64)),
+                  "raw_sum": float(raw.sum(dtype=np.float64)),
+                  "raw_sample": raw.reshape(-1)[::97].tolist()}))
+"""
+
+
+def test_shipped_generator_loads_alone_in_a_fresh_interpreter_and_computes_as_recorded():
+    # Only keras_pggan.load_generator is imported: it must register every custom layer itself.
+    run = subprocess.run(
+        [sys.executable, "-c", _SHIPPED_SCRIPT, os.path.abspath(SHIPPED)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(got["raw_sample"], _SHIPPED_RAW_SAMPLE, atol=1e-4)
+    assert got["raw_sum"] == pytest.approx(_SHIPPED_RAW_SUM, abs=1e-2)
+    assert got["fill_sum"] == pytest.approx(_SHIPPED_FILL_SUM, abs=1e-2)
+
+
+def test_run_directory_names_and_lookups(tmp_path):
+    from keras_pggan.models import saved
+
+    run = str(tmp_path)
+    assert saved.generator_path(run) == os.path.join(run, "generator.keras")
+    assert saved.generator_path(run, ema=True) == os.path.join(run, "generator_ema.keras")
+    assert saved.discriminator_path(run) == os.path.join(run, "discriminator.keras")
+    assert saved.newest_generator(run) is None
+    os.makedirs(os.path.join(run, "checkpoints"))
+    for stem, epoch in [("generator", 9), ("generator", 10), ("generator_ema", 12)]:
+        name = saved.checkpoint_name(stem, epoch)
+        with open(os.path.join(run, "checkpoints", name), "w") as f:
+            f.write("x")
+    assert saved.checkpoint_name("generator", 3) == "generator-epoch003.keras"
+    assert saved.checkpoint_epoch("a/generator-epoch010.keras") == 10
+    assert saved.checkpoint_epoch("a/generator_ema-epoch010.keras") is None
+    assert saved.checkpoint_epoch("a/generator_ema-epoch012.keras", "generator_ema") == 12
+    names = [os.path.basename(p) for p in saved.checkpoints(run)]
+    assert names == ["generator-epoch009.keras", "generator-epoch010.keras"]
+    os.utime(os.path.join(run, "checkpoints", "generator-epoch009.keras"), (1, 1))
+    assert saved.newest_generator(run).endswith("generator-epoch010.keras")
+    assert saved.newest_generator(run, ema=True).endswith("generator_ema-epoch012.keras")
+    with pytest.raises(FileNotFoundError, match="generator.keras"):
+        saved.load_generator(run)
+    with pytest.raises(ValueError, match="expected a .keras file"):
+        saved.load_model(os.path.join(run, "checkpoints"))

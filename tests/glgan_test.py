@@ -9,8 +9,7 @@ from contracts import tiny_config
 
 from keras_pggan.config import get_preset
 from keras_pggan.export.tflite import export_tflite
-from keras_pggan.inference.backends import run_tflite
-from keras_pggan.inference.inpainter import KerasBackend
+from keras_pggan.inference.backends import KerasBackend, run_tflite
 from keras_pggan.models import glgan
 from keras_pggan.models.generator import pad_multiple_of
 from keras_pggan.training.build import build_gan, compile_gan

@@ -151,3 +151,44 @@ def test_save_image_and_format(tmp_path):
     with pytest.raises(ValueError, match=r"out\.xyz: unknown or unwritable"):
         imageio.image_format(str(tmp_path / "out.xyz"))
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(imageio.encode_png(rgb)))), rgb)
+
+
+@pytest.mark.parametrize("subsampling", [0, 1, 2])  # 4:4:4, 4:2:2, 4:2:0
+def test_in_graph_decoder_gives_pillows_pixels_for_jpegs(subsampling):
+    import io
+
+    import skimage.data
+    import tensorflow as tf
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()[::2, ::2]).save(
+        buf, "JPEG", quality=85, subsampling=subsampling
+    )
+    data = buf.getvalue()
+    pillow = imageio.decode_rgb(data, "a.jpg")
+    graph = imageio.decode_image_tensor(tf.constant(data)).numpy()
+    np.testing.assert_array_equal(graph, pillow)
+    png = io.BytesIO()
+    Image.fromarray(pillow).save(png, "PNG")
+    np.testing.assert_array_equal(imageio.decode_image_tensor(tf.constant(png.getvalue())).numpy(),
+                                  pillow)  # fmt: skip
+
+
+def test_header_size_and_uint8_conversions_are_the_one_owners():
+    data = imageio.encode_png(np.zeros((5, 7, 3), np.uint8))
+    assert imageio.image_header(data) == ("PNG", 7, 5)
+    with pytest.raises((OSError, ValueError)):
+        imageio.image_header(b"not an image")
+    levels = np.arange(256, dtype=np.uint8).reshape(2, 2, 64)  # any shape
+    as01 = imageio.uint8_to_float01(levels)
+    assert as01.dtype == np.float32 and as01.shape == levels.shape
+    np.testing.assert_array_equal(imageio.to_uint8(as01), levels)
+    assert imageio.uint8_to_float01(levels, np.float64).dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(imageio.to_uint8_tensor(as01)), imageio.to_uint8(as01))
+    # The bomb guard is the ceiling of the servers' stricter limits.
+    from keras_pggan.serving.server import DEFAULT_MAX_PIXELS as serving_limit
+    from keras_pggan.studio.web import DEFAULT_MAX_PIXELS as studio_limit
+
+    assert serving_limit == 1 << 24 and studio_limit == 40_000_000
+    assert max(serving_limit, studio_limit) <= imageio.MAX_IMAGE_PIXELS

@@ -14,7 +14,8 @@ import tensorflow as tf
 from PIL import Image, ImageFilter
 
 from keras_pggan.data import imageio
-from keras_pggan.inference.inpainter import Inpainter, _parser, main
+from keras_pggan.inference.inpainter import Inpainter
+from keras_pggan.inpaint.__main__ import build_parser, main
 from keras_pggan.testing import corpus
 
 H, W = 32, 48
@@ -257,7 +258,7 @@ def test_folder_mode_writes_png_by_default(cli, tmp_path):
     code, _, err = cli("--input-dir", src, "--output-dir", tmp_path / "j", "--ext", "jpg")
     with Image.open(tmp_path / "j" / "c.jpg") as im:
         assert code == 0 and im.format == "JPEG", err
-    assert "default: .png" in _parser().format_help()
+    assert "default: .png" in build_parser().format_help()
     # photo.jpg and photo.png both → photo.png: the second is an error naming both.
     save(src / "c.png", corpus.smooth_image(H, W, seed=21))
     code, stdout, err = cli("--input-dir", src, "--output-dir", tmp_path / "dup")
@@ -281,3 +282,33 @@ def test_folder_mode_refuses_a_photo_mask_and_warns_per_file(cli, tmp_path):
         "--input-dir", src, "--output-dir", tmp_path / "inv", "--invert-mask", "--force"
     )
     assert code == 0 and "inpainted 2 of 2" in stdout and "used anyway" in err, err
+
+
+def test_bad_inputs_fail_before_tensorflow_loads(tmp_path):
+    """A non-image input or an unknown --model is refused from the headers and names alone."""
+    import subprocess
+    import sys
+
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    probe = (
+        "import sys\n"
+        "from keras_pggan.inpaint.__main__ import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "print('rc', rc, 'tensorflow' in sys.modules)\n"
+    )
+    cases = [
+        ([str(text), "-o", str(tmp_path / "a.png")], "notes.png: not an image file"),
+        ([str(photo), "--mask", str(text), "-o", str(tmp_path / "b.png")], "notes.png: not an"),
+        ([str(photo), "--mask", str(photo), "-o", str(tmp_path / "c.png"), "--model", "lama"],
+         "lama: no such file, directory or shipped model (known: pggan_dres"),
+    ]  # fmt: skip
+    for argv, message in cases:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120
+        )
+        assert done.stdout.strip() == "rc 2 False", (argv, done.stdout, done.stderr)
+        assert message in done.stderr
+    assert not any(tmp_path.glob("[abc].png"))

@@ -8,9 +8,10 @@ from PIL import Image
 
 from keras_pggan.data.imageio import load_rgb
 from keras_pggan.inference.backends import BACKEND_TOLERANCE_U8, KerasBackend
-from keras_pggan.inference.inpainter import Inpainter, main
+from keras_pggan.inference.fill import fill_holes
+from keras_pggan.inference.inpainter import Inpainter
 from keras_pggan.inference.regions import plan_regions
-from keras_pggan.models.generator import fill_holes
+from keras_pggan.inpaint.__main__ import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 
@@ -303,3 +304,44 @@ def test_backends_agree_keras_saved_model_tflite(generator, model_path, tmp_path
         diff = np.abs(out.astype(int) - outs["keras"])
         assert diff.max() <= BACKEND_TOLERANCE_U8, name
         assert (diff[holes] == 0).mean() > 0.9, name
+
+
+# -- the fill's contracts (keras_pggan.inference.fill) and SavedModel versions ---------------------
+def test_value_ranges_and_compositing_contracts():
+    from keras_pggan.inference import fill
+
+    x = np.array([0.0, 0.25, 1.0], np.float32)
+    np.testing.assert_array_equal(fill.to_model_range(x), [-1.0, -0.5, 1.0])
+    np.testing.assert_array_equal(fill.from_model_range(fill.to_model_range(x)), x)
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(1, 2, 3, 3)
+    holes = np.array([[[1, 0, 0], [0, 0, 1]]], bool)  # [B,H,W]
+    out = fill.composite_np(np.uint8(200), image, holes)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out[holes], 200)
+    np.testing.assert_array_equal(out[~holes], image[~holes])  # the input's bytes
+    # The in-graph blend equals the select for a binary mask.
+    image01 = image / 255.0
+    fill01 = np.full_like(image01, 0.5)
+    m = holes[..., None].astype(np.float64)
+    np.testing.assert_array_equal(
+        fill.composite(fill01, image01, m), fill.composite_np(fill01, image01, m)
+    )
+    white = fill.masked_view(image, holes[..., None])
+    np.testing.assert_array_equal(white[holes], 255)
+    assert fill.masked_view(image01, holes)[holes].min() == 1.0
+    assert [fill.round_up(n, 4) for n in (0, 1, 4, 5, 8)] == [0, 4, 4, 8, 8]
+    a, b = fill.pad_to_multiple(np.zeros((1, 5, 7, 3)), np.zeros((1, 5, 7, 1)), 4)
+    assert a.shape == (1, 8, 8, 3) and b.shape == (1, 8, 8, 1)
+
+
+def test_latest_version_counts_numeric_folders_and_complete_ones(tmp_path):
+    from keras_pggan.inference.backends import is_version, latest_version
+
+    assert latest_version(str(tmp_path / "missing")) is None
+    for name in ("1", "2", "10", "abc", "３"):  # a full-width digit is no version
+        (tmp_path / name).mkdir()
+    (tmp_path / "2" / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "11").write_text("a file, not a version")
+    assert latest_version(str(tmp_path)) == 10
+    assert latest_version(str(tmp_path), complete=True) == 2
+    assert is_version("12") and not is_version("12\n") and not is_version("３")

@@ -1,9 +1,14 @@
+import json
+import os
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_pggan.models.layers import MaskedInput, ResizeUpsample
+from keras_pggan.config import PRESETS, get_preset
+from keras_pggan.models.layers import MaskedInput, ResizeUpsample, conv_block
+from keras_pggan.models.registry import build_discriminator_for, build_generator_for
 
 
 def test_resize_upsample_matches_tf_image_resize_and_handles_unknown_dims():
@@ -134,3 +139,146 @@ def test_masked_input_mean_fill():
     assert np.isfinite(full).all() and np.abs(full[..., :3]).max() == 0
     layer = MaskedInput.from_config(MaskedInput("mean").get_config())
     assert layer.fill == "mean"
+
+
+# -- conv_block keeps every saved model's layers ------------------------------------------------
+# The layers of every preset and option variant, recorded (tests/data/model_layers.json) before
+# the networks' three conv-block helpers became models.layers.conv_block: names, classes, weight
+# shapes and the config fields a saved model depends on. A .keras file loads only into the same
+# names and shapes, so any difference here breaks the shipped and users' models. A network equal
+# to one listed earlier in the file is recorded as a reference, "<case>/<network>".
+LAYERS_RECORD = os.path.join(os.path.dirname(__file__), "data", "model_layers.json")
+_RECORDED_FIELDS = (
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "dilation_rate",
+    "use_bias",
+    "kernel_initializer",
+    "bias_initializer",
+    "activation",
+    "negative_slope",
+    "groups",
+    "epsilon",
+    "dtype",
+)
+
+
+def _tiny(**sections):
+    return get_preset("tiny").replace(**sections)
+
+
+def _small(base: str, **sections):
+    small = get_preset(base).replace(
+        data={"image_size": 64},
+        generator={"base_filters": 8, "max_filters": 16},
+        discriminator={"base_filters": 8, "max_filters": 16},
+    )
+    return small.replace(**sections) if sections else small
+
+
+_CASES = {
+    **{f"preset:{p}": (lambda p=p: get_preset(p)) for p in sorted(PRESETS)},
+    "tiny:block_type=dilated_first": lambda: _tiny(generator={"block_type": "dilated_first"}),
+    "tiny:block_type=dilated_second": lambda: _tiny(generator={"block_type": "dilated_second"}),
+    "tiny:upsample=transposed": lambda: _tiny(generator={"upsample": "transposed"}),
+    "tiny:interp=bicubic": lambda: _tiny(generator={"upsample_interpolation": "bicubic"}),
+    "tiny:interp=nearest": lambda: _tiny(generator={"upsample_interpolation": "nearest"}),
+    "tiny:norm_g=instance": lambda: _tiny(generator={"norm": "instance"}),
+    "tiny:hole_fill=mean": lambda: _tiny(generator={"hole_fill": "mean"}),
+    "tiny:disc=global": lambda: _tiny(discriminator={"variant": "global"}),
+    "tiny:disc=patch": lambda: _tiny(discriminator={"variant": "patch"}),
+    "tiny:norm_d=spectral": lambda: _tiny(discriminator={"norm": "spectral"}),
+    "tiny:norm_d=none": lambda: _tiny(discriminator={"norm": "none"}),
+    **{
+        f"{b}-small{suffix}": (lambda b=b, s=sections: _small(b, **s))
+        for b in ("ce", "glgan")
+        for suffix, sections in {
+            "": {},
+            ":norm_d=spectral": {"discriminator": {"norm": "spectral"}},
+            ":norm_d=none": {"discriminator": {"norm": "none"}},
+            ":norm_g=instance": {"generator": {"norm": "instance"}},
+        }.items()
+    },
+}
+
+
+def layer_summary(name: str, cls: str, config: dict, weights) -> list:
+    """``[name, class, {weight path: shape}, {recorded config field: value}]`` of one layer."""
+    fields = {}
+    for key in _RECORDED_FIELDS:
+        if key in config:
+            value = config[key]
+            # Initialisers and dtype policies by class / policy name (their other fields are
+            # Keras's serialisation details, not the model's).
+            if isinstance(value, dict):
+                value = (
+                    value.get("config", {}).get("name")
+                    if key == "dtype"
+                    else value.get("class_name")
+                )
+            fields[key] = list(value) if isinstance(value, tuple) else value
+    return [name, cls, {path: list(shape) for path, shape in weights}, fields]
+
+
+def _describe(model) -> list:
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            rows += _describe(layer)
+            continue
+        config = keras.saving.serialize_keras_object(layer).get("config", {})
+        weights = [(w.path, tuple(w.shape)) for w in layer.weights]
+        rows.append(layer_summary(layer.name, type(layer).__name__, config, weights))
+    return rows
+
+
+def test_every_preset_and_variant_keeps_its_recorded_layers():
+    with open(LAYERS_RECORD, encoding="utf-8") as f:
+        recorded = json.load(f)
+    assert sorted(recorded) == sorted(_CASES)
+    for networks in recorded.values():
+        for network, rows in networks.items():
+            if isinstance(rows, str):  # a reference to an identical network
+                other_case, other_network = rows.rsplit("/", 1)
+                networks[network] = recorded[other_case][other_network]
+    for case, make in _CASES.items():
+        cfg = make()
+        built = {
+            "generator": _describe(build_generator_for(cfg)),
+            "discriminator": _describe(build_discriminator_for(cfg)),
+        }
+        for network, rows in built.items():
+            want = recorded[case][network]
+            assert [r[0] for r in rows] == [r[0] for r in want], (case, network)
+            for got, expected in zip(rows, want):
+                assert got == expected, (case, network, got[0])
+
+
+def test_conv_block_names_bias_and_spectral_wrapper():
+    x = keras.Input((8, 8, 2))
+    y = conv_block(x, 4, 3, strides=2, norm="instance", name="a")
+    z = conv_block(y, 5, 3, norm="spectral", spectral=True, activation="lrelu", name="b")
+    model = keras.Model(x, z)
+    kinds = {layer.name: type(layer).__name__ for layer in model.layers[1:]}
+    assert kinds == {
+        "a_conv": "Conv2D",
+        "a_norm": "GroupNormalization",
+        "a_relu": "Activation",
+        "b_sn": "SpectralNormalization",
+        "b_lrelu": "LeakyReLU",
+    }
+    # A bias exactly when no normalisation layer follows the convolution.
+    assert model.get_layer("a_conv").use_bias is False
+    assert model.get_layer("b_sn").layer.use_bias is True
+    dilated = conv_block(x, 4, 3, dilation_rate=2, name="d")
+    plain = conv_block(x, 4, 3, dilation_rate=2, dilated_layer=False, name="p")
+    names = {layer.name: type(layer).__name__ for layer in keras.Model(x, [dilated, plain]).layers}
+    assert names["d_conv"] == "DilatedConv2D" and names["p_conv"] == "Conv2D"
+    with pytest.raises(ValueError, match="dilation_rate"):
+        conv_block(x, 4, 3, dilation_rate=2, transpose=True, name="t")
+    with pytest.raises(ValueError, match="activation"):
+        conv_block(x, 4, 3, activation="tanh", name="bad")
+    with pytest.raises(ValueError, match="normalisation"):
+        conv_block(x, 4, 3, norm="batch", name="bad")

@@ -86,3 +86,14 @@ def test_colour_lowpass_loss_sees_hue_patches_in_holes_only():
     np.testing.assert_allclose(losses.colour_lowpass_loss(truth, checker, mask).numpy(), [0.0],
                                atol=1e-7)  # fmt: skip
     assert losses.colour_lowpass_loss(truth, blue, np.zeros_like(mask)).numpy()[0] == 0.0
+
+
+def test_ycbcr_loss_and_colour_scores_share_one_bt601_matrix():
+    from keras_pggan.data.imageio import YCBCR_601
+    from keras_pggan.evaluation import metrics
+
+    rgb = np.random.default_rng(0).uniform(0, 1, (4, 3)).astype(np.float32)
+    want = rgb.astype(np.float64) @ np.asarray(YCBCR_601).T
+    np.testing.assert_allclose(losses.rgb_to_ycbcr(rgb), want, atol=1e-6)
+    rows = np.asarray((metrics.LUMA, *metrics.CHROMA_601))
+    np.testing.assert_array_equal(rows, np.asarray(YCBCR_601))

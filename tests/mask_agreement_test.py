@@ -104,7 +104,7 @@ def test_alpha200_white_square_is_16_holes(corpus):
 
 
 def test_inpaint_cli(corpus, generator_path, tmp_path):
-    from keras_pggan.inference import inpainter as inpaint
+    from keras_pggan.inpaint import __main__ as inpaint
 
     files, photo = corpus
     for name in CASES:

@@ -261,3 +261,14 @@ def test_hole_chroma_sees_hue_not_brightness():
     row = M.image_metrics(blue, truth, holes)
     assert row["hole_chroma"] == pytest.approx(chroma) and row["hole_blotch"] == 50.0
     assert all(math.isnan(v) for v in M.hole_chroma_errors(blue, truth, np.zeros((16, 16), bool)))
+
+
+def test_scoring_conversion_is_imageios_in_float64_and_refuses_out_of_range_floats():
+    from keras_pggan.data.imageio import uint8_to_float01
+
+    levels = np.arange(256, dtype=np.uint8).reshape(4, 8, 8)  # any shape (FID batches)
+    got = M.as_float01(levels)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, uint8_to_float01(levels, np.float64))
+    with pytest.raises(ValueError, match=r"must be in \[0,1\]"):
+        M.as_float01(np.array([1.5], np.float32))

@@ -1,4 +1,5 @@
-"""scripts/paper_table_512.py: Table 2 at 512² (fine-tuned at equal budget) and its document."""
+"""scripts/paper_table_512.py and keras_pggan.reports.paper_table_512: Table 2 at 512²
+(fine-tuned at equal budget) and its document."""
 
 import json
 import os
@@ -6,31 +7,28 @@ import re
 
 import pytest
 from paper_table_test import _photos
-from script_loader import load_script
+
+from keras_pggan.reports import paper_table as pt
+from keras_pggan.reports import paper_table_512 as t2
+from scripts import paper_table_512 as script
 
 
-def _load_script():
-    # the script imports paper_table from its own folder
-    return load_script("scripts/paper_table_512.py", with_folder=True)
-
-
-def _args(t2, tmp_path, *extra):
+def _args(tmp_path, *extra):
     data = _photos(str(tmp_path / "train"), 2, 0)
     val = _photos(str(tmp_path / "val"), 2, 1)
-    args = t2.build_parser().parse_args(
+    args = script.build_parser().parse_args(
         ["--data", data, "--val-data", val, "--out", str(tmp_path / "runs"), *extra]
     )
-    t2._check(args)
+    script.check_args(args)
     return args
 
 
 def test_finetune_configs_share_data_masks_seed_and_budget(tmp_path):
-    t2 = _load_script()
-    args = _args(t2, tmp_path, "--size", "64", "--resize-to", "128", "--eval-size", "128")
+    args = _args(tmp_path, "--size", "64", "--resize-to", "128", "--eval-size", "128")
     assert (args.finetune_size, args.finetune_resize_to, args.finetune_steps) == (512, 512, 30)
-    configs = {m: t2.finetune_config(m, args) for m in t2.pt.METHODS}
+    configs = {m: t2.finetune_config(m, args) for m in pt.METHODS}
     for method, cfg in configs.items():
-        base = t2.pt.method_config(method, args)
+        base = pt.method_config(method, args)
         assert cfg.data.train == base.data.train and cfg.data.val == base.data.val
         assert cfg.mask == base.mask and cfg.train.seed == base.train.seed
         assert cfg.generator == base.generator  # the base run's generator loads into it
@@ -50,22 +48,20 @@ def test_finetune_configs_share_data_masks_seed_and_budget(tmp_path):
 
 
 def test_argument_errors(tmp_path, capsys):
-    t2 = _load_script()
     data = _photos(str(tmp_path / "d"), 2, 0)
     common = ["--data", data, "--val-data", str(tmp_path / "d2"), "--out", str(tmp_path / "r")]
     os.makedirs(tmp_path / "d2")
-    assert t2.main([*common, "--finetune-size", "512", "--finetune-resize-to", "300"]) == 2
+    assert script.main([*common, "--finetune-size", "512", "--finetune-resize-to", "300"]) == 2
     assert "smaller than --finetune-size" in capsys.readouterr().err
-    assert t2.main([*common, "--methods", "pggan-dres-patch"]) == 2
+    assert script.main([*common, "--methods", "pggan-dres-patch"]) == 2
     assert "not the ablations" in capsys.readouterr().err
-    assert t2.main([*common, "--quick", "--write-docs"]) == 2
+    assert script.main([*common, "--quick", "--write-docs"]) == 2
     assert "never writes docs/" in capsys.readouterr().err
-    assert t2.main([*common, "--steps", "10", "--write-docs"]) == 2
+    assert script.main([*common, "--steps", "10", "--write-docs"]) == 2
     assert "smoke run" in capsys.readouterr().err
 
 
 def test_claims_are_computed_from_the_scores():
-    t2 = _load_script()
 
     def s(psnr, ssim, l1):
         return {"psnr": psnr, "ssim": ssim, "l1": l1}
@@ -106,30 +102,27 @@ def test_claims_are_computed_from_the_scores():
 
 
 def test_table1_and_table2_sections_keep_each_other():
-    t2 = _load_script()
-    pt = t2.pt
     table1 = "# The paper's comparison at equal budget\n\nTable 1\n"
-    doc = pt.merge_section(None, pt.TABLE1, table1, **pt.DOC_SECTIONS)
+    doc = pt.DOC_SECTIONS.merge(None, pt.TABLE1, table1)
     assert doc == table1 + "\n"  # alone: what paper_table.py always wrote
-    doc = pt.merge_section(doc, t2.SECTION, "## Table 2 at 512²\n\nfirst\n", **pt.DOC_SECTIONS)
-    doc = pt.merge_section(doc, pt.TABLE1, "# New head\n\nTable 1 again", **pt.DOC_SECTIONS)
+    doc = pt.DOC_SECTIONS.merge(doc, t2.SECTION, "## Table 2 at 512²\n\nfirst\n")
+    doc = pt.DOC_SECTIONS.merge(doc, pt.TABLE1, "# New head\n\nTable 1 again")
     assert doc.startswith("# New head\n\nTable 1 again\n\n<!-- paper_table:512 -->\n")
     assert "first" in doc and "Table 1\n" not in doc
-    doc = pt.merge_section(doc, t2.SECTION, "## Table 2 at 512²\n\nsecond\n", **pt.DOC_SECTIONS)
+    doc = pt.DOC_SECTIONS.merge(doc, t2.SECTION, "## Table 2 at 512²\n\nsecond\n")
     assert "second" in doc and "first" not in doc and doc.startswith("# New head")
     assert doc.count("<!-- paper_table:512 -->") == doc.count("<!-- /paper_table:512 -->") == 1
 
 
 @pytest.mark.large
 def test_quick_table2_has_real_numbers_and_leaves_docs_alone(tmp_path, capsys):
-    t2 = _load_script()
     with open(t2.DOC, "rb") as f:
         committed = f.read()
     train = _photos(str(tmp_path / "train"), 6, 1)
     val = _photos(str(tmp_path / "val"), 2, 2)
     out = str(tmp_path / "runs")
     argv = ["--quick", "--methods", "ce,pggan-dres", "--data", train, "--val-data", val]
-    assert t2.main([*argv, "--out", out]) == 0, capsys.readouterr().err
+    assert script.main([*argv, "--out", out]) == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "warm start from generator" in printed and "discriminator (new)" in printed
     text = open(os.path.join(out, "paper_table_512.md"), encoding="utf-8").read()

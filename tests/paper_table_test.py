@@ -1,4 +1,5 @@
-"""scripts/paper_table.py end to end on generated photos: every method trains, scores and times."""
+"""scripts/paper_table.py end to end on generated photos: every method trains, scores and times
+(keras_pggan.reports.paper_table)."""
 
 import json
 import os
@@ -7,11 +8,9 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from script_loader import load_script
 
-
-def _load_script():
-    return load_script("scripts/paper_table.py")
+from keras_pggan.reports import paper_table as pt
+from scripts import paper_table as script
 
 
 def _photos(folder, n, seed):
@@ -27,19 +26,17 @@ def _photos(folder, n, seed):
 
 
 def test_argument_errors_are_one_line(tmp_path, capsys):
-    pt = _load_script()
     data = _photos(str(tmp_path / "train"), 2, 0)
-    assert pt.main(["--methods", "ce,nps", "--data", data, "--val-data", data]) == 2
+    assert script.main(["--methods", "ce,nps", "--data", data, "--val-data", data]) == 2
     assert "unknown ['nps']" in capsys.readouterr().err
-    assert pt.main(["--data", data, "--val-data", data]) == 2
+    assert script.main(["--data", data, "--val-data", data]) == 2
     assert "must not be training data" in capsys.readouterr().err
-    assert pt.main(["--steps", "3", "--steps-per-epoch", "2", "--data", data]) == 2
+    assert script.main(["--steps", "3", "--steps-per-epoch", "2", "--data", data]) == 2
     assert "not a multiple" in capsys.readouterr().err
 
 
 @pytest.mark.large
 def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
-    pt = _load_script()
     train = _photos(str(tmp_path / "train"), 6, 1)
     val = _photos(str(tmp_path / "val"), 2, 2)
     doc = str(tmp_path / "doc" / "paper_table.md")
@@ -50,7 +47,7 @@ def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
         *("--timing-sizes", "32", "--timing-repeats", "1", "--sheets", "1"),
         *("--out", str(tmp_path / "runs"), "--doc", doc),
     ]
-    assert pt.main(argv) == 0, capsys.readouterr().err
+    assert script.main(argv) == 0, capsys.readouterr().err
     text = open(doc, encoding="utf-8").read()
     assert "Smoke run (2 steps per method)" in text
     results = json.load(open(os.path.join(os.path.dirname(doc), "paper_table", "results.json")))
@@ -73,12 +70,11 @@ def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
         assert os.path.exists(os.path.join(os.path.dirname(doc), "paper_table", f"{kind}_00.png"))
         assert f"(paper_table/{kind}_00.png)" in text
     # A second run reuses the finished runs (no training) and writes the same table.
-    assert pt.main(argv) == 0
+    assert script.main(argv) == 0
     assert "reusing the finished run" in capsys.readouterr().out
 
 
 def test_ranking_orders_each_score_and_counts_wins():
-    pt = _load_script()
 
     def scores(psnr, ssim, l1):
         return {"psnr": psnr, "ssim": ssim, "l1": l1}

@@ -222,12 +222,10 @@ def test_resume_under_mixed_float16_equals_uninterrupted_with_the_loss_scale(tmp
 # The same 3 steps with and without XLA, in a fresh process per oneDNN setting (TensorFlow reads
 # TF_ENABLE_ONEDNN_OPTS when it loads). Prints the largest weight difference.
 _XLA_SCRIPT = """
-import json, sys
+import json
 import numpy as np, tensorflow as tf
-sys.path.insert(0, "tests")
-from conftest import make_batch
-from contracts import tiny_config
 from keras_pggan.config import get_preset
+from keras_pggan.testing.fixtures import make_batch
 from keras_pggan.training.build import build_gan, compile_gan
 
 cfg = get_preset("tiny").replace(train={"validation_steps": 0})
@@ -298,7 +296,8 @@ def test_jit_compile_true_is_refused_on_mirrored_cpu_replicas(tmp_path):
 def test_cli_mixed_float16_with_xla_writes_float32_models(tmp_path):
     from keras_pggan.config import ExperimentConfig
     from keras_pggan.export.tflite import export_tflite
-    from keras_pggan.models.generator import all_layers, load_generator
+    from keras_pggan.models.generator import all_layers
+    from keras_pggan.models.saved import load_generator
 
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "keras_pggan.train", "--preset", "tiny"]

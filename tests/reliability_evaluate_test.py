@@ -15,7 +15,7 @@ import pytest
 from reliability_fixtures import CROP, png_bytes, run_cli
 
 from keras_pggan.data import masks as masks_lib
-from keras_pggan.evaluation import evaluate as evaluate_mod
+from keras_pggan.evaluate import __main__ as evaluate_mod
 from keras_pggan.testing import corpus
 
 # -- entry point 3: python -m keras_pggan.evaluate --------------------------------------------

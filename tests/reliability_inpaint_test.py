@@ -15,8 +15,8 @@ from PIL import Image
 from reliability_fixtures import H, W, read_png, run_cli
 
 from keras_pggan.data import imageio
-from keras_pggan.inference import inpainter as inpaint_mod
 from keras_pggan.inference.backends import TFLiteInpainter
+from keras_pggan.inpaint import __main__ as inpaint_mod
 from keras_pggan.testing import corpus
 
 # -- entry point 2: python -m keras_pggan.inpaint (and the Inpainter API) ----------------------

@@ -240,7 +240,6 @@ _KILL_CHILD = textwrap.dedent(
     """
     import os, sys, time
     import numpy as np, keras
-    sys.path.insert(0, {root!r})
     from keras_pggan.training.callbacks import AtomicBackupAndRestore
     backup_dir, kind, when = sys.argv[1], sys.argv[2], sys.argv[3]
     out = os.path.dirname(backup_dir)
@@ -291,7 +290,7 @@ _KILL_CHILD = textwrap.dedent(
 def test_kill_during_checkpoint_write(tmp_path, kind, when, survives):
     backup_dir = tmp_path / "backup"
     script = tmp_path / "child.py"
-    script.write_text(_KILL_CHILD.format(root=ROOT))
+    script.write_text(_KILL_CHILD.format())
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.Popen(
         [sys.executable, str(script), str(backup_dir), kind, when],

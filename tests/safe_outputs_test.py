@@ -15,23 +15,16 @@ import glob
 import importlib
 import os
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from bench import common, run_all
+from bench import profile_step as bench_profile_step
 from keras_pggan import io_utils
 from keras_pggan.errors import UserError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from script_loader import load_script  # noqa: E402
-
-from bench import common, run_all  # noqa: E402
-from bench import profile_step as bench_profile_step  # noqa: E402
 
 SENTINEL = b"the committed file\n"
 
@@ -103,15 +96,16 @@ def test_refuse_shipped(shipped, tmp_path):
     io_utils.refuse_shipped(str(tmp_path / "saved_models_mine"), False, "--out")  # a sibling
 
 
-# -- export/tflite.py ---------------------------------------------------------------------------
+# -- python -m keras_pggan.export tflite --------------------------------------------------------
 
 
 def test_export_tflite_refuses_the_shipped_folder(shipped, model_path, capsys):
-    script = load_script("export/tflite.py", "export_tflite_script")
+    from keras_pggan.export.__main__ import main
+
     before = _listing(shipped)
     for modes in ("fp32", "dynamic"):  # an existing build, and a new one next to the shipped
         argv = ["--model", model_path, "--out", str(shipped / "pggan_dres"), "--modes", modes]
-        assert script.main(argv) == 2
+        assert main(["tflite", *argv]) == 2
         err = capsys.readouterr().err
         assert "shipped models folder" in err and "runs/" in err, err
         assert len(err.strip().splitlines()) == 1, err
@@ -120,11 +114,12 @@ def test_export_tflite_refuses_the_shipped_folder(shipped, model_path, capsys):
 
 
 def test_export_tflite_refuses_existing_builds(model_path, tmp_path, capsys):
-    script = load_script("export/tflite.py", "export_tflite_script")
+    from keras_pggan.export.__main__ import main
+
     prefix = str(tmp_path / "mine" / "g")
     existing = _sentinel(f"{prefix}-fp32.tflite")
-    argv = ["--model", model_path, "--out", prefix, "--modes", "dynamic,fp32"]
-    assert script.main(argv) == 2
+    argv = ["tflite", "--model", model_path, "--out", prefix, "--modes", "dynamic,fp32"]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert "g-fp32.tflite exists; pass --overwrite" in err, err
     assert _unchanged(existing)
@@ -132,14 +127,16 @@ def test_export_tflite_refuses_existing_builds(model_path, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "mine")) == ["g-fp32.tflite"]
 
 
-# -- export/saved_model.py and keras_pggan.export ---------------------------------------------
+# -- python -m keras_pggan.export saved-model, and the library ------------------------------------
 
 
 def test_export_saved_model_refuses_the_shipped_folder(shipped, model_path, capsys):
-    script = load_script("export/saved_model.py", "export_saved_model_script")
+    from keras_pggan.export.__main__ import main
+
     before = _listing(shipped)
     # Without --version it would add version 2, which serve/inpaint would then pick up.
-    assert script.main(["--model", model_path, "--out", str(shipped / "pggan_dres")]) == 2
+    argv = ["saved-model", "--model", model_path, "--out", str(shipped / "pggan_dres")]
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert "shipped models folder" in err and "runs/" in err, err
     assert _listing(shipped) == before
@@ -158,7 +155,7 @@ def test_export_saved_model_library_refuses_the_shipped_folder(shipped, model_pa
 
 
 def test_evaluate_refuses_a_non_empty_out(model_path, tmp_path, capsys):
-    from keras_pggan.evaluation.evaluate import main
+    from keras_pggan.evaluate.__main__ import main
 
     data = tmp_path / "data"
     data.mkdir()
@@ -196,7 +193,7 @@ class _FakeClient:
 
 
 def test_serving_predict_refuses_an_existing_output(tmp_path, monkeypatch, capsys):
-    from keras_pggan import serving
+    from keras_pggan.serving import __main__ as serving
     from keras_pggan.serving import client as clients
 
     monkeypatch.setattr(clients, "GrpcClient", _FakeClient)
@@ -260,10 +257,10 @@ def test_bench_children_get_the_checked_folder(tracked, monkeypatch, tmp_path):
     out = str(tmp_path / "suite")
     run_all.run_bench("roofline", True, out)
     (cmd,) = cmds
-    assert cmd[1] == os.path.join(ROOT, "bench", "roofline.py")
+    assert cmd[1:3] == ["-m", "bench.roofline"]
     # The child, given these flags, writes <out>/roofline.md (its file is not checked twice).
     _sentinel(os.path.join(out, "roofline.md"))
-    assert _where_it_writes(monkeypatch, "roofline", cmd[2:]) == os.path.join(out, "roofline")
+    assert _where_it_writes(monkeypatch, "roofline", cmd[3:]) == os.path.join(out, "roofline")
 
 
 # -- the benchmark programs -------------------------------------------------------------------
@@ -349,7 +346,7 @@ def test_write_report_writes_at_its_prefix(tracked, tmp_path):
 
 @pytest.fixture
 def readme_examples(tracked, monkeypatch):
-    module = load_script("scripts/readme_examples.py", "readme_examples_script")
+    module = importlib.import_module("scripts.readme_examples")
     monkeypatch.setattr(module, "OUT", str(tracked["docs"] / "images"))
     real_run = subprocess.run
 

@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from keras_pggan.data.masks import load_eval_set
+from keras_pggan.evaluate.__main__ import main
 from keras_pggan.evaluation import saved_outputs
-from keras_pggan.evaluation.evaluate import load_eval_image, main
+from keras_pggan.evaluation.evaluate import load_eval_image
 
 SIZE = 32
 

@@ -28,11 +28,11 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from keras_pggan import serving
 from keras_pggan.config import get_preset
 from keras_pggan.export.saved_model import export_saved_model, signature_summary
 from keras_pggan.models.generator import build_generator
 from keras_pggan.serving import GrpcClient, RestClient, ServingError, serve_locally
+from keras_pggan.serving import __main__ as serving
 from keras_pggan.serving.client import json_to_array
 from keras_pggan.serving.protocol import predict_json
 
@@ -572,9 +572,9 @@ def test_cli_end_to_end(tmp_path, image_files):
     base = str(tmp_path / "saved_models" / "pggan_dres")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     export = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "export", "saved_model.py"), "--model", model,
+        [sys.executable, "-m", "keras_pggan.export", "saved-model", "--model", model,
          "--out", base],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert export.returncode == 0, export.stderr
     grpc_port, rest_port = free_port(), free_port()

@@ -10,6 +10,7 @@ import pytest
 from keras_pggan.config import ExperimentConfig
 from keras_pggan.data import splits
 from keras_pggan.data.pipeline import resolve_sources
+from keras_pggan.splits import __main__ as splits_cmd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LISTS = os.path.join(ROOT, "scripts", "configs", "splits")
@@ -54,8 +55,8 @@ def test_write_split_refuses_to_overwrite(tmp_path):
     with pytest.raises(FileExistsError, match="--overwrite"):
         splits.write_split(str(root), str(out))
     assert (out / "train.txt").read_text() == before
-    assert splits.main([str(root), str(out)]) == 2
-    assert splits.main([str(root), str(out), "--overwrite"]) == 0
+    assert splits_cmd.main([str(root), str(out)]) == 2
+    assert splits_cmd.main([str(root), str(out), "--overwrite"]) == 0
 
 
 def test_committed_lists_follow_the_rule():

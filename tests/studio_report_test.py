@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from keras_pggan.studio import report, votes
+from keras_pggan.studio.__main__ import main as studio_main
 from keras_pggan.studio.votes import Vote
 
 
@@ -44,7 +45,7 @@ def test_cli_writes_the_report_and_refuses_to_overwrite(tmp_path, capsys):
     votes.init_db(db)
     for voter, method, score in [("a", "original", 5), ("b", "original", 4), ("a", "pggan", 3)]:
         votes.add_vote(db, voter, "00000", method, score)
-    assert report.main([db]) == 0  # default --out: <votes>_report beside the votes file
+    assert studio_main(["report", db]) == 0  # default --out: <votes>_report beside the votes file
     out = capsys.readouterr().out
     assert "3 votes by 2 voters" in out and "4.50" in out and "[" in out
     folder = tmp_path / "votes_report"
@@ -56,10 +57,10 @@ def test_cli_writes_the_report_and_refuses_to_overwrite(tmp_path, capsys):
         assert im.format == "PNG" and im.size[1] == 460
     before = (folder / "report.json").read_text()
     votes.add_vote(db, "c", "00000", "pggan", 1)
-    assert report.main([db]) == 2
+    assert studio_main(["report", db]) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert (folder / "report.json").read_text() == before
-    assert report.main([db, "--overwrite"]) == 0
+    assert studio_main(["report", db, "--overwrite"]) == 0
     assert json.loads((folder / "report.json").read_text())["votes"] == 4
-    assert report.main([str(tmp_path / "missing.db")]) == 2
+    assert studio_main(["report", str(tmp_path / "missing.db")]) == 2
     assert "no such votes database" in capsys.readouterr().err

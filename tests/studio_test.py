@@ -238,9 +238,9 @@ def test_background_server_serves_nothing_outside_static(fake):
 
 
 def test_cli_defaults_to_localhost_and_help_loads_no_tensorflow():
-    from keras_pggan.studio.__main__ import _parser
+    from keras_pggan.studio.__main__ import build_parser
 
-    args = _parser().parse_args([])
+    args = build_parser().parse_args([])
     assert (args.host, args.port, args.model) == ("127.0.0.1", 7860, None)
     code = (
         "import sys\n"

@@ -1,6 +1,5 @@
 """TFLite builds: builtin ops only, agreement with Keras per mode, compositing, size check."""
 
-import importlib.util
 import os
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
+from keras_pggan.export.__main__ import main as export_main
 from keras_pggan.export.calibration import calibration_samples
 from keras_pggan.export.tflite import (
     TFLiteCheckError,
@@ -18,12 +18,11 @@ from keras_pggan.export.tflite import (
     tflite_ops,
 )
 from keras_pggan.inference.backends import TFLiteInpainter, read_metadata, run_tflite
-from keras_pggan.models.generator import fill_holes
+from keras_pggan.inference.fill import fill_holes
 
 # The converter's int8 calibrator still uses the deprecated tf.lite.Interpreter internally.
 pytestmark = pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILDS = [
     ("fp32", "float"),
     ("dynamic", "float"),
@@ -318,16 +317,7 @@ def test_calibration_samples_shapes_and_masks():
     assert len(defaults) == 2 and defaults[0]["image"].std() > 0.01
 
 
-def _export_script():
-    spec = importlib.util.spec_from_file_location(
-        "export_tflite_script", os.path.join(ROOT, "export", "tflite.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_export_script_writes_builds_and_model_card(generator, tmp_path, capsys):
+def test_export_command_writes_builds_and_model_card(generator, tmp_path, capsys):
     from PIL import Image
 
     model = str(tmp_path / "generator.keras")
@@ -336,10 +326,10 @@ def test_export_script_writes_builds_and_model_card(generator, tmp_path, capsys)
     photos.mkdir()
     for i, img in enumerate(smooth_images(2, 40, 40, seed=5)):
         Image.fromarray(img).save(photos / f"p{i}.png")
-    script = _export_script()
     out = str(tmp_path / "models" / "tiny")
-    rc = script.main(
+    rc = export_main(
         [
+            "tflite",
             "--model",
             model,
             "--out",
@@ -364,15 +354,16 @@ def test_export_script_writes_builds_and_model_card(generator, tmp_path, capsys)
     assert "multiples of 4" in card and "`mask` uint8 [1,H,W,1], 255 = hole" in card
     assert read_metadata(out + "-int8-uint8.tflite")["io"] == "uint8"
     # A later run under the same prefix keeps the other builds' sections.
-    assert script.main(["--model", model, "--out", out, "--modes", "fp32"]) == 2  # exists
+    tflite = ["tflite", "--model", model, "--out", out]
+    assert export_main([*tflite, "--modes", "fp32"]) == 2  # exists
     assert "--overwrite" in capsys.readouterr().err
-    assert script.main(["--model", model, "--out", out, "--modes", "fp32", "--overwrite"]) == 0
+    assert export_main([*tflite, "--modes", "fp32", "--overwrite"]) == 0
     with open(out + "-tflite.md", encoding="utf-8") as f:
         card = f.read()
     assert card.count("### tiny-fp32.tflite") == 1 and "### tiny-int8-uint8.tflite" in card
 
-    assert script.main(["--model", str(tmp_path / "nope.keras"), "--out", out]) == 2
-    assert script.main(["--model", model, "--out", out, "--modes", "fp64"]) == 2
+    assert export_main(["tflite", "--model", str(tmp_path / "nope.keras"), "--out", out]) == 2
+    assert export_main([*tflite, "--modes", "fp64"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("error: --model:") and "no such file" in err[0]
     assert err[1].startswith("error: --modes:") and "fp64" in err[1]

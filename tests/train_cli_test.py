@@ -2,10 +2,9 @@
 directories left by a failed start, mirrored on one device, the ETA line, and the metric names
 README.md gives for TensorBoard.
 
-The item tests go through ``train.main``, ``make_strategy`` and the CLI in a subprocess only, so
-they run (and fail) against the code before the fix too; ``keras_pggan.training.run_dir`` is
-imported
-inside the tests that need it.
+The item tests go through the command's ``main`` (``keras_pggan.train.__main__``),
+``make_strategy`` and the CLI in a subprocess only, so they run (and fail) against the code before
+the fix too; ``keras_pggan.training.run_dir`` is imported inside the tests that need it.
 """
 
 import contextlib
@@ -21,7 +20,9 @@ import pytest
 
 from keras_pggan.config import get_preset
 from keras_pggan.errors import UserError
-from keras_pggan.training import run as train
+from keras_pggan.train import __main__ as train
+from keras_pggan.training.distribute import make_strategy
+from keras_pggan.training.run_dir import completed_epochs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 32² tiny model, embedded photos, 2 steps/epoch: seconds per run.
@@ -81,7 +82,7 @@ class _Stop(Exception):
 
 
 def _main_until_training(monkeypatch, argv) -> dict:
-    """Runs ``train.main`` through every check, up to the call of ``run_training``."""
+    """Runs the command's ``main`` through every check, up to its call of ``run_training``."""
     seen = {}
 
     def fake_run_training(cfg, run_dir, strategy=None, **kwargs):
@@ -147,7 +148,7 @@ def test_multi_worker_needs_a_cluster(monkeypatch, tf_config, problem):
         tf.distribute, "MultiWorkerMirroredStrategy", lambda *a, **k: created.append(1)
     )
     with pytest.raises(UserError, match=problem):
-        train.make_strategy("multi-worker")
+        make_strategy("multi-worker")
     assert not created
 
 
@@ -247,11 +248,11 @@ def test_mirrored_on_one_device_warns(capsys):
 
     if len(tf.config.list_logical_devices("GPU")) > 1:
         pytest.skip("mirrored without --cpu-replicas uses every GPU: more than one here")
-    strategy = train.make_strategy("mirrored", cpu_replicas=0)
+    strategy = make_strategy("mirrored", cpu_replicas=0)
     assert strategy.num_replicas_in_sync == 1
     err = capsys.readouterr().err
     assert "WARNING" in err and "1 device" in err and "--cpu-replicas N" in err
-    two = train.make_strategy("mirrored", cpu_replicas=2)  # two logical CPUs, GPUs or not
+    two = make_strategy("mirrored", cpu_replicas=2)  # two logical CPUs, GPUs or not
     assert two.num_replicas_in_sync == 2
     assert all("CPU" in d for d in two.extended.worker_devices)
     assert "WARNING" not in capsys.readouterr().err
@@ -277,7 +278,7 @@ def test_a_failed_start_is_restarted_in_place(restarted_run):
     env = json.load(open(os.path.join(run, "env.json")))
     assert len(env["processes"]) == 1 and "started" in env["processes"][0]  # the old one went
     assert not os.path.exists(os.path.join(run, "worker1"))
-    assert train.completed_epochs(os.path.join(run, "backup")) == 2
+    assert completed_epochs(os.path.join(run, "backup")) == 2
     assert not glob.glob(os.path.join(run, "logs", "train", "events.out.tfevents.1.vm.*"))
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from keras_pggan import cpu
 from keras_pggan.config import ExperimentConfig, get_preset
+from keras_pggan.errors import op_error_line
+from keras_pggan.train import __main__ as train_cmd
 from keras_pggan.training import run as train
 from keras_pggan.training.build import build_gan, compile_gan
 from keras_pggan.training.warm_start import warm_start
@@ -31,7 +33,7 @@ def _assert_same_weights(a, b, atol=1e-5):
 
 def test_cli_writes_the_run_directory(tmp_path):
     run = str(tmp_path / "run")
-    assert train.main([*TINY, "--epochs", "2", "--run-dir", run, "--seed", "3"]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "2", "--run-dir", run, "--seed", "3"]) == 0
     cfg = ExperimentConfig.load(os.path.join(run, "config.json"))
     assert cfg == get_preset("tiny").replace(
         train={"steps_per_epoch": 2, "epochs": 2, "validation_steps": 1, "seed": 3}
@@ -61,14 +63,14 @@ def test_cli_user_errors_exit_2_and_lose_nothing(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "notes.txt").write_text("precious")
-    assert train.main([*TINY, "--run-dir", str(run)]) == 2
+    assert train_cmd.main([*TINY, "--run-dir", str(run)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (run / "notes.txt").read_text() == "precious"
-    assert train.main([*TINY, "--run-dir", str(tmp_path / "none"), "--resume"]) == 2
+    assert train_cmd.main([*TINY, "--run-dir", str(tmp_path / "none"), "--resume"]) == 2
     assert "nothing to resume" in capsys.readouterr().err
-    assert train.main([*TINY, "--image-size", "36", "--run-dir", str(tmp_path / "x")]) == 2
+    assert train_cmd.main([*TINY, "--image-size", "36", "--run-dir", str(tmp_path / "x")]) == 2
     assert "DataConfig.image_size" in capsys.readouterr().err
-    assert train.main([*TINY, "--profile-batches", "3", "--run-dir", str(tmp_path / "y")]) == 2
+    assert train_cmd.main([*TINY, "--profile-batches", "3", "--run-dir", str(tmp_path / "y")]) == 2
     assert "--profile-batches" in capsys.readouterr().err
 
 
@@ -107,16 +109,16 @@ def test_cli_strategy_flags_reach_run_training(tmp_path, monkeypatch):
         seen.update(cfg=cfg, run_dir=run_dir, strategy=strategy)
         raise Stop  # not a UserError/ValueError: main lets it through
 
-    monkeypatch.setattr(train, "run_training", fake_run_training)
+    monkeypatch.setattr(train_cmd, "run_training", fake_run_training)
     run = str(tmp_path / "b")
     with pytest.raises(Stop):
-        train.main([*TINY, "--strategy", "mirrored", "--cpu-replicas", "2", "--run-dir", run])
+        train_cmd.main([*TINY, "--strategy", "mirrored", "--cpu-replicas", "2", "--run-dir", run])
     assert isinstance(seen["strategy"], tf.distribute.MirroredStrategy)
     assert seen["strategy"].num_replicas_in_sync == 2
     assert all("CPU" in d for d in seen["strategy"].extended.worker_devices)
     assert seen["run_dir"] == run and seen["cfg"].name == "tiny"
     with pytest.raises(Stop):
-        train.main([*TINY, "--strategy", "default", "--run-dir", run])
+        train_cmd.main([*TINY, "--strategy", "default", "--run-dir", run])
     assert seen["strategy"].num_replicas_in_sync == 1
 
 
@@ -207,6 +209,7 @@ def _write_photos(folder, n=6, bad=()):
 
 
 def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
+    from keras_pggan.data import __main__ as data_cmd
     from keras_pggan.data import pipeline as data
 
     photos = str(tmp_path / "photos")
@@ -214,7 +217,7 @@ def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
     data.reset_skipped_files()
     run_a = str(tmp_path / "folder_run")
     args = [*TINY, "--epochs", "1", "--mask", "freeform:0.5,rect:0.5"]
-    assert train.main([*args, "--data", photos, "--val-data", photos, "--run-dir", run_a]) == 0
+    assert train_cmd.main([*args, "--data", photos, "--val-data", photos, "--run-dir", run_a]) == 0
     assert os.path.exists(os.path.join(run_a, "generator.keras"))
     cfg = ExperimentConfig.load(os.path.join(run_a, "config.json"))
     assert cfg.data.train == (photos,) and cfg.mask.spec == "freeform:0.5,rect:0.5"
@@ -222,10 +225,10 @@ def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
     assert [os.path.basename(line.split("\t")[0]) for line in skipped] == ["broken.jpg"]
 
     shards = str(tmp_path / "shards")
-    assert data.main(["make-tfrecords", photos, shards, "--shards", "2"]) == 0
+    assert data_cmd.main(["make-tfrecords", photos, shards, "--shards", "2"]) == 0
     run_b = str(tmp_path / "tfrecord_run")
     glob_arg = os.path.join(shards, "*.tfrecord")
-    assert train.main([*args, "--data", glob_arg, "--run-dir", run_b]) == 0
+    assert train_cmd.main([*args, "--data", glob_arg, "--run-dir", run_b]) == 0
     hist = json.load(open(os.path.join(run_b, "history.json")))
     assert np.isfinite(hist["g_loss"][0]) and np.isfinite(hist["d_loss"][0])
 
@@ -233,7 +236,7 @@ def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
 def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
     """--init-from: weights of the source run, fresh optimisers; errors name the file."""
     src = str(tmp_path / "src")
-    assert train.main([*TINY, "--epochs", "1", "--run-dir", src]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", src]) == 0
     g_src = _weights(os.path.join(src, "generator.keras"))
     d_src = _weights(os.path.join(src, "discriminator.keras"))
 
@@ -252,8 +255,8 @@ def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
     # A warm-started run differs from a cold one with the same seed after one epoch.
     warm, cold = str(tmp_path / "warm"), str(tmp_path / "cold")
     gen = os.path.join(src, "generator.keras")
-    assert train.main([*TINY, "--epochs", "1", "--run-dir", warm, "--init-from", gen]) == 0
-    assert train.main([*TINY, "--epochs", "1", "--run-dir", cold]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", warm, "--init-from", gen]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", cold]) == 0
     w, c = (
         _weights(os.path.join(warm, "generator.keras")),
         _weights(os.path.join(cold, "generator.keras")),
@@ -265,12 +268,14 @@ def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
 
     capsys.readouterr()
     bad = str(tmp_path / "bad")
-    assert train.main([*TINY, "--preset", "demo", "--run-dir", bad, "--init-from", gen]) == 2
+    assert train_cmd.main([*TINY, "--preset", "demo", "--run-dir", bad, "--init-from", gen]) == 2
     assert gen in capsys.readouterr().err
-    assert train.main(["--run-dir", warm, "--resume", "--init-from", gen, "--verbose", "0"]) == 2
+    assert (
+        train_cmd.main(["--run-dir", warm, "--resume", "--init-from", gen, "--verbose", "0"]) == 2
+    )
     assert "--init-from starts a new run" in capsys.readouterr().err
     missing = str(tmp_path / "nope.keras")
-    assert train.main([*TINY, "--run-dir", str(tmp_path / "m"), "--init-from", missing]) == 2
+    assert train_cmd.main([*TINY, "--run-dir", str(tmp_path / "m"), "--init-from", missing]) == 2
     assert missing in capsys.readouterr().err
 
 
@@ -280,7 +285,8 @@ def test_bf16_training_saves_float32_generators(tmp_path, monkeypatch):
     monkeypatch.setattr(cpu, "bf16_supported", lambda flags=None: True)
     run = str(tmp_path / "run")
     assert (
-        train.main([*TINY, "--epochs", "1", "--run-dir", run, "--precision", "mixed_bfloat16"]) == 0
+        train_cmd.main([*TINY, "--epochs", "1", "--run-dir", run, "--precision", "mixed_bfloat16"])
+        == 0
     )
     cfg = ExperimentConfig.load(os.path.join(run, "config.json"))
     assert cfg.train.precision == "mixed_bfloat16"
@@ -311,9 +317,9 @@ def test_bf16_model_computes_in_bf16_with_float32_logits():
 def test_epoch_log_and_time_limit_across_resume(tmp_path):
     run = str(tmp_path / "run")
     # A limit shorter than one epoch stops after the first epoch.
-    assert train.main([*TINY, "--epochs", "5", "--run-dir", run, "--time-limit", "0.0001"]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "5", "--run-dir", run, "--time-limit", "0.0001"]) == 0
     assert train.completed_epochs(os.path.join(run, "backup")) == 1
-    assert train.main(["--epochs", "3", "--run-dir", run, "--resume", "--verbose", "0"]) == 0
+    assert train_cmd.main(["--epochs", "3", "--run-dir", run, "--resume", "--verbose", "0"]) == 0
     from keras_pggan.training.callbacks import EpochLog
 
     rows = EpochLog.read(os.path.join(run, "epochs.jsonl"))
@@ -337,7 +343,7 @@ def test_bf16_without_a_gpu_or_cpu_bfloat16_is_refused_before_anything_is_writte
         tf.config, "list_logical_devices", lambda kind=None: [] if kind == "GPU" else real(kind)
     )
     run = tmp_path / "run"
-    assert train.main([*TINY, "--run-dir", str(run), "--precision", "mixed_bfloat16"]) == 2
+    assert train_cmd.main([*TINY, "--run-dir", str(run), "--precision", "mixed_bfloat16"]) == 2
     err = capsys.readouterr().err
     assert "mixed_bfloat16 needs a GPU or a CPU with AVX512_BF16" in err
     assert "use --precision float32" in err
@@ -351,17 +357,17 @@ def test_an_op_error_reports_the_kernels_message_not_the_graph_banner():
         "    main()\n\n\nCurrent CPU implementations do not yet support dilation rates larger "
         "than 1.\n\t [[{{node gradient_tape/g/res2_conv/Conv2DBackpropFilter}}]] [Op:__inf_1]"
     )
-    assert train.op_error_line(message) == (
+    assert op_error_line(message) == (
         "Current CPU implementations do not yet support dilation rates larger than 1."
     )
-    assert train.op_error_line("ValueError: no decodable image in the data sources\n") == (
+    assert op_error_line("ValueError: no decodable image in the data sources\n") == (
         "no decodable image in the data sources"
     )
 
 
 def test_a_warm_start_from_a_shipped_file_keeps_its_cards_training_record(tmp_path, capsys):
     src = str(tmp_path / "src")
-    assert train.main([*TINY, "--epochs", "1", "--run-dir", src]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", src]) == 0
     shipped = tmp_path / "saved_models"
     shipped.mkdir()
     gen = str(shipped / "pggan_dres.keras")
@@ -371,7 +377,7 @@ def test_a_warm_start_from_a_shipped_file_keeps_its_cards_training_record(tmp_pa
     card = {"training": {**training, "chain": chain}}
     (shipped / "model_card.json").write_text(json.dumps(card))
     run = str(tmp_path / "warm")
-    assert train.main([*TINY, "--epochs", "1", "--run-dir", run, "--init-from", gen]) == 0
+    assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", run, "--init-from", gen]) == 0
     env = json.load(open(os.path.join(run, "env.json")))
     lineage = env["processes"][0]["init_from"]["lineage"]
     assert lineage["chain"] == chain and lineage["lr"] == "G 0.0002, D 0.0002"
@@ -382,6 +388,6 @@ def test_a_warm_start_from_a_shipped_file_keeps_its_cards_training_record(tmp_pa
     (shipped / "model_card.json").write_text("{not json")
     capsys.readouterr()
     bad = tmp_path / "bad"
-    assert train.main([*TINY, "--run-dir", str(bad), "--init-from", gen]) == 2
+    assert train_cmd.main([*TINY, "--run-dir", str(bad), "--init-from", gen]) == 2
     err = capsys.readouterr().err
     assert "model_card.json: not a model card" in err and not bad.exists()

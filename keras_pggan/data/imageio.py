@@ -39,13 +39,25 @@ import os
 import numpy as np
 
 # Refuse to decode images with more pixels than this (Pillow's bomb limit is ~89 MP; a 30000²
-# header would need 2.7 GB). Our default.
+# header would need 2.7 GB). Our default, and the ceiling of every pixel limit in the project:
+# the SavedModel's serving_bytes decoder uses it as it is; the serving server (per request) and
+# the studio (per upload) set stricter policies as min(their budget, MAX_IMAGE_PIXELS), next to
+# their own constants (keras_pggan.serving.server, keras_pggan.studio.web).
 MAX_IMAGE_PIXELS = 80_000_000
 EXIF_ORIENTATION = 0x0112
 JPEG_QUALITY = 95
 PNG_COMPRESS_LEVEL = 3
-# PIL's integer luma weights (``convert("L")``), 16-bit fixed point.
+# PIL's integer luma weights (``convert("L")``), 16-bit fixed point: the mask file convention
+# (kept exact; not the float BT.601 matrix below).
 _LUMA = (19595, 38470, 7471)
+# BT.601 RGB -> (Y, Cb, Cr) rows, without the offsets (for differences and chroma errors): the
+# colour space of LossConfig.colour_space="ycbcr" (keras_pggan.training.losses) and of the
+# colour scores (keras_pggan.evaluation.metrics).
+YCBCR_601 = (
+    (0.299, 0.587, 0.114),
+    (-0.168736, -0.331264, 0.5),
+    (0.5, -0.418688, -0.081312),
+)
 _PALETTE_TRANSPARENT = "transparency"
 
 
@@ -140,6 +152,61 @@ def load_rgb(path: str, min_side: int | None = None) -> np.ndarray:
     return decode_rgb(data, path, min_side)
 
 
+def image_header(data: bytes) -> tuple[str | None, int, int]:
+    """``(format, width, height)`` read from an image's header, without decoding its pixels.
+
+    The one header reader of the upload paths (studio uploads, serving requests): they check
+    their pixel limits against it before anything is decoded.
+
+    Raises:
+        PIL.Image.DecompressionBombError: a header beyond Pillow's own bomb limit (~179 MP).
+        PIL.UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError: not an image
+            Pillow can read.
+    """
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        # Pillow warns from ~89 MP; the callers refuse far smaller images by their own limit.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as im:
+            return im.format, int(im.size[0]), int(im.size[1])
+
+
+def check_image_file(path: str) -> tuple[str | None, int, int]:
+    """Reads only the header of the image file ``path``: a command checks its inputs with it
+    before TensorFlow loads, so a wrong file fails in a fraction of a second.
+
+    Returns:
+        ``(format, width, height)``.
+
+    Raises:
+        ValueError: naming the file, when it is not an image Pillow can read or is larger than
+            :data:`MAX_IMAGE_PIXELS`.
+    """
+    with open(path, "rb") as f:
+        head = f.read()
+    try:
+        fmt, w, h = image_header(head)
+    except Exception as e:  # noqa: BLE001 - Pillow raises several types for a non-image
+        from PIL import UnidentifiedImageError
+
+        why = "Pillow does not recognise its format" if isinstance(e, UnidentifiedImageError) else e
+        raise ValueError(f"{path}: not an image file ({why})") from None
+    if w * h > MAX_IMAGE_PIXELS:
+        raise ValueError(
+            f"{path}: {w}x{h} is {w * h / 1e6:.0f} MP, above the limit of "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP"
+        )
+    return fmt, w, h
+
+
+def uint8_to_float01(a, dtype=np.float32) -> np.ndarray:
+    """uint8 levels of any shape → float in [0,1] (``/ 255``): the inverse of :func:`to_uint8`."""
+    return np.asarray(a).astype(dtype) / 255.0
+
+
 def as_float01(image) -> np.ndarray:
     """``image`` (uint8, or float in [0,1]; [H,W], [H,W,3] or [H,W,4]) as float32 [H,W,3].
 
@@ -155,7 +222,7 @@ def as_float01(image) -> np.ndarray:
         raise ValueError(f"image must be [H,W,3], got shape {a.shape}")
     a = a[..., :3]
     if a.dtype == np.uint8:
-        return a.astype(np.float32) / 255.0
+        return uint8_to_float01(a)
     if not np.issubdtype(a.dtype, np.floating):
         raise ValueError(f"image must be uint8 or float in [0,1], got dtype {a.dtype}")
     if not np.isfinite(a).all():
@@ -166,6 +233,13 @@ def as_float01(image) -> np.ndarray:
 def to_uint8(x) -> np.ndarray:
     """Float [0,1] → uint8 with rounding (values outside [0,1] are clipped)."""
     return np.round(np.clip(np.asarray(x, np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def to_uint8_tensor(x):
+    """In-graph twin of :func:`to_uint8`: float [0,1] tensor → uint8 (clipped, rounded)."""
+    import tensorflow as tf
+
+    return tf.cast(tf.round(tf.clip_by_value(x, 0.0, 1.0) * 255.0), tf.uint8)
 
 
 def as_uint8_image(image) -> np.ndarray:
@@ -256,11 +330,37 @@ def hole_from_tensor(image):
     return tf.where(use_alpha, transparent, luma >= 128)
 
 
+def decode_image_tensor(data, channels: int = 3):
+    """In-graph twin of :func:`decode_rgb`'s decoder: encoded bytes → uint8 [H,W,channels].
+
+    JPEGs decode with libjpeg's accurate integer DCT, as Pillow does: TensorFlow's default
+    (``INTEGER_FAST``) differs from Pillow on ~60 % of pixels by up to 7 levels, so a JPEG sent
+    to the SavedModel's ``serving_bytes`` would not give the CLI's pixels. With
+    ``INTEGER_ACCURATE`` the two agree exactly on 4:4:4 and 4:2:0 JPEGs (tests/imageio_test.py).
+    EXIF orientation is not applied here (the host path applies it).
+
+    Args:
+        data: scalar string tensor (PNG, JPEG, BMP or GIF bytes).
+        channels: 3 (RGB) or 0 (as stored).
+    """
+    import tensorflow as tf
+
+    def jpeg():
+        return tf.io.decode_jpeg(data, channels=channels, dct_method="INTEGER_ACCURATE")
+
+    def other():
+        return tf.io.decode_image(data, channels=channels, dtype=tf.uint8, expand_animations=False)
+
+    image = tf.cond(tf.io.is_jpeg(data), jpeg, other)
+    image.set_shape([None, None, channels or None])
+    return image
+
+
 def decode_mask_tensor(data):
     """In-graph: encoded mask bytes (PNG, JPEG, BMP, GIF) → float32 [H,W,1], 1 = hole."""
     import tensorflow as tf
 
-    raw = tf.io.decode_image(data, channels=0, dtype=tf.uint8, expand_animations=False)
+    raw = decode_image_tensor(data, channels=0)
     return tf.cast(hole_from_tensor(raw), tf.float32)[..., None]
 
 

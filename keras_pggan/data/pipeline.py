@@ -7,7 +7,7 @@ Example:
     ...                         8, seed=0)  # doctest: +SKIP
     >>> batch = next(iter(ds))  # {"image": [8,256,256,3] in [0,1], "mask": [8,256,256,1]}
 
-    python -m keras_pggan.data make-tfrecords photos/ shards/ --shards 8
+    python -m keras_pggan.data make-tfrecords photos/ shards/ --shards 8   # write_tfrecords
 
 Sources (``DataConfig.train`` / ``.val``), each one of:
 
@@ -37,7 +37,6 @@ masks seeded by index.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import logging
 import os
@@ -47,7 +46,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_pggan import cli
 from keras_pggan.config import DataConfig, MaskConfig
 from keras_pggan.data.imageio import decode_rgb
 
@@ -564,31 +562,3 @@ def write_tfrecords(
     if skipped:
         print(f"keras_pggan.data: {len(skipped)} undecodable file(s) skipped", file=sys.stderr)
     return {"shards": paths, "written": written, "skipped": skipped}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m keras_pggan.data make-tfrecords SRC... OUT --shards N``."""
-    p = argparse.ArgumentParser(
-        prog=cli.prog("keras_pggan.data"), description=__doc__.split("\n")[0]
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-    mk = sub.add_parser("make-tfrecords", help="pack image folders/lists into TFRecord shards")
-    mk.add_argument("sources", nargs="+", metavar="SRC", help="folder or list file")
-    mk.add_argument("out", metavar="OUT", help="output folder for the shards")
-    mk.add_argument("--shards", type=int, default=8)
-    mk.add_argument("--prefix", default="images")
-    args = p.parse_args(argv)
-    try:
-        report = write_tfrecords(args.sources, args.out, args.shards, args.prefix)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"keras_pggan.data: error: {e}", file=sys.stderr)
-        return 2
-    print(
-        f"wrote {report['written']} images into {len(report['shards'])} shards in {args.out}"
-        + (f"; skipped {len(report['skipped'])}" if report["skipped"] else "")
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,13 +16,9 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
-import sys
 from collections.abc import Sequence
-
-from keras_pggan import cli
 
 VAL_FOLDERS = ("cmp_facade_val",)
 # folder -> k: every k-th file (sorted, starting with the first) of the folder is held out.
@@ -116,28 +112,3 @@ def write_split(root: str, out_dir: str, overwrite: bool = False) -> dict[str, s
         lines += [os.path.join(prefix, f).replace(os.sep, "/") for f in files]
         write_text_atomic(paths[part], "\n".join(lines) + "\n")
     return paths
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m keras_pggan.splits ROOT OUT_DIR``: writes the list files; exit code."""
-    p = argparse.ArgumentParser(
-        prog=cli.prog("keras_pggan.splits"), description=__doc__.split("\n")[0]
-    )
-    p.add_argument("root", help="the photo collection (e.g. ../shared/data/train)")
-    p.add_argument("out_dir", help="folder for train.txt, val_cmp_facade.txt, val_imagenet.txt")
-    p.add_argument("--overwrite", action="store_true", help="replace existing list files")
-    args = p.parse_args(argv)
-    try:
-        paths = write_split(args.root, args.out_dir, args.overwrite)
-    except (FileNotFoundError, FileExistsError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    for part, path in paths.items():
-        with open(path, encoding="utf-8") as f:
-            n = sum(1 for line in f if line.strip() and not line.startswith("#"))
-        print(f"{part}: {n} files -> {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from keras_pggan.inference.fill import composite_np
+
 BASELINES = ("telea", "ns", "mean")
 DEFAULT_RADIUS = 3
 OPENCV_HINT = "pip install 'keras_pggan[opencv]' (opencv-python-headless)"
@@ -65,7 +67,7 @@ def _opencv(image, mask, flag_name: str, radius: int) -> np.ndarray:
     out = cv2.inpaint(
         np.ascontiguousarray(x), holes.astype(np.uint8) * 255, radius, getattr(cv2, flag_name)
     )
-    return np.where(holes[..., None], out, x)
+    return composite_np(out, x, holes)
 
 
 def telea(image, mask, radius: int = DEFAULT_RADIUS) -> np.ndarray:
@@ -104,7 +106,7 @@ def mean_fill(image, mask) -> np.ndarray:
     known = x[~holes]
     fill = known.mean(axis=0) if len(known) else np.full(3, 127.5)
     fill = np.clip(np.round(fill), 0, 255).astype(np.uint8)
-    return np.where(holes[..., None], fill, x)
+    return composite_np(fill, x, holes)
 
 
 _FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {

@@ -1,6 +1,7 @@
 """Score inpainting models and classical baselines on the same images and the same masks.
 
-Example:
+The command line is ``python -m keras_pggan.evaluate`` (:mod:`keras_pggan.evaluate.__main__`):
+
     python -m keras_pggan.evaluate --model runs/x/generator.keras --data photos/val \\
         --mask-kind center --seed 0 --size 256 --out eval/x
     python -m keras_pggan.evaluate --compare pggan=runs/a/generator.keras \\
@@ -25,7 +26,6 @@ row's mask differs.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import hashlib
@@ -39,14 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from keras_pggan import cli
-from keras_pggan.errors import UserError
 from keras_pggan.evaluation import classical as baselines_lib
 from keras_pggan.evaluation import metrics as M
 from keras_pggan.evaluation import saved_outputs
 from keras_pggan.evaluation.metrics import FLAT_COLOURS, flat_colour_check  # noqa: F401 (re-exported)
 from keras_pggan.evaluation.sheets import comparison_sheet, masked_input
-from keras_pggan.io_utils import check_writable
 
 FORMAT = "keras_pggan.evaluate"
 VERSION = 1
@@ -598,82 +595,12 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     return result
 
 
-# -- CLI ---------------------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=cli.prog("keras_pggan.evaluate"),
-        description="Score inpainting models and classical baselines on the same images and masks.",
-        epilog="Example: python -m keras_pggan.evaluate --model g.keras --data photos "
-        "--mask-kind center --seed 0 --size 256 --out eval/g",
-    )
-    p.add_argument("--model", help=".keras file, SavedModel dir or .tflite file")
-    p.add_argument(
-        "--compare",
-        nargs="+",
-        metavar="[LABEL=]PATH",
-        help="several models in one table (e.g. the paper's ablation)",
-    )
-    p.add_argument("--data", required=True, help="folder of test images (recursive, sorted)")
-    masks = p.add_mutually_exclusive_group(required=True)
-    masks.add_argument("--masks", help="eval mask set folder (python -m keras_pggan.masks)")
-    masks.add_argument("--mask-kind", help="generate the mask set: center, rect, freeform, ...")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated masks")
-    p.add_argument("--size", type=int, default=256, help="side of the evaluation crops")
-    p.add_argument("--out", required=True, help="output folder (new or empty; else --overwrite)")
-    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
-    p.add_argument("--count", type=int, help="evaluate the first N images (all of them if fewer)")
-    p.add_argument(
-        "--baselines",
-        default=",".join(baselines_lib.BASELINES),
-        help="comma list of telea, ns, mean; 'none' for no baseline",
-    )
-    p.add_argument("--batch-size", type=int, default=8, help="images per model call")
-    p.add_argument("--sheets", type=int, default=8, help="comparison sheets to write")
-    p.add_argument("--feature-model", help=".keras feature extractor for FID / LPIPS-style")
-    p.add_argument("--save-outputs", action="store_true", help="OUT/outputs/<method>/<id>.png")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if not args.model and not args.compare:
-            raise ValueError("give --model PATH and/or --compare PATH [PATH ...]")
-        check_writable(args.out, args.overwrite, "--out")
-        models = parse_model_args(args.model, args.compare)
-        for _, path in models:
-            if not os.path.exists(path):
-                raise FileNotFoundError(f"{path}: no such model file or directory")
-        cfg = EvalConfig(
-            models=models,
-            data_dir=args.data,
-            out_dir=args.out,
-            size=args.size,
-            masks_dir=args.masks,
-            mask_kind=args.mask_kind,
-            seed=args.seed,
-            count=args.count,
-            baselines=baselines_lib.parse_baselines(args.baselines),
-            batch_size=args.batch_size,
-            num_sheets=args.sheets,
-            feature_model=args.feature_model,
-            save_outputs=args.save_outputs,
-        )
-        result = run_evaluation(cfg, progress=not args.quiet)
-    except (OSError, ValueError, UserError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {os.path.join(args.out, 'report.md')} ({result['images']['count']} images)")
+def overall_lines(result: dict[str, Any]) -> list[str]:
+    """One line per method of :func:`run_evaluation`'s result: its overall PSNR and SSIM."""
+    lines = []
     for name, m in result["methods"].items():
         o = m["overall"]
-        print(
+        lines.append(
             f"  {name:>16}: PSNR {_fmt(o['psnr'], '{:.2f}')} dB  SSIM {_fmt(o['ssim'], '{:.4f}')}"
         )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return lines

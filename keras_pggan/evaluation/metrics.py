@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_pggan.data.imageio import YCBCR_601, uint8_to_float01
+
 PSNR_CAP_DB = 100.0
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -64,10 +66,10 @@ METRIC_KEYS = (
     "hole_blotch",
     "checkerboard",
 )
-# Rec. 601 luma weights (the checkerboard score works on luminance).
-LUMA = (0.299, 0.587, 0.114)
-# BT.601 chroma rows (Cb, Cr) of the RGB -> YCbCr matrix, for values in 8-bit levels.
-CHROMA_601 = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+# Rows of keras_pggan.data.imageio.YCBCR_601 (the one BT.601 matrix): the luma weights (the
+# checkerboard score works on luminance) and the chroma rows (Cb, Cr), for values in 8-bit levels.
+LUMA = YCBCR_601[0]
+CHROMA_601 = YCBCR_601[1:]
 # A hole pixel whose (Cb, Cr) is this many 8-bit levels from the truth's is a colour blotch.
 BLOTCH_LEVELS = 12.0
 
@@ -79,12 +81,17 @@ class FeatureExtractorMissing(RuntimeError):
 def as_float01(image) -> np.ndarray:
     """Returns ``image`` as float64 in [0, 1] (uint8 is divided by 255, floats are checked).
 
+    The scoring variant of :func:`keras_pggan.data.imageio.as_float01` (same uint8 conversion,
+    :func:`~keras_pggan.data.imageio.uint8_to_float01`): float64, so sums over large sets stay
+    exact; any shape (batches for FID); and a float image outside [0, 1] is refused rather than
+    clipped, since a metric must not score a different image than the one it was given.
+
     Raises:
         ValueError: a float image outside [0, 1] (beyond rounding) or an unsupported dtype.
     """
     a = np.asarray(image)
     if a.dtype == np.uint8:
-        return a.astype(np.float64) / 255.0
+        return uint8_to_float01(a, np.float64)
     if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.floating):
         raise ValueError(f"images must be uint8 or float in [0,1], got dtype {a.dtype}")
     a = a.astype(np.float64)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from keras_pggan.inference.fill import masked_view
+
 
 def _tile(image: np.ndarray, side: int) -> np.ndarray:
     from PIL import Image
@@ -42,5 +44,8 @@ def comparison_sheet(columns: Sequence[tuple[str, np.ndarray]], min_side: int = 
 
 
 def masked_input(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The network's view for a sheet: holes painted white."""
-    return np.where(np.asarray(mask)[..., None] > 0, np.uint8(255), image)
+    """The network's view for a sheet: holes painted white (any mask value above 0 is a hole).
+
+    :func:`keras_pggan.inference.fill.masked_view`, the sample grids' masked column too.
+    """
+    return masked_view(image, np.asarray(mask) > 0)

@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -47,10 +46,19 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from keras_pggan.data.imageio import MAX_IMAGE_PIXELS, decode_mask_tensor, encode_png
+from keras_pggan.data.imageio import (
+    MAX_IMAGE_PIXELS,
+    decode_image_tensor,
+    decode_mask_tensor,
+    encode_png,
+    to_uint8_tensor,
+)
 from keras_pggan.export.tflite import export_tflite
+from keras_pggan.inference.backends import latest_version
+from keras_pggan.inference.fill import fill_holes
 from keras_pggan.io_utils import refuse_shipped
-from keras_pggan.models.generator import fill_holes, load_generator, pad_multiple_of
+from keras_pggan.models.generator import pad_multiple_of
+from keras_pggan.models.saved import load_generator
 from keras_pggan.signatures import (
     BYTES_SIGNATURE,
     DEFAULT_SIGNATURE,
@@ -69,7 +77,6 @@ __all__ = [
     "check_variables_size",
     "export_saved_model",
     "export_tflite",
-    "latest_version",
     "signature_summary",
     "variables_bytes",
 ]
@@ -79,7 +86,6 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_SIZE = 64
 # Largest image (height × width) serving_bytes decodes: every image reader's bomb guard.
 MAX_DECODE_PIXELS = MAX_IMAGE_PIXELS
-_VERSION = re.compile(r"^[0-9]+$")
 
 
 class SavedModelCheckError(ValueError):
@@ -197,13 +203,12 @@ def _make_endpoints(generator: keras.Model, multiple: int):
         def one(pair):
             data = _check_header(pair[0], IMAGE_BYTES, MAX_DECODE_PIXELS)
             mask_data = _check_header(pair[1], MASK_BYTES, MAX_DECODE_PIXELS)
-            image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+            image = decode_image_tensor(data, channels=3)
             image = tf.image.convert_image_dtype(image, tf.float32)[None]
             mask = decode_mask_tensor(mask_data)[None]
             image, mask = _check_inputs(image, mask, IMAGE_BYTES, MASK_BYTES)
             out = inpaint01(image, mask)[0]
-            pixels = tf.cast(tf.round(tf.clip_by_value(out, 0.0, 1.0) * 255.0), tf.uint8)
-            return tf.io.encode_png(pixels)
+            return tf.io.encode_png(to_uint8_tensor(out))
 
         with tf.control_dependencies([count]):
             pngs = tf.map_fn(
@@ -301,18 +306,6 @@ def check_variables_size(
     return ratio
 
 
-def latest_version(model_base_path: str) -> int | None:
-    """The highest numeric version folder under ``model_base_path`` (``None`` if none)."""
-    if not os.path.isdir(model_base_path):
-        return None
-    versions = [
-        int(name)
-        for name in os.listdir(model_base_path)
-        if _VERSION.match(name) and os.path.isdir(os.path.join(model_base_path, name))
-    ]
-    return max(versions) if versions else None
-
-
 def signature_summary(saved_model_dir: str) -> dict[str, dict]:
     """Signature names → ``{"inputs": {name: [dtype, shape]}, "outputs": {...}}`` from the .pb."""
     from tensorflow.core.protobuf import saved_model_pb2
@@ -400,7 +393,7 @@ def export_saved_model(
 
     Args:
         generator_or_path: a generator ``keras.Model``, a ``.keras`` file or a run directory (see
-            :func:`keras_pggan.models.generator.load_generator`).
+            :func:`keras_pggan.models.saved.load_generator`).
         model_base_path: the model's folder, e.g. ``runs/x/pggan_dres``.
         version: a positive integer; ``None`` picks the highest existing version + 1 (or 1).
         overwrite: replace an existing version folder (otherwise ``FileExistsError``) and allow

@@ -20,7 +20,7 @@ and ``upsample="transposed"`` becomes ``TRANSPOSE_CONV``.
 
 The endpoint (signature ``serving_default``; address inputs by name: the converter puts them in
 reverse name order, so ``get_input_details()`` lists ``mask`` (index 0) before ``image``) is
-:func:`keras_pggan.models.generator.fill_holes`, the graph every backend runs:
+:func:`keras_pggan.inference.fill.fill_holes`, the graph every backend runs:
 
 * ``image`` float32 [1,H,W,3] in [0,1] (uint8 [0,255] for ``io="uint8"``),
 * ``mask`` float32 [1,H,W,1], 1 = hole (uint8 255 = hole for ``io="uint8"``),
@@ -63,8 +63,10 @@ from keras_pggan.inference.backends import (  # noqa: F401
     read_metadata,
     run_tflite,
 )
+from keras_pggan.inference.fill import fill_holes, round_up
 from keras_pggan.io_utils import atomic_path
-from keras_pggan.models.generator import all_layers, fill_holes, load_generator, pad_multiple_of
+from keras_pggan.models.generator import all_layers, pad_multiple_of
+from keras_pggan.models.saved import load_generator
 from keras_pggan.signatures import DEFAULT_SIGNATURE, IMAGE, INPUTS, MASK, OUTPUT
 
 MODES = ("fp32", "dynamic", "fp16", "int8")
@@ -466,7 +468,7 @@ def export_tflite(
     if mode == "int8":
         calib_size = size or (calibration_size, calibration_size)
         if not pad_inside:
-            calib_size = tuple(-(-s // multiple) * multiple for s in calib_size)
+            calib_size = tuple(round_up(s, multiple) for s in calib_size)
         samples = calibration_samples(calibration_data, num_calibration, calib_size, seed)
         calibration = {
             "source": "default photos"

@@ -2,12 +2,11 @@
 
 Each backend has ``name``, ``pad_multiple`` and ``run(image01, mask01)``: float32 [B,H,W,3] in
 [0,1] and [B,H,W,1] (1 = hole) → the composited float32 [B,H,W,3] at the input's size. The Keras
-backend pads on the host with :func:`keras_pggan.models.generator.pad_to_multiple` and runs
-:func:`keras_pggan.models.generator.fill_holes` (the graph the SavedModel and TFLite builds
-export); the
-SavedModel pads inside its graph; the TFLite runner pads on the host like the Keras backend (or
-to the build's fixed size, or not at all for ``pad_inside`` builds). All three agree within
-:data:`BACKEND_TOLERANCE_U8` uint8 levels (tested).
+backend pads on the host with :func:`keras_pggan.inference.fill.pad_to_multiple` and runs
+:func:`keras_pggan.inference.fill.fill_holes` (the graph the SavedModel and TFLite builds
+export); the SavedModel pads inside its graph; the TFLite runner pads on the host like the
+Keras backend (or to the build's fixed size, or not at all for ``pad_inside`` builds). All three
+agree within :data:`BACKEND_TOLERANCE_U8` uint8 levels (tested).
 
 Example:
     >>> backend = load_backend("saved_models/pggan_dres")                   # doctest: +SKIP
@@ -18,17 +17,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
 
 from keras_pggan.data.imageio import as_float01, as_hole_mask
-from keras_pggan.models.generator import (
-    fill_holes,
-    load_generator,
-    pad_multiple_of,
-    pad_to_multiple,
-)
+from keras_pggan.inference.fill import composite_np, fill_holes, pad_to_multiple
+from keras_pggan.models.generator import pad_multiple_of
+from keras_pggan.models.saved import GENERATOR, KERAS_EXT, generator_path, load_generator
 from keras_pggan.signatures import DEFAULT_SIGNATURE, IMAGE, MASK, OUTPUT
 
 # Backends agree on uint8 outputs within this many levels (tested): fp32 arithmetic differs by
@@ -37,6 +34,9 @@ BACKEND_TOLERANCE_U8 = 1
 # Name of the ``.tflite`` metadata buffer holding the build's contract as JSON (written by
 # ``keras_pggan.export.tflite.export_tflite``).
 METADATA_NAME = "keras_pggan"
+# TF Serving's layout: a model base path holds one numeric folder per version (``<base>/3/``).
+_VERSION = re.compile(r"[0-9]+")
+SAVED_MODEL_FILE = "saved_model.pb"
 
 
 # -- Keras and SavedModel ---------------------------------------------------------------------
@@ -44,7 +44,7 @@ class KerasBackend:
     """Runs a Keras generator; pads on the host to its pad multiple.
 
     Args:
-        generator: a model from ``keras_pggan.models.generator.build_generator`` (dict inputs).
+        generator: a generator ``keras.Model`` (dict inputs ``image``, ``mask``).
     """
 
     name = "keras"
@@ -214,7 +214,7 @@ class TFLiteInpainter:
             return image01.copy()
         x, m = self._pad(image01[None], holes[None, ..., None].astype(np.float32))
         out = self.run_padded(x, m)[0, :h, :w]
-        return np.where(holes[..., None], np.clip(out, 0.0, 1.0), image01)
+        return composite_np(np.clip(out, 0.0, 1.0), image01, holes)
 
 
 def run_tflite(
@@ -249,16 +249,37 @@ class TFLiteBackend:
 
 
 # -- picking a backend ----------------------------------------------------------------------------
+def is_version(name: str) -> bool:
+    """Whether a folder name is a SavedModel version (TF Serving's numeric folders)."""
+    return bool(_VERSION.fullmatch(name))
+
+
+def latest_version(model_base_path: str, complete: bool = False) -> int | None:
+    """The highest numeric version folder under ``model_base_path`` (``None`` if none).
+
+    Args:
+        model_base_path: a TF Serving model base path (``<base>/<version>/saved_model.pb``).
+        complete: count only versions that hold a ``saved_model.pb`` (what can be loaded);
+            otherwise every numeric folder counts (what a new version must not overwrite).
+    """
+    if not os.path.isdir(model_base_path):
+        return None
+    versions = [
+        int(name)
+        for name in os.listdir(model_base_path)
+        if is_version(name)
+        and os.path.isdir(os.path.join(model_base_path, name))
+        and (not complete or os.path.exists(os.path.join(model_base_path, name, SAVED_MODEL_FILE)))
+    ]
+    return max(versions) if versions else None
+
+
 def _find_saved_model(path: str) -> str | None:
     """``path`` itself, or its highest numeric version sub-directory (TF Serving layout)."""
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
+    if os.path.exists(os.path.join(path, SAVED_MODEL_FILE)):
         return path
-    versions = [
-        d
-        for d in os.listdir(path)
-        if d.isdigit() and os.path.exists(os.path.join(path, d, "saved_model.pb"))
-    ]
-    return os.path.join(path, max(versions, key=int)) if versions else None
+    version = latest_version(path, complete=True)
+    return None if version is None else os.path.join(path, str(version))
 
 
 def load_backend(path: str, num_threads: int | None = None):
@@ -266,33 +287,35 @@ def load_backend(path: str, num_threads: int | None = None):
 
     Args:
         path: a ``.keras`` file, a run directory holding ``generator.keras``, a SavedModel
-            directory (a TF Serving ``<name>/<version>/`` folder picks the highest version) or
-            a ``.tflite`` file.
+            directory (a TF Serving ``<name>/<version>/`` folder picks the highest version), a
+            ``.tflite`` file, or a shipped model's name (``pggan_dres``, ``pggan_dres-int8``,
+            ...: :mod:`keras_pggan.models.shipped`).
         num_threads: LiteRT CPU threads (``.tflite`` only).
 
     Returns:
         A :class:`KerasBackend`, :class:`SavedModelBackend` or :class:`TFLiteBackend`.
 
     Raises:
-        FileNotFoundError: nothing at ``path``.
+        FileNotFoundError: nothing at ``path`` and no shipped model of that name.
         ValueError: ``path`` is none of the supported kinds.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or directory")
+    from keras_pggan.models.shipped import resolve
+
+    path = resolve(path)
     if os.path.isdir(path):
         saved_model = _find_saved_model(path)
         if saved_model:
             return SavedModelBackend(saved_model)
-        if os.path.exists(os.path.join(path, "generator.keras")):
-            path = os.path.join(path, "generator.keras")
+        if os.path.exists(generator_path(path)):
+            path = generator_path(path)
         else:
             raise ValueError(
-                f"{path}: directory holds neither a SavedModel (saved_model.pb) nor generator.keras"
+                f"{path}: directory holds neither a SavedModel ({SAVED_MODEL_FILE}) nor "
+                f"{GENERATOR}{KERAS_EXT}"
             )
     if path.endswith(".tflite"):
         return TFLiteBackend(path, num_threads=num_threads)
-    if path.endswith(".keras"):
+    if path.endswith(KERAS_EXT):
         try:
             return KerasBackend(load_generator(path))
         except (OSError, ValueError, TypeError, KeyError) as e:

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from keras_pggan.inference.fill import round_up
+
 DEFAULT_WORKING_SIZE = 512
 DEFAULT_CONTEXT = 0.5
 MIN_CONTEXT_PX = 32
@@ -80,9 +82,9 @@ def hole_clusters(holes: np.ndarray, block: int = MIN_CONTEXT_PX) -> tuple[np.nd
     from scipy import ndimage
 
     h, w = holes.shape
-    gh, gw = -(-h // block), -(-w // block)
-    padded = np.zeros((gh * block, gw * block), bool)
+    padded = np.zeros((round_up(h, block), round_up(w, block)), bool)
     padded[:h, :w] = holes
+    gh, gw = padded.shape[0] // block, padded.shape[1] // block
     grid = padded.reshape(gh, block, gw, block).any(axis=(1, 3))
     labels, n = ndimage.label(grid, structure=np.ones((3, 3), bool))
     return labels.astype(np.int32), int(n)

@@ -18,7 +18,6 @@ import sys
 from keras_pggan import cli
 from keras_pggan.data import imageio
 from keras_pggan.data.masks.kinds import KINDS
-from keras_pggan.errors import UserError
 from keras_pggan.io_utils import atomic_path
 
 
@@ -57,19 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m keras_pggan.masks``.
-
-    Args:
-        argv: the arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        The exit code: 0, or 2 for a usage or user error.
-    """
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
+def _masks(args: argparse.Namespace) -> None:
     from keras_pggan.data.masks.eval_set import make_eval_masks, make_eval_set, mask_grid
 
     kw = {
@@ -77,31 +64,38 @@ def main(argv: list[str] | None = None) -> int:
         "max_hole_ratio": args.max_hole_ratio,
         "mask_dir": args.mask_dir,
     }
-    try:
-        if args.command == "make-eval-set":
-            path = make_eval_set(
-                args.kind,
-                args.size,
-                args.count,
-                args.seed,
-                args.out,
-                overwrite=args.overwrite,
-                progress=sys.stderr.isatty(),
-                **kw,
-            )
-            with open(path, encoding="utf-8") as f:
-                hist = json.load(f)["histogram"]
-            shown = ", ".join(f"{b}: {n}" for b, n in hist.items() if n)
-            print(f"wrote {args.count} masks and {path} ({shown})")
-        else:
-            masks = make_eval_masks(args.kind, args.size, args.count, args.seed, **kw)
-            with atomic_path(args.out) as tmp, open(tmp, "wb") as f:
-                f.write(imageio.encode_png(mask_grid(masks)))
-            print(f"wrote {args.out} ({args.count} masks, mean hole ratio {masks.mean():.3f})")
-    except (UserError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    if args.command == "make-eval-set":
+        path = make_eval_set(
+            args.kind,
+            args.size,
+            args.count,
+            args.seed,
+            args.out,
+            overwrite=args.overwrite,
+            progress=sys.stderr.isatty(),
+            **kw,
+        )
+        with open(path, encoding="utf-8") as f:
+            hist = json.load(f)["histogram"]
+        shown = ", ".join(f"{b}: {n}" for b, n in hist.items() if n)
+        print(f"wrote {args.count} masks and {path} ({shown})")
+    else:
+        masks = make_eval_masks(args.kind, args.size, args.count, args.seed, **kw)
+        with atomic_path(args.out) as tmp, open(tmp, "wb") as f:
+            f.write(imageio.encode_png(mask_grid(masks)))
+        print(f"wrote {args.out} ({args.count} masks, mean hole ratio {masks.mean():.3f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m keras_pggan.masks``.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 2 for a usage or user error.
+    """
+    return cli.run(_masks, build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -15,15 +15,15 @@ output back, inside the graph:
   pixel, but at other sizes the fill carries the blur of the down- and up-sampling.
 
 So SavedModel and TFLite builds accept any size but compute at the fixed size
-(``keras_pggan.export.tflite.pad_multiple_of`` reports ``2**num_downsamplings``, the product of the
-encoder strides; padding to it is harmless because the network resizes anyway).
+(``keras_pggan.models.generator.pad_multiple_of`` reports ``2**num_downsamplings``, the
+product of the encoder strides; padding to it is harmless because the network resizes anyway).
 
 Loading a saved CE generator (``keras.saving.load_model``) needs this module imported: it
 registers ``ResizeLike``.
 
 Neural Patch Synthesis (Yang et al. 2017) refines a Context-Encoder-like fill by matching VGG-19
-feature patches; its texture stage is here (:func:`neural_patch_refine`) with the feature
-extractor as an argument, since no VGG-19 weights can be obtained in this project.
+feature patches; its texture stage, an inference-time refinement of a fill, is
+:func:`keras_pggan.inference.refine.neural_patch_refine`.
 
 Example:
     >>> from keras_pggan.config import get_preset
@@ -40,7 +40,7 @@ import keras
 import tensorflow as tf
 
 from keras_pggan.config import DiscriminatorConfig, GeneratorConfig
-from keras_pggan.models.layers import MaskedInput, apply_strided_conv_stack, normalization
+from keras_pggan.models.layers import MaskedInput, apply_strided_conv_stack, conv_block
 
 # He initialisation keeps the signal's scale through the ReLU stack without the paper's batch
 # normalisation (with Glorot's the untrained network outputs ~1e-4).
@@ -138,50 +138,46 @@ def build_ce_generator(
     f = cfg.base_filters
     for i in range(cfg.num_downsamplings):
         filters.append(min(f, cfg.max_filters))
-        norm = cfg.norm if i > 0 else "none"
-        x = keras.layers.Conv2D(
+        name = f"enc{i + 1}"
+        x = conv_block(
+            x,
             filters[-1],
             k,
             strides=2,
-            padding="same",
-            use_bias=norm == "none",
+            norm=cfg.norm if i > 0 else "none",
+            activation="lrelu",
+            slope=0.2,
             kernel_initializer=_INIT,
-            name=f"enc{i + 1}",
-        )(x)
-        layer = normalization(norm, f"enc{i + 1}")
-        if layer is not None:
-            x = layer(x)
-        x = keras.layers.LeakyReLU(0.2, name=f"enc{i + 1}_lrelu")(x)
+            name=name,
+            conv_name=name,
+        )
         f *= 2
 
     # Bottleneck: channel-wise fully connected, then a 1×1 convolution across channels.
     x = _channelwise_dense(x, "bottleneck_cwfc")
-    x = keras.layers.Conv2D(
+    x = conv_block(
+        x,
         filters[-1],
         1,
-        use_bias=cfg.norm == "none",
+        norm=cfg.norm,
         kernel_initializer=_INIT,
+        padding="valid",
         name="bottleneck_mix",
-    )(x)
-    layer = normalization(cfg.norm, "bottleneck_mix")
-    if layer is not None:
-        x = layer(x)
-    x = keras.layers.Activation("relu", name="bottleneck_mix_relu")(x)
-
+        conv_name="bottleneck_mix",
+    )
     for i, f in enumerate(reversed(filters[:-1])):
-        x = keras.layers.Conv2DTranspose(
+        name = f"dec{i + 1}"
+        x = conv_block(
+            x,
             f,
             k,
             strides=2,
-            padding="same",
-            use_bias=cfg.norm == "none",
+            norm=cfg.norm,
+            transpose=True,
             kernel_initializer=_INIT,
-            name=f"dec{i + 1}",
-        )(x)
-        layer = normalization(cfg.norm, f"dec{i + 1}")
-        if layer is not None:
-            x = layer(x)
-        x = keras.layers.Activation("relu", name=f"dec{i + 1}_relu")(x)
+            name=name,
+            conv_name=name,
+        )
     x = keras.layers.Conv2DTranspose(
         3, k, strides=2, padding="same", name=f"dec{cfg.num_downsamplings}"
     )(x)
@@ -214,130 +210,3 @@ def build_ce_discriminator(
     x = keras.layers.Flatten(name="flatten")(x)
     logit = keras.layers.Dense(1, name="logit", dtype="float32")(x)
     return keras.Model(image, {"global": logit}, name=name or "ce_discriminator")
-
-
-# -- Neural Patch Synthesis's texture stage ------------------------------------------------------
-def _feature_list(features) -> list:
-    if isinstance(features, dict):
-        features = [features[k] for k in sorted(features)]
-    if not isinstance(features, (list, tuple)):
-        features = [features]
-    out = []
-    for f in features:
-        f = tf.convert_to_tensor(f)
-        if f.shape.rank != 4:
-            raise ValueError(
-                f"feature_extractor must return [B,h,w,C] feature maps, got shape {f.shape}"
-            )
-        out.append(tf.cast(f, tf.float32))
-    return out
-
-
-def neural_patch_texture_loss(features, mask, patch_size: int = 3):
-    """NPS's texture term: hole feature patches against their nearest known feature patches.
-
-    For each feature map, every ``patch_size``² patch centred in the hole is matched (normalised
-    cross-correlation) to the most similar patch centred outside it, and the squared distance to
-    that patch is averaged. The matches are constants (recomputed at every call), as in Yang et
-    al. (2017).
-
-    Args:
-        features: [B,h,w,C] maps, a list of them or a dict (e.g. VGG-19 relu3_1 and relu4_1).
-        mask: [B,H,W,1], 1 = hole; resized (nearest) to each map.
-        patch_size: side of the feature patches.
-
-    Returns:
-        float32 scalar (0 when a map has no hole or no known position).
-    """
-    mask = tf.convert_to_tensor(mask, tf.float32)
-    total = tf.constant(0.0)
-    for f in _feature_list(features):
-        h, w = f.shape[1], f.shape[2]
-        holes = tf.image.resize(mask, [h, w], method="nearest")[..., 0] > 0.5
-        patches = tf.image.extract_patches(
-            f,
-            sizes=[1, patch_size, patch_size, 1],
-            strides=[1, 1, 1, 1],
-            rates=[1, 1, 1, 1],
-            padding="SAME",
-        )
-        for b in range(f.shape[0]):
-            inside = tf.boolean_mask(patches[b], holes[b])
-            outside = tf.stop_gradient(tf.boolean_mask(patches[b], tf.logical_not(holes[b])))
-            if inside.shape[0] == 0 or outside.shape[0] == 0:
-                continue
-            scores = tf.matmul(
-                tf.math.l2_normalize(tf.stop_gradient(inside), axis=1),
-                tf.math.l2_normalize(outside, axis=1),
-                transpose_b=True,
-            )
-            nearest = tf.gather(outside, tf.argmax(scores, axis=1))
-            total += tf.reduce_mean(tf.square(inside - nearest))
-    return total
-
-
-def neural_patch_refine(
-    image,
-    mask,
-    fill,
-    feature_extractor,
-    steps: int = 100,
-    learning_rate: float = 0.01,
-    texture_weight: float = 1.0,
-    tv_weight: float = 1e-3,
-    patch_size: int = 3,
-):
-    """Neural Patch Synthesis's texture stage (Yang et al. 2017) with a pluggable extractor.
-
-    NPS starts from a content network's fill (in the paper a Context-Encoder-like network, e.g.
-    :func:`build_ce_generator`) and optimises the hole pixels so that the hole's feature patches
-    match their nearest neighbours among the known region's, under a pretrained VGG-19 (relu3_1,
-    relu4_1), while staying close to the fill (content term) and smooth (total variation). No
-    VGG-19 weights ship with this project or can be downloaded here, so the extractor is an
-    argument: any differentiable callable ``images [B,H,W,3] in [0,1] → [B,h,w,C]`` map(s), the
-    contract of ``keras_pggan.evaluate``'s ``--feature-model``. Single scale and Adam (the paper:
-    three scales, L-BFGS); the weights are our defaults.
-
-    Args:
-        image: [B,H,W,3] in [0,1] (hole pixels are ignored).
-        mask: [B,H,W,1], 1 = hole.
-        fill: [B,H,W,3] in [0,1], the content network's output (its hole pixels are used).
-        feature_extractor: see above (e.g. a ``keras.Model`` with VGG-19 weights).
-        steps: optimisation steps.
-        learning_rate: Adam learning rate on the pixel values.
-        texture_weight: weight of :func:`neural_patch_texture_loss`.
-        tv_weight: weight of the total variation of the result.
-        patch_size: side of the feature patches.
-
-    Returns:
-        ``(result, losses)``: float32 [B,H,W,3] in [0,1] whose known pixels equal ``image``'s,
-        and the total loss per step.
-
-    Example:
-        >>> vgg = keras.saving.load_model("vgg19_relu3_1.keras")             # doctest: +SKIP
-        >>> fill = inpaint(ce_generator, image, mask)                         # doctest: +SKIP
-        >>> out, _ = neural_patch_refine(image, mask, fill, vgg)              # doctest: +SKIP
-    """
-    image = tf.convert_to_tensor(image, tf.float32)
-    mask = tf.convert_to_tensor(mask, tf.float32)
-    fill = tf.convert_to_tensor(fill, tf.float32)
-    known = image * (1.0 - mask)
-    target = fill * mask
-    pixels = keras.Variable(target + known, name="nps_pixels")
-    optimizer = keras.optimizers.Adam(learning_rate)
-    history = []
-    for _ in range(steps):
-        with tf.GradientTape() as tape:
-            current = known + mask * pixels  # only hole pixels can move
-            content = tf.reduce_sum(tf.square(mask * (current - fill))) / (
-                tf.reduce_sum(mask) * 3.0 + 1e-8
-            )
-            texture = neural_patch_texture_loss(feature_extractor(current), mask, patch_size)
-            tv = tf.reduce_mean(tf.image.total_variation(current)) / float(
-                image.shape[1] * image.shape[2]
-            )
-            loss = content + texture_weight * texture + tv_weight * tv
-        optimizer.apply_gradients([(tape.gradient(loss, pixels), pixels)])
-        pixels.assign(tf.clip_by_value(pixels, 0.0, 1.0))
-        history.append(float(loss))
-    return known + mask * tf.convert_to_tensor(pixels), history

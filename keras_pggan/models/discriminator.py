@@ -17,40 +17,23 @@ from __future__ import annotations
 import keras
 import tensorflow as tf  # noqa: F401  (used in the docstring example)
 
-from keras_pggan.config import DiscriminatorConfig
-from keras_pggan.models.layers import normalization
+from keras_pggan.config import PAPER_DISCRIMINATORS, DiscriminatorConfig
+from keras_pggan.models.layers import conv_block
 
 
-def _conv(
-    x,
-    filters,
-    kernel_size,
-    strides,
-    cfg: DiscriminatorConfig,
-    name,
-    norm=True,
-    act=True,
-    dtype=None,
-):
-    conv = keras.layers.Conv2D(
+def _conv(x, filters, kernel_size, strides, cfg: DiscriminatorConfig, name, norm=True, act=True):
+    """A trunk or head block: LeakyReLU, ``cfg.norm`` (``norm=False``: no normalisation layer)."""
+    return conv_block(
+        x,
         filters,
         kernel_size,
         strides=strides,
-        padding="same",
-        use_bias=not (norm and cfg.norm == "instance"),
-        name=f"{name}_conv",
-        dtype=dtype,
+        norm=cfg.norm if norm else "none",
+        activation="lrelu" if act else None,
+        slope=cfg.leaky_relu_slope,
+        spectral=cfg.norm == "spectral",
+        name=name,
     )
-    if cfg.norm == "spectral":
-        conv = keras.layers.SpectralNormalization(conv, name=f"{name}_sn", dtype=dtype)
-    x = conv(x)
-    if norm:
-        layer = normalization(cfg.norm, name)
-        if layer is not None:
-            x = layer(x)
-    if act:
-        x = keras.layers.LeakyReLU(cfg.leaky_relu_slope, name=f"{name}_lrelu")(x)
-    return x
 
 
 def build_discriminator(
@@ -74,10 +57,11 @@ def build_discriminator(
         ValueError: if the size is not a multiple of the patch stride, or ``cfg.variant`` is a
             baseline's (``"ce"``, ``"glgan"``: their own modules build those).
     """
-    if cfg.variant not in ("pggan", "global", "patch"):
+    if cfg.variant not in PAPER_DISCRIMINATORS:
         raise ValueError(
-            f"build_discriminator builds PGGAN discriminators ('pggan', 'global', 'patch'), not "
-            f"{cfg.variant!r}: use keras_pggan.{cfg.variant}.build_{cfg.variant}_discriminator"
+            f"build_discriminator builds PGGAN discriminators {PAPER_DISCRIMINATORS}, not "
+            f"{cfg.variant!r}: use keras_pggan.models.{cfg.variant}."
+            f"build_{cfg.variant}_discriminator"
         )
     h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
     s = cfg.patch_stride
@@ -99,8 +83,15 @@ def build_discriminator(
             p = _conv(p, min(f, cfg.max_filters), 4, 2, cfg, f"patch{i + 1}")
             f *= 2
         # Logits in float32 under a mixed precision policy (losses need the range).
-        outputs["patch"] = _conv(
-            p, 1, 3, 1, cfg, "patch_logits", norm=False, act=False, dtype="float32"
+        outputs["patch"] = conv_block(
+            p,
+            1,
+            3,
+            norm="none",
+            activation=None,
+            spectral=cfg.norm == "spectral",
+            dtype="float32",
+            name="patch_logits",
         )
     if cfg.variant in ("pggan", "global"):
         g, f = x, filters

@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from keras_pggan.config import DiscriminatorConfig, GeneratorConfig
-from keras_pggan.models.layers import MaskedInput, apply_strided_conv_stack, normalization
+from keras_pggan.models.layers import MaskedInput, apply_strided_conv_stack, conv_block
 
 # He initialisation keeps the signal's scale through the deep ReLU stack without the papers'
 # batch normalisation (with Glorot's the untrained network outputs ~1e-4).
@@ -36,23 +36,22 @@ _INIT = "he_normal"
 def _conv_norm_act(
     x, filters, kernel_size, norm, name, strides=1, dilation_rate=1, transpose=False
 ):
-    """(Transposed) convolution → optional normalisation → ReLU, named ``{name}_conv`` etc."""
-    conv = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
-    kwargs = {} if transpose else {"dilation_rate": dilation_rate}
-    x = conv(
+    """A completion-network block: He-initialised convolution, ``norm``, ReLU.
+
+    Its dilated convolutions stay Keras's ``Conv2D`` (the class GLGAN's saved models hold).
+    """
+    return conv_block(
+        x,
         filters,
         kernel_size,
         strides=strides,
-        padding="same",
-        use_bias=norm == "none",
+        dilation_rate=dilation_rate,
+        norm=norm,
+        transpose=transpose,
         kernel_initializer=_INIT,
-        name=f"{name}_conv",
-        **kwargs,
-    )(x)
-    layer = normalization(norm, name)
-    if layer is not None:
-        x = layer(x)
-    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+        dilated_layer=False,
+        name=name,
+    )
 
 
 def hole_patch_offsets(mask, patch_size: int):

@@ -16,9 +16,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+# The name lists are the schema's (keras_pggan.config owns them); imported here for the checks.
+from keras_pggan.config import BLOCK_TYPES, HOLE_FILLS, INTERPOLATIONS, NORMS_D
+
 NATIVE_DILATION_ENV = "KERAS_PGGAN_NATIVE_DILATION"
-INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
-BLOCK_TYPES = ("both", "dilated_first", "dilated_second")
+# conv_block's activations: a Keras activation name, or "lrelu" (LeakyReLU with ``slope``).
+ACTIVATIONS = ("relu", "lrelu")
 # Keys' cubic convolution parameter: tf.image.resize's bicubic (and PIL's) use a = -0.5.
 KEYS_A = -0.5
 
@@ -190,8 +193,8 @@ class MaskedInput(keras.layers.Layer):
 
     def __init__(self, fill: str = "zero", **kwargs):
         super().__init__(**kwargs)
-        if fill not in ("zero", "mean"):
-            raise ValueError(f"fill must be 'zero' or 'mean', got {fill!r}")
+        if fill not in HOLE_FILLS:
+            raise ValueError(f"fill must be one of {HOLE_FILLS}, got {fill!r}")
         self.fill = fill
 
     def call(self, inputs):
@@ -219,55 +222,107 @@ class MaskedInput(keras.layers.Layer):
 
 
 def normalization(norm: str, name: str) -> keras.layers.Layer | None:
-    """Returns the normalisation layer for ``norm`` or ``None`` for ``"none"``.
+    """Returns the normalisation layer for ``norm`` or ``None`` for ``"none"``/``"spectral"``.
 
     ``"instance"`` is ``GroupNormalization(groups=-1)``: Keras 3's instance normalisation, which
     replaces tensorflow-addons' ``InstanceNormalization``. Being per-sample, it gives the same
     result whatever the per-replica batch, which keeps distributed training exact.
+    ``"spectral"`` normalises the convolution's weights instead (:func:`conv_block`).
     """
+    if norm not in NORMS_D:
+        raise ValueError(f"unknown normalisation {norm!r}; choose one of {NORMS_D}")
     if norm == "instance":
         return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=f"{name}_norm")
-    if norm in ("none", "spectral"):
-        return None
-    raise ValueError(f"unknown normalisation {norm!r}")
+    return None
 
 
-def apply_conv_norm_act(
+def conv_block(
     x,
     filters: int,
     kernel_size: int,
+    *,
+    name: str,
     strides: int = 1,
     dilation_rate: int = 1,
-    norm: str = "instance",
+    norm: str = "none",
     activation: str | None = "relu",
-    name: str = "conv",
+    slope: float = 0.2,
+    spectral: bool = False,
     transpose: bool = False,
+    kernel_initializer: str = "glorot_uniform",
+    padding: str = "same",
+    dilated_layer: bool = True,
+    conv_name: str | None = None,
+    dtype=None,
 ):
-    """Conv2D ('same' padding) → optional normalisation → optional activation.
+    """Convolution → optional normalisation → optional activation: every network's conv block.
 
-    Dilated convolutions use :class:`DilatedConv2D`; ``transpose=True`` makes the convolution a
-    ``Conv2DTranspose`` (``strides`` then up-sample; no dilation).
+    The layers and their names, which saved models record (changing them breaks loading):
+    the convolution ``conv_name`` (default ``{name}_conv``), wrapped in
+    ``SpectralNormalization`` ``{name}_sn`` when ``spectral``; ``GroupNormalization``
+    ``{name}_norm`` for ``norm="instance"``; then ``Activation`` ``{name}_relu`` or
+    ``LeakyReLU`` ``{name}_lrelu``. The convolution has a bias exactly when no normalisation
+    layer follows it (a bias before instance normalisation is cancelled by it).
+
+    Args:
+        x: the input tensor.
+        filters: output channels.
+        kernel_size: square kernel side.
+        name: the block's name, the prefix of its layers' names.
+        strides: convolution strides (up-sampling factor when ``transpose``).
+        dilation_rate: dilation of the convolution (not with ``transpose``).
+        norm: ``"instance"`` (a normalisation layer), ``"none"`` or ``"spectral"`` (no layer:
+            pass ``spectral=True`` to wrap the convolution).
+        activation: ``"relu"``, ``"lrelu"`` or ``None``.
+        slope: LeakyReLU's negative slope (``activation="lrelu"``).
+        spectral: wrap the convolution in ``keras.layers.SpectralNormalization``.
+        transpose: a ``Conv2DTranspose`` instead of a ``Conv2D``.
+        kernel_initializer: the convolution's kernel initialiser.
+        padding: the convolution's padding.
+        dilated_layer: a dilated convolution is a :class:`DilatedConv2D` (one native op where
+            possible); ``False`` keeps Keras's ``Conv2D`` (the class GLGAN's saved models hold).
+        conv_name: the convolution's own name, when it is not ``{name}_conv``.
+        dtype: dtype policy of the convolution (and its spectral wrapper), e.g. float32 logits
+            under a mixed policy.
+
+    Returns:
+        The block's output tensor.
+
+    Example:
+        >>> y = conv_block(keras.Input((8, 8, 4)), 6, 3, name="b", strides=2, norm="instance")
+        >>> tuple(y.shape)
+        (None, 4, 4, 6)
     """
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS} or None, got {activation!r}")
+    layer = normalization(norm, name)
+    kwargs = {}
     if transpose:
         if dilation_rate != 1:
             raise ValueError("a transposed convolution takes no dilation_rate here")
-        conv, kwargs = keras.layers.Conv2DTranspose, {}
+        conv_class = keras.layers.Conv2DTranspose
     else:
-        conv = DilatedConv2D if dilation_rate != 1 else keras.layers.Conv2D
-        kwargs = {"dilation_rate": dilation_rate}
-    x = conv(
+        conv_class = DilatedConv2D if dilation_rate != 1 and dilated_layer else keras.layers.Conv2D
+        kwargs["dilation_rate"] = dilation_rate
+    conv = conv_class(
         filters,
         kernel_size,
         strides=strides,
-        padding="same",
-        use_bias=norm == "none",
-        name=f"{name}_conv",
+        padding=padding,
+        use_bias=layer is None,
+        kernel_initializer=kernel_initializer,
+        name=conv_name or f"{name}_conv",
+        dtype=dtype,
         **kwargs,
-    )(x)
-    layer = normalization(norm, name)
+    )
+    if spectral:
+        conv = keras.layers.SpectralNormalization(conv, name=f"{name}_sn", dtype=dtype)
+    x = conv(x)
     if layer is not None:
         x = layer(x)
-    if activation is not None:
+    if activation == "lrelu":
+        x = keras.layers.LeakyReLU(slope, name=f"{name}_lrelu")(x)
+    elif activation is not None:
         x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
     return x
 
@@ -299,10 +354,8 @@ def apply_residual_block(
     rate1 = dilation_rate if block_type in ("both", "dilated_first") else 1
     rate2 = dilation_rate if block_type in ("both", "dilated_second") else 1
     shortcut = x
-    x = apply_conv_norm_act(x, filters, 3, dilation_rate=rate1, norm=norm, name=f"{name}_1")
-    x = apply_conv_norm_act(
-        x, filters, 3, dilation_rate=rate2, norm=norm, activation=None, name=f"{name}_2"
-    )
+    x = conv_block(x, filters, 3, dilation_rate=rate1, norm=norm, name=f"{name}_1")
+    x = conv_block(x, filters, 3, dilation_rate=rate2, norm=norm, activation=None, name=f"{name}_2")
     return keras.layers.Add(name=f"{name}_add")([shortcut, x])
 
 
@@ -316,20 +369,17 @@ def apply_strided_conv_stack(x, cfg, kernel_size: int, prefix: str):
     side, f, i = max(int(x.shape[1]), int(x.shape[2])), cfg.base_filters, 0
     while side > 4:
         i += 1
-        instance_norm = cfg.norm == "instance" and i > 1
-        conv = keras.layers.Conv2D(
+        x = conv_block(
+            x,
             min(f, cfg.max_filters),
             kernel_size,
             strides=2,
-            padding="same",
-            use_bias=not instance_norm,
+            norm=cfg.norm if i > 1 else "none",
+            activation="lrelu",
+            slope=cfg.leaky_relu_slope,
+            spectral=cfg.norm == "spectral",
             name=f"{prefix}conv{i}",
+            conv_name=f"{prefix}conv{i}",
         )
-        if cfg.norm == "spectral":
-            conv = keras.layers.SpectralNormalization(conv, name=f"{prefix}conv{i}_sn")
-        x = conv(x)
-        if instance_norm:
-            x = normalization("instance", f"{prefix}conv{i}")(x)
-        x = keras.layers.LeakyReLU(cfg.leaky_relu_slope, name=f"{prefix}conv{i}_lrelu")(x)
         side, f = -(-side // 2), f * 2
     return x

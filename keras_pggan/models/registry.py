@@ -12,11 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keras_pggan.config import ExperimentConfig
+from keras_pggan.config import (
+    DISCRIMINATOR_VARIANTS,
+    GENERATOR_VARIANTS,
+    PAPER_DISCRIMINATORS,
+    ExperimentConfig,
+)
 
-# Discriminator variants of the paper (trained by ``PGGAN``); the others are the baselines'
-# (trained by ``BaselineGAN``, which reads the mask and has one adversarial term).
-PAPER_DISCRIMINATORS = ("pggan", "global", "patch")
+__all__ = [
+    "DISCRIMINATORS",
+    "GENERATORS",
+    "PAPER_DISCRIMINATORS",  # from keras_pggan.config (the PGGAN-trained variants)
+    "build_discriminator_for",
+    "build_generator_for",
+]
 
 
 def _pggan_generator(cfg: ExperimentConfig):
@@ -66,6 +75,10 @@ DISCRIMINATORS: dict[str, Callable] = {
     "ce": _ce_discriminator,
     "glgan": _glgan_discriminator,
 }
+# The schema (keras_pggan.config) owns the variant names; a registry that disagrees with it is a
+# programming error, refused when this module is imported.
+if set(GENERATORS) != set(GENERATOR_VARIANTS) or set(DISCRIMINATORS) != set(DISCRIMINATOR_VARIANTS):
+    raise RuntimeError("the model registry's variants differ from keras_pggan.config's")
 
 
 def _lookup(registry: dict[str, Callable], kind: str, variant: str) -> Callable:

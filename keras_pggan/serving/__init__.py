@@ -12,7 +12,8 @@ Example:
 - :mod:`~keras_pggan.serving.server`: :func:`serve_locally` / :class:`LocalServer`, a stand-in for
   the TF Serving binary (one SavedModel, TF Serving's gRPC and REST protocols and status codes);
   :mod:`~keras_pggan.serving.protocol` holds its REST JSON parsing.
-- ``python -m keras_pggan.serving {predict,metadata,serve}``: the command line (``__main__``).
+- ``python -m keras_pggan.serving {predict,metadata,serve}``: the command line
+  (:mod:`keras_pggan.serving.__main__`, not imported here).
 
 Importing this package does not import TensorFlow (the clients need numpy, grpc and Pillow; TF is
 imported when a gRPC call builds tensor protos or a server starts). ``read_image``,
@@ -54,24 +55,10 @@ __all__ = [
     "LocalServer",
     "RestClient",
     "ServingError",
-    "build_parser",
     "decode_image_bytes",
     "encode_png",
-    "main",
     "mask_from_array",
     "read_image",
     "read_mask",
     "serve_locally",
 ]
-
-_CLI = ("main", "build_parser")
-
-
-def __getattr__(name: str):
-    # The CLI lives in __main__; importing it here eagerly would make ``python -m
-    # keras_pggan.serving`` warn that the module was imported before it ran.
-    if name in _CLI:
-        from keras_pggan.serving import __main__ as cli
-
-        return getattr(cli, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,16 +14,16 @@ Exit codes: 0 done, 1 the server answered with an error, 2 a bad flag or file
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
-import sys
 import threading
 import time
 
 from keras_pggan import cli
 from keras_pggan.data import imageio
-from keras_pggan.errors import UserError
+from keras_pggan.errors import UserError, add_context
 from keras_pggan.io_utils import check_writable
 from keras_pggan.serving import client as clients
 from keras_pggan.serving.server import DEFAULT_MAX_PIXELS, serve_locally
@@ -117,14 +117,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_client(args) -> clients.GrpcClient | clients.RestClient:
+@contextlib.contextmanager
+def _client(args):
+    """The client ``--server`` / ``--rest`` ask for; its errors name the server."""
     retries = getattr(args, "retries", clients.DEFAULT_RETRIES)
     if args.rest:
         fmt = getattr(args, "format", "row")
-        return clients.RestClient(
+        client = clients.RestClient(
             args.server, args.model_name, args.timeout, retries, request_format=fmt
         )
-    return clients.GrpcClient(args.server, args.model_name, args.timeout, retries)
+    else:
+        client = clients.GrpcClient(args.server, args.model_name, args.timeout, retries)
+    try:
+        with client:
+            yield client
+    except clients.ServingError as e:
+        add_context(e, args.server)
+        raise
 
 
 def _main_predict(args) -> int:
@@ -145,7 +154,7 @@ def _main_predict(args) -> int:
             f"MASK: {args.mask} is {holes.shape[1]}x{holes.shape[0]}, "
             f"IMAGE {args.image} is {image.shape[1]}x{image.shape[0]}"
         )
-    with _open_client(args) as client:
+    with _client(args) as client:
         start = time.perf_counter()
         out = client.inpaint_files(args.image, args.mask, args.signature, args.version)
         seconds = time.perf_counter() - start
@@ -161,7 +170,7 @@ def _main_predict(args) -> int:
 
 
 def _main_metadata(args) -> int:
-    with _open_client(args) as client:
+    with _client(args) as client:
         doc = client.metadata()
         if args.rest:
             doc["status"] = client.status()
@@ -188,6 +197,8 @@ def _main_serve(args) -> int:
         raise UserError(f"--model-base-path: {e}") from e
     except OSError as e:
         raise UserError(f"--grpc-port/--rest-port: {e}") from e
+    except clients.ServingError as e:  # a failed warm-up request: the traceback says where
+        raise RuntimeError(f"the warm-up request failed: {e}") from e
 
     def stop(signum, frame):
         threading.Thread(target=server.stop, daemon=True).start()
@@ -207,20 +218,14 @@ def _main_serve(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    """Runs one command; returns the exit code (0, 1: the server's error, 2: a user error)."""
-    args = build_parser().parse_args(argv)
+def _serving(args: argparse.Namespace) -> int:
     command = {"predict": _main_predict, "metadata": _main_metadata, "serve": _main_serve}
-    try:
-        return command[args.command](args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except clients.ServingError as e:
-        if args.command == "serve":
-            raise  # a failed warm-up request: the traceback says where
-        print(f"error: {args.server}: {e}", file=sys.stderr)
-        return 1
+    return command[args.command](args)
+
+
+def main(argv=None) -> int:
+    """Runs one command; returns the exit status (0, 1: the server's error, 2: a user error)."""
+    return cli.run(_serving, build_parser(), argv)
 
 
 if __name__ == "__main__":

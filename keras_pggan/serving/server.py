@@ -40,6 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import grpc
 import numpy as np
 
+from keras_pggan.data import imageio
 from keras_pggan.serving.client import GRPC_OPTIONS, ServingError
 from keras_pggan.serving.protocol import (
     invalid,
@@ -50,7 +51,10 @@ from keras_pggan.serving.protocol import (
 )
 from keras_pggan.signatures import DEFAULT_SIGNATURE
 
-DEFAULT_MAX_PIXELS = 1 << 24  # pixels per request (batch × height × width): one 4096² image
+# Pixels per request (batch × height × width): one 4096² image. Stricter than the decoders' bomb
+# guard (keras_pggan.data.imageio.MAX_IMAGE_PIXELS) because a server holds every request's
+# float32 tensors at once (~200 MB for 16.8 MP); never above the guard, whatever the budget.
+DEFAULT_MAX_PIXELS = min(1 << 24, imageio.MAX_IMAGE_PIXELS)
 _IMAGE_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF")
 _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 ACCESS_LOGGER = logging.getLogger("keras_pggan.serving.access")
@@ -83,7 +87,7 @@ class _Servable:
         import tensorflow as tf
         from tensorflow.core.protobuf import saved_model_pb2
 
-        from keras_pggan.export.saved_model import latest_version
+        from keras_pggan.inference.backends import latest_version
 
         if not os.path.isdir(model_base_path):
             raise FileNotFoundError(f"{model_base_path}: no such directory")
@@ -152,11 +156,11 @@ class _Servable:
                 raise invalid(f"{where}: empty (0 bytes), not an image")
             fmt = None
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    with Image.open(io.BytesIO(data)) as im:
-                        fmt, (w, h) = im.format, im.size
-                        if fmt in _IMAGE_FORMATS and 0 < w * h <= self.max_pixels:
+                fmt, w, h = imageio.image_header(data)
+                if fmt in _IMAGE_FORMATS and 0 < w * h <= self.max_pixels:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        with Image.open(io.BytesIO(data)) as im:
                             im.load()  # truncated or corrupt data fails here
             except Image.DecompressionBombError as e:
                 raise invalid(f"{where}: decompression bomb guard: {e}") from None

@@ -15,16 +15,12 @@ undefined (shown as –, ``null`` in JSON). Existing report files are not replac
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import statistics
-import sys
 from collections.abc import Iterable, Sequence
 
-from keras_pggan import cli
-from keras_pggan.errors import UserError
 from keras_pggan.io_utils import atomic_path, check_writable, write_text_atomic
 from keras_pggan.studio import votes as votes_lib
 
@@ -250,50 +246,3 @@ def write_report(result: dict, out_dir: str, overwrite: bool = False) -> list[st
     else:
         paths.pop()
     return paths
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=f"{cli.prog('keras_pggan.studio')} report",
-        description="Mean naturalness per method (95 % CI) from a perceptual study's votes.",
-        epilog="Example: python -m keras_pggan.studio report votes.db --out study_report",
-        formatter_class=cli.HelpFormatter,
-    )
-    p.add_argument("votes", help="the study's SQLite votes file (read only)")
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="folder of report.md/.json and perceptual.png "
-        "(default: <votes file>_report beside it)",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace existing report files")
-    p.add_argument(
-        "--order",
-        metavar="A,B,...",
-        help="comma list: methods in this order first (default: original first, then sorted)",
-    )
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m keras_pggan.studio report``: prints the table and writes the report files."""
-    args = build_parser().parse_args(argv)
-    out = args.out or os.path.splitext(args.votes)[0] + "_report"
-    order = [m.strip() for m in args.order.split(",") if m.strip()] if args.order else None
-    try:
-        votes = votes_lib.read_votes(args.votes)
-        result = build_result(votes, args.votes, order)
-        written = write_report(result, out, args.overwrite)
-    except (OSError, UserError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{result['votes']} votes by {result['voters']} voters in {args.votes}")
-    if result["methods"]:
-        print(render_table(result["methods"]))
-    for path in written:
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

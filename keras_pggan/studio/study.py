@@ -29,7 +29,6 @@ refused) and its own page, and answers a failing request with a 500 without stop
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' ``Request`` annotations at
 # run time, and ``Request`` is imported inside create_study_app (FastAPI loads only when used).
-import argparse
 import dataclasses
 import io
 import os
@@ -41,7 +40,6 @@ import threading
 import uuid
 from collections.abc import Sequence
 
-from keras_pggan import cli
 from keras_pggan.errors import UserError
 from keras_pggan.io_utils import is_inside
 from keras_pggan.studio import votes as votes_lib
@@ -387,83 +385,3 @@ def create_study_app(
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-# -- CLI -------------------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=f"{cli.prog('keras_pggan.studio')} study",
-        description="Blind perceptual study: voters score real and inpainted photos 1-5.",
-        epilog="Example: python -m keras_pggan.studio study --images eval/x/outputs "
-        "--per-voter 40  (then: ... studio report votes.db)",
-        formatter_class=cli.HelpFormatter,
-    )
-    p.add_argument(
-        "--images",
-        required=True,
-        metavar="DIR",
-        help="one folder per method with the same image ids (evaluate --save-outputs: OUT/outputs)",
-    )
-    p.add_argument(
-        "--methods",
-        metavar="A,B,...",
-        help="comma list of method folders (default: all but 'masked'; original first)",
-    )
-    p.add_argument(
-        "--votes",
-        default="votes.db",
-        metavar="PATH",
-        help="SQLite file of the votes: created, or appended to when it exists",
-    )
-    p.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind; 127.0.0.1 = this machine only"
-    )
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: a free one)")
-    p.add_argument(
-        "--per-voter", type=int, metavar="N", help="items per voter, a random subset (default all)"
-    )
-    p.add_argument(
-        "--seed", type=int, metavar="N", help="seed of the voters' orders (default: random)"
-    )
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m keras_pggan.studio study``: serves the study until Ctrl+C."""
-    args = build_parser().parse_args(argv)
-    try:
-        from keras_pggan.studio import web
-
-        if not 0 <= args.port <= 65535:
-            raise UserError(f"--port must be in 0..65535, got {args.port}")
-        web.require_web_stack()
-        methods = (
-            [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
-        )
-        app = create_study_app(
-            args.images,
-            methods=methods,
-            votes_path=args.votes,
-            per_voter=args.per_voter,
-            seed=args.seed,
-        )
-        study = app.state.study
-        kept = (
-            f"{study.votes_before} votes already there: appending" if study.votes_before else "new"
-        )
-        print(
-            f"study: {len(study.image_ids)} images x {len(study.methods)} methods "
-            f"({', '.join(study.methods)}) = {len(study.items)} items, {study.total} per voter; "
-            f"votes -> {args.votes} ({kept})"
-        )
-        web.serve(app, args.host, args.port, name="study")
-    except (OSError, ImportError, UserError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        pass
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

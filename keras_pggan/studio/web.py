@@ -24,7 +24,6 @@ module imports cheaply; TensorFlow is never imported here.
 
 from __future__ import annotations
 
-import io
 import socket
 import sys
 import threading
@@ -38,7 +37,10 @@ from keras_pggan.data import imageio
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 DEFAULT_MAX_UPLOAD_MB = 25.0
-DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: a large phone photo; below imageio's bomb guard
+# 40 MP per upload: a large phone photo. Stricter than the decoders' bomb guard
+# (imageio.MAX_IMAGE_PIXELS) because the studio keeps every photo and its fills in memory
+# (keras_pggan.studio.app's store budget); never above the guard, whatever the budget.
+DEFAULT_MAX_PIXELS = min(40_000_000, imageio.MAX_IMAGE_PIXELS)
 STUDIO_EXTRA_HINT = "pip install 'keras_pggan[studio]' (fastapi, uvicorn, python-multipart)"
 _START_TIMEOUT_S = 30.0
 
@@ -103,12 +105,12 @@ def read_limited(fileobj: BinaryIO | bytes, max_bytes: int, name: str = "upload"
 
 
 def _header_size(data: bytes, name: str) -> tuple[int, int]:
-    """(width, height) from the file header, without decoding the pixels."""
+    """(width, height) from the file header (:func:`imageio.image_header`), pixels not decoded."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size
+        _, width, height = imageio.image_header(data)
+        return width, height
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise UploadError(
             f"The {name} is not an image this app can read (PNG, JPEG, WebP, BMP or GIF).", 400

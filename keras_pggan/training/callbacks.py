@@ -16,8 +16,16 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from keras_pggan.data.imageio import to_uint8
+from keras_pggan.inference.fill import fill_holes, masked_view
 from keras_pggan.io_utils import atomic_path, write_text_atomic
-from keras_pggan.models.generator import as_float32, fill_holes
+from keras_pggan.models.generator import as_float32
+from keras_pggan.models.saved import (
+    GENERATOR,
+    GENERATOR_EMA,
+    checkpoint_name,
+    checkpoint_pattern,
+)
 
 
 def sample_grid(images, masks, outputs) -> np.ndarray:
@@ -32,12 +40,9 @@ def sample_grid(images, masks, outputs) -> np.ndarray:
         uint8 [N·H, 3·W, 3]. Holes in the masked column are drawn white.
     """
     images = np.asarray(images, np.float32)
-    masks = np.asarray(masks, np.float32)
     outputs = np.asarray(outputs, np.float32)
-    masked = images * (1.0 - masks) + masks
-    rows = np.concatenate([masked, outputs, images], axis=2)
-    grid = np.concatenate(list(rows), axis=0)
-    return np.clip(np.round(grid * 255.0), 0, 255).astype(np.uint8)
+    rows = np.concatenate([masked_view(images, masks), outputs, images], axis=2)
+    return to_uint8(np.concatenate(list(rows), axis=0))
 
 
 class SampleGridLogger(keras.callbacks.Callback):
@@ -96,14 +101,14 @@ class GeneratorCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
-        saves = {"generator": lambda: as_float32(self.model.generator)}
+        saves = {GENERATOR: lambda: as_float32(self.model.generator)}
         if self.ema is not None:
-            saves["generator_ema"] = self.ema.generator
+            saves[GENERATOR_EMA] = self.ema.generator
         for stem, model in saves.items():
-            path = os.path.join(self.directory, f"{stem}-epoch{epoch + 1:03d}.keras")
+            path = os.path.join(self.directory, checkpoint_name(stem, epoch + 1))
             with atomic_path(path) as tmp:
                 model().save(tmp)
-            existing = sorted(glob.glob(os.path.join(self.directory, f"{stem}-epoch*.keras")))
+            existing = sorted(glob.glob(os.path.join(self.directory, checkpoint_pattern(stem))))
             for old in existing[: -self.keep] if self.keep > 0 else []:
                 os.remove(old)
         if self.discriminator_path:  # the newest only: for warm starts (train --init-from)

@@ -136,7 +136,7 @@ class GeneratorEMA(keras.callbacks.Callback):
 
     def hole_l1(self, dataset, steps: int | None = None) -> float:
         """Mean hole L1 ([0,1] scale) of the averaged generator over ``steps`` batches."""
-        from keras_pggan.models.generator import composite
+        from keras_pggan.inference.fill import fill_holes, to_model_range
         from keras_pggan.training.model import batch_dict, hole_l1_per_example
 
         self.build()
@@ -145,10 +145,11 @@ class GeneratorEMA(keras.callbacks.Callback):
 
             @tf.function
             def fill(image, mask):
-                images = tf.cast(image, tf.float32) * 2.0 - 1.0
+                # The one fill (keras_pggan.inference.fill), scored like the hole_l1 metric.
+                image = tf.cast(image, tf.float32)
                 masks = tf.cast(mask, tf.float32)
-                raw = tf.cast(average({"image": images, "mask": masks}, training=False), tf.float32)
-                per = hole_l1_per_example(images, composite(raw, images, masks), masks)
+                filled = fill_holes(average, image, masks)
+                per = hole_l1_per_example(to_model_range(image), to_model_range(filled), masks)
                 return tf.reduce_sum(per), tf.cast(tf.shape(per)[0], tf.float32)
 
             self._fill_fn = fill

@@ -32,11 +32,9 @@ Example:
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -45,8 +43,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-NAN_POLICIES = ("stop", "skip")
-_CHECKPOINT = re.compile(r"generator-epoch(\d+)\.keras$")
+from keras_pggan.config import NAN_POLICIES  # the schema's names (TrainConfig.nan_policy)
+from keras_pggan.models import saved
 
 __all__ = [
     "NAN_POLICIES",
@@ -270,11 +268,8 @@ def last_good_checkpoints(run_dir: str, before_epoch: int | None = None) -> dict
         there is none)}``.
     """
     best, best_epoch = None, None
-    for path in glob.glob(os.path.join(run_dir, "checkpoints", "generator-epoch*.keras")):
-        match = _CHECKPOINT.search(os.path.basename(path))
-        if not match:
-            continue
-        epoch = int(match.group(1))
+    for path in saved.checkpoints(run_dir, saved.GENERATOR):
+        epoch = saved.checkpoint_epoch(path)
         if before_epoch is not None and epoch >= before_epoch:
             continue
         if best_epoch is None or epoch > best_epoch:

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-ADVERSARIAL_KINDS = ("bce", "hinge", "lsgan")
+from keras_pggan.config import ADVERSARIAL_LOSSES
+from keras_pggan.data.imageio import YCBCR_601
+
+# The adversarial loss names are the schema's (LossConfig.adversarial).
+ADVERSARIAL_KINDS = ADVERSARIAL_LOSSES
 
 
 def _per_example_mean(x):
@@ -80,16 +84,11 @@ def generator_adversarial_loss(fake_logits, kind: str = "bce"):
     return _per_example_mean(loss)
 
 
-# BT.601 RGB -> (Y, Cb, Cr) rows; applied to differences, so the offsets drop out.
-YCBCR_601 = (
-    (0.299, 0.587, 0.114),
-    (-0.168736, -0.331264, 0.5),
-    (0.5, -0.418688, -0.081312),
-)
-
-
 def rgb_to_ycbcr(x):
-    """BT.601 luma and chroma of RGB tensors [..., 3] (linear; no offsets: for differences)."""
+    """BT.601 luma and chroma of RGB tensors [..., 3] (linear; no offsets: for differences).
+
+    The matrix is :data:`keras_pggan.data.imageio.YCBCR_601`, the colour scores' own.
+    """
     m = tf.constant(YCBCR_601, tf.float32)
     return tf.einsum("...c,dc->...d", tf.cast(x, tf.float32), m)
 

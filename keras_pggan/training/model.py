@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from keras_pggan.config import LossConfig
-from keras_pggan.models.generator import composite, fill_holes
+from keras_pggan.inference.fill import composite, fill_holes, to_model_range
 from keras_pggan.training import losses
 from keras_pggan.training.guards import SkippedSteps, apply_if_finite, apply_loss_scaled
 
@@ -308,7 +308,7 @@ class PGGAN(keras.Model):
     def train_step(self, data):
         # Phase 1: inputs in [-1,1]; the generator zeroes the holes itself.
         data = batch_dict(data)
-        images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
+        images = to_model_range(tf.cast(data["image"], tf.float32))
         masks = tf.cast(data["mask"], tf.float32)
 
         with tf.GradientTape() as g_tape:
@@ -366,7 +366,7 @@ class PGGAN(keras.Model):
     def test_step(self, data):
         # Same losses as train_step, no updates, inference-mode forward passes.
         data = batch_dict(data)
-        images = tf.cast(data["image"], tf.float32) * 2.0 - 1.0
+        images = to_model_range(tf.cast(data["image"], tf.float32))
         masks = tf.cast(data["mask"], tf.float32)
         fake_raw = self.generator({"image": images, "mask": masks}, training=False)
         composited = composite(fake_raw, images, masks)

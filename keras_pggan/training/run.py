@@ -1,14 +1,12 @@
-"""Train PGGAN with ``model.fit`` on one or many devices.
+"""Train PGGAN with ``model.fit`` on one or many devices: :func:`run_training`.
 
-Example (no flags: the ``demo`` preset on the embedded photos, a few minutes on 2 CPU cores):
+The command line is ``python -m keras_pggan.train`` (:mod:`keras_pggan.train.__main__`).
 
-    python -m keras_pggan.train
-
-    python -m keras_pggan.train --preset pggan-dres --data /photos/paris --image-size 256 \\
-        --batch-size 16 --epochs 50 --run-dir runs/paris --mask freeform:0.5,rect:0.5
-    python -m keras_pggan.train --run-dir runs/paris --resume          # after a crash
-    python -m keras_pggan.train --preset tiny --strategy mirrored --cpu-replicas 2
-    python -m keras_pggan.train --precision mixed_float16   # one GPU: loss scaling; XLA (auto)
+Example:
+    >>> from keras_pggan.config import get_preset
+    >>> result = run_training(get_preset("tiny"), "runs/tiny")  # doctest: +SKIP
+    >>> result["generator_path"]  # doctest: +SKIP
+    'runs/tiny/generator.keras'
 
 A run directory holds ``config.json``, ``backup/`` (BackupAndRestore: resume state),
 ``checkpoints/`` (generator per epoch), ``logs/`` (TensorBoard scalars, sample grids, profiles),
@@ -17,40 +15,25 @@ A run directory holds ``config.json``, ``backup/`` (BackupAndRestore: resume sta
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 
-from keras_pggan import cli, cpu
-from keras_pggan.config import (
-    BLOCK_TYPES,
-    DISCRIMINATOR_VARIANTS,
-    INTERPOLATIONS,
-    JIT_COMPILE,
-    PRECISIONS,
-    PRESETS,
-    STRATEGIES,
-    UPSAMPLES,
-    ExperimentConfig,
-)
+from keras_pggan import cpu
+from keras_pggan.config import ExperimentConfig
 from keras_pggan.errors import UserError
-from keras_pggan.training.distribute import (  # noqa: F401 (make_strategy: re-exported)
+
+# configure_cpu_replicas and make_strategy are re-exported for the benchmarks and tests.
+from keras_pggan.training.distribute import (  # noqa: F401
     check_jit_compile,
     configure_cpu_replicas,
     make_strategy,
     worker_info,
 )
-from keras_pggan.training.run_dir import (  # noqa: F401 (completed_epochs: re-exported)
-    check_new_run,
-    check_resumable,
-    completed_epochs,
-)
+from keras_pggan.training.run_dir import check_new_run, completed_epochs
 from keras_pggan.training.run_dir import prepare as prepare_run_dir
-from keras_pggan.training.warm_start import card_lineage, warm_start, warm_start_paths
-
-DEFAULT_PRESET = "demo"
+from keras_pggan.training.warm_start import warm_start, warm_start_paths
 
 
 # -- the training run ---------------------------------------------------------------------------
@@ -60,8 +43,7 @@ def validate_inputs(
     """Read-only checks of what a run reads, before anything is created (no TensorFlow op).
 
     The data sources resolve to files, the mask spec parses, the ``folder`` kind's mask
-    directory holds mask files, the warm-start files exist and a shipped generator's model
-    card (keras_pggan.training.warm_start.card_lineage) reads.
+    directory holds mask files and the warm-start files exist.
 
     Raises:
         UserError: naming the flag's value that is wrong.
@@ -80,7 +62,7 @@ def validate_inputs(
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from e
     if not resume:
-        card_lineage(warm_start_paths(init_from, init_discriminator)[0])
+        warm_start_paths(init_from, init_discriminator)
 
 
 def run_training(
@@ -95,6 +77,7 @@ def run_training(
     env_record: dict | None = None,
     time_limit_s: float | None = None,
     keep_checkpoints: int = 3,
+    lineage: dict | None = None,
 ) -> dict:
     """Trains ``cfg`` into ``run_dir`` and returns a summary dict.
 
@@ -102,12 +85,11 @@ def run_training(
         cfg: the experiment.
         run_dir: output directory (see module docstring). Unless ``resume``, it must be new,
             empty or hold only the files of a start that completed no epoch (removed first, see
-            :mod:`keras_pggan.training.run_dir`). Nothing is written there before the data sources,
-            the
-            model and the warm start are set up.
+            :mod:`keras_pggan.training.run_dir`). Nothing is written there before the data
+            sources, the model and the warm start are set up.
         strategy: a ``tf.distribute`` strategy; the default strategy when ``None``.
         resume: continue from ``run_dir/backup`` (the config is read from ``run_dir/config.json``
-            by the CLI); training restarts at the last completed epoch with the same data order.
+            by the command); training restarts at the last completed epoch with the same data order.
         profile_batches: (first, last) batch of the first epoch to trace for TensorBoard's
             profiler (xprof); ``None`` disables profiling.
         verbose: passed to ``fit``.
@@ -119,6 +101,9 @@ def run_training(
         time_limit_s: stop after the first epoch that ends this many seconds after ``fit``
             began (``--resume`` continues from there).
         keep_checkpoints: newest per-epoch generator checkpoints to keep (0: all).
+        lineage: the warm-start generator's training record, kept with the warm start in
+            ``env.json`` (the train command reads it from a shipped generator's model card,
+            :func:`keras_pggan.reports.model_card.card_lineage`).
 
     Returns:
         ``{"run_dir", "history", "initial_epoch", "seconds", "generator_path"}``.
@@ -131,8 +116,6 @@ def run_training(
     """
     import tensorflow as tf
 
-    from keras_pggan.training import build as models
-
     strategy = strategy or tf.distribute.get_strategy()
     check_jit_compile(strategy, cfg.train.jit_compile)
     cpu.check_precision(cfg.train.precision)
@@ -140,59 +123,30 @@ def run_training(
     # Non-chief workers of a multi-worker run keep their own state in run_dir/worker<i>/ so
     # that no two processes write the same file; only the chief writes samples and checkpoints.
     own_dir = run_dir if is_chief else os.path.join(run_dir, f"worker{task_id}")
-    backup_dir = os.path.join(own_dir, "backup")
     if resume and (init_from or init_discriminator):
         raise UserError("--init-from starts a new run; --resume continues one from its backup")
     leftovers = check_new_run(run_dir) if is_chief and not resume else []
 
     # Everything that can fail on the user's inputs (data sources, masks, warm-start files,
     # the first batch) runs before anything is written to the run directory.
-    t = cfg.train
-    initial_epoch = completed_epochs(backup_dir) if resume else 0
+    initial_epoch = completed_epochs(os.path.join(own_dir, "backup")) if resume else 0
     train_ds, val_ds = _datasets(cfg, strategy, initial_epoch)
-    with strategy.scope():
-        gan = models.build_gan(cfg)
-        models.compile_gan(gan, cfg)
-        warm = None
-        if (init_from or init_discriminator) and initial_epoch == 0:
-            warm = warm_start(gan, init_from, init_discriminator)
-    sample = None
-    if is_chief:
-        sample = next(iter((val_ds if val_ds is not None else train_ds).take(1)))
-        sample = {k: v[: t.num_samples].numpy() for k, v in sample.items()}
+    warm_paths = (init_from, init_discriminator) if initial_epoch == 0 else (None, None)
+    gan, warm = _build(cfg, strategy, *warm_paths)
+    warm = warm and {**warm, "lineage": lineage}
+    sample = _sample_batch(val_ds if val_ds is not None else train_ds, cfg) if is_chief else None
 
     prepare_run_dir(cfg, run_dir, is_chief, leftovers)
     if is_chief:
         _record_env(run_dir, env_record, warm, resume)
-    ema = None
-    if t.ema_decay:
-        from keras_pggan.training.ema import GeneratorEMA
-
-        ema = GeneratorEMA(t.ema_decay, val_ds if is_chief else None, t.validation_steps)
+    ema = _moving_average(cfg, val_ds if is_chief else None)
     callbacks = _callbacks(
-        cfg,
-        run_dir,
-        own_dir,
-        is_chief,
-        sample,
-        ema,
-        profile_batches=profile_batches,
-        keep_checkpoints=keep_checkpoints,
-        time_limit_s=time_limit_s,
-        initial_epoch=initial_epoch,
-    )
-
+        cfg, run_dir, own_dir, is_chief, sample, ema,
+        profile_batches=profile_batches, keep_checkpoints=keep_checkpoints,
+        time_limit_s=time_limit_s, initial_epoch=initial_epoch,
+    )  # fmt: skip
     start = time.time()
-    history = gan.fit(
-        train_ds,
-        epochs=t.epochs,
-        steps_per_epoch=t.steps_per_epoch,
-        validation_data=val_ds,
-        validation_steps=t.validation_steps or None,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=verbose,
-    )
+    history = _fit(gan, cfg, train_ds, val_ds, callbacks, verbose)
     seconds = time.time() - start
     skipped = _report_skipped(run_dir, is_chief)
     generator_path = _save_outputs(gan, history, run_dir, own_dir, is_chief, ema)
@@ -205,6 +159,49 @@ def run_training(
         "model": gan,
         "skipped_files": skipped,
     }
+
+
+def _build(cfg, strategy, init_from: str | None, init_discriminator: str | None):
+    """The compiled GAN under ``strategy`` and its warm start (``None`` without one)."""
+    from keras_pggan.training import build as models
+
+    with strategy.scope():
+        gan = models.build_gan(cfg)
+        models.compile_gan(gan, cfg)
+        warm = None
+        if init_from or init_discriminator:
+            warm = warm_start(gan, init_from, init_discriminator)
+    return gan, warm
+
+
+def _sample_batch(ds, cfg) -> dict:
+    """The first ``num_samples`` examples of ``ds`` as numpy: the sample grids' fixed input."""
+    batch = next(iter(ds.take(1)))
+    return {k: v[: cfg.train.num_samples].numpy() for k, v in batch.items()}
+
+
+def _moving_average(cfg, val_ds):
+    """The generator's EMA callback (``None`` when ``ema_decay`` is 0)."""
+    t = cfg.train
+    if not t.ema_decay:
+        return None
+    from keras_pggan.training.ema import GeneratorEMA
+
+    return GeneratorEMA(t.ema_decay, val_ds, t.validation_steps)
+
+
+def _fit(gan, cfg, train_ds, val_ds, callbacks: list, verbose):
+    t = cfg.train
+    return gan.fit(
+        train_ds,
+        epochs=t.epochs,
+        steps_per_epoch=t.steps_per_epoch,
+        validation_data=val_ds,
+        validation_steps=t.validation_steps or None,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=verbose,
+    )
 
 
 def _datasets(cfg, strategy, initial_epoch: int):
@@ -259,6 +256,7 @@ def _callbacks(
     """The run's callbacks, in the order they must run at each epoch end."""
     import keras
 
+    from keras_pggan.models import saved
     from keras_pggan.training.callbacks import (
         AtomicBackupAndRestore,
         EpochLog,
@@ -298,7 +296,7 @@ def _callbacks(
             GeneratorCheckpoint(
                 os.path.join(run_dir, "checkpoints"),
                 keep=keep_checkpoints,
-                discriminator_path=os.path.join(run_dir, "discriminator.keras"),
+                discriminator_path=saved.discriminator_path(run_dir),
                 ema=ema,
             ),
             EpochLog(os.path.join(run_dir, "epochs.jsonl"), t.steps_per_epoch, t.epochs),
@@ -333,13 +331,14 @@ def _save_outputs(gan, history, run_dir: str, own_dir: str, is_chief: bool, ema=
     """Saves the float32 generator (and its EMA) and ``history.json``; returns the generator's
     path."""
     from keras_pggan.io_utils import atomic_path, write_text_atomic
+    from keras_pggan.models import saved
     from keras_pggan.models.generator import as_float32
 
-    generator_path = os.path.join(own_dir, "generator.keras")
+    generator_path = saved.generator_path(own_dir)
     with atomic_path(generator_path) as tmp:
         as_float32(gan.generator).save(tmp)  # float32 compute whatever the training precision
     if ema is not None:
-        with atomic_path(os.path.join(own_dir, "generator_ema.keras")) as tmp:
+        with atomic_path(saved.generator_path(own_dir, ema=True)) as tmp:
             ema.generator().save(tmp)
     if is_chief:
         summary = {k: [float(x) for x in v] for k, v in history.history.items()}
@@ -347,298 +346,3 @@ def _save_outputs(gan, history, run_dir: str, own_dir: str, is_chief: bool, ema=
             os.path.join(run_dir, "history.json"), json.dumps(summary, indent=2) + "\n"
         )
     return generator_path
-
-
-# -- CLI -----------------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m keras_pggan.train`` argument parser."""
-    p = argparse.ArgumentParser(
-        prog=cli.prog("keras_pggan.train"),
-        description="Train PGGAN (Demir & Unal 2018) for image inpainting with model.fit.",
-        formatter_class=cli.HelpFormatter,  # (default: X) once, never None
-    )
-    p.add_argument(
-        "--preset",
-        default=None,
-        choices=sorted(PRESETS),
-        help=f"model/training preset (default: {DEFAULT_PRESET}, or the run's "
-        "config.json with --resume)",
-    )
-    p.add_argument("--config", default=None, help="JSON config file (overrides --preset)")
-    p.add_argument(
-        "--data",
-        action="append",
-        default=None,
-        help="training source, repeatable: image folder, list file or TFRecord glob "
-        "(default: the embedded photos)",
-    )
-    p.add_argument("--val-data", action="append", default=None, help="validation source")
-    p.add_argument("--mask", default=None, help="mask mixture, e.g. freeform:0.5,rect:0.5")
-    p.add_argument("--mask-dir", default=None, help="mask files for the 'folder' mask kind")
-    p.add_argument("--image-size", type=int, default=None, help="square crop size")
-    p.add_argument(
-        "--resize-to",
-        type=int,
-        default=None,
-        help="resize the short side to this before cropping (default: the crop size)",
-    )
-    p.add_argument("--batch-size", type=int, default=None, help="GLOBAL batch size")
-    p.add_argument("--steps-per-epoch", type=int, default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--validation-steps", type=int, default=None)
-    p.add_argument(
-        "--discriminator",
-        default=None,
-        choices=DISCRIMINATOR_VARIANTS,
-        help="pggan (both heads), global (G-GAN only) or patch (PatchGAN only)",
-    )
-    p.add_argument(
-        "--block-type",
-        default=None,
-        choices=BLOCK_TYPES,
-        help="which 3×3 convolutions of each residual block are dilated (GeneratorConfig)",
-    )
-    p.add_argument("--upsample", default=None, choices=UPSAMPLES, help="decoder up-sampling")
-    p.add_argument(
-        "--upsample-interpolation", default=None, choices=INTERPOLATIONS, help="for resize_conv"
-    )
-    p.add_argument("--g-lr", type=float, default=None, help="generator learning rate")
-    p.add_argument("--d-lr", type=float, default=None, help="discriminator learning rate")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument(
-        "--nan-policy",
-        default=None,
-        choices=("stop", "skip"),
-        help="on a NaN/Inf: stop before saving (keeps the last good checkpoint) or skip the step",
-    )
-    p.add_argument(
-        "--run-dir", default=None, help="output directory (default: runs/<preset>-<timestamp>)"
-    )
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run in --run-dir from its last completed epoch",
-    )
-    p.add_argument("--strategy", default="auto", choices=STRATEGIES)
-    p.add_argument(
-        "--cpu-replicas",
-        type=int,
-        default=0,
-        help="split the CPU into N logical devices for MirroredStrategy (N > 1: mirror over "
-        "them even where GPUs exist)",
-    )
-    p.add_argument(
-        "--profile-batches",
-        default=None,
-        help="A,B: trace batches A..B of the first epoch for TensorBoard's profiler",
-    )
-    p.add_argument(
-        "--init-from",
-        default=None,
-        help="warm start a new run: a .keras generator or a run directory (newest generator "
-        "and discriminator)",
-    )
-    p.add_argument(
-        "--init-discriminator", default=None, help="a .keras discriminator for the warm start"
-    )
-    p.add_argument(
-        "--precision",
-        default=None,
-        choices=PRECISIONS,
-        help="layer compute dtype (mixed_float16: GPUs with tensor cores, with loss scaling; "
-        "mixed_bfloat16: GPUs, CPUs with AVX512_BF16/AMX); saved models stay float32",
-    )
-    p.add_argument(
-        "--jit-compile",
-        default=None,
-        choices=JIT_COMPILE,
-        help="XLA for the training step; auto: on with one GPU, off on CPU and with "
-        "several replicas",
-    )
-    p.add_argument(
-        "--time-limit",
-        type=float,
-        default=None,
-        help="minutes: stop after the first epoch that ends this long after training began "
-        "(resume with --resume)",
-    )
-    p.add_argument(
-        "--keep-checkpoints",
-        type=int,
-        default=3,
-        help="newest generator checkpoints (checkpoints/generator-epochXXX.keras) to keep; 0: all",
-    )
-    p.add_argument("--verbose", default="auto", help="fit verbosity: auto, 0, 1 or 2")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
-    """Resolves the preset / config file / resumed config, then applies the flags."""
-    from keras_pggan.config import get_preset
-
-    if args.config:
-        cfg = ExperimentConfig.load(args.config)
-    elif args.resume and args.run_dir and os.path.exists(os.path.join(args.run_dir, "config.json")):
-        cfg = ExperimentConfig.load(os.path.join(args.run_dir, "config.json"))
-        if args.preset:
-            raise UserError("--preset cannot change the config of a resumed run")
-    else:
-        cfg = get_preset(args.preset or DEFAULT_PRESET)
-    data, mask, train, disc = {}, {}, {}, {}
-    if args.data:
-        data["train"] = list(args.data)
-    if args.val_data:
-        data["val"] = list(args.val_data)
-    if args.image_size is not None:
-        data["image_size"] = args.image_size
-    if args.resize_to is not None:
-        data["resize_to"] = args.resize_to
-    if args.mask:
-        mask["spec"] = args.mask
-    if args.mask_dir:
-        mask["mask_dir"] = args.mask_dir
-    for flag, key in (
-        ("batch_size", "global_batch_size"),
-        ("steps_per_epoch", "steps_per_epoch"),
-        ("epochs", "epochs"),
-        ("validation_steps", "validation_steps"),
-        ("g_lr", "g_learning_rate"),
-        ("d_lr", "d_learning_rate"),
-        ("seed", "seed"),
-        ("nan_policy", "nan_policy"),
-        ("precision", "precision"),
-        ("jit_compile", "jit_compile"),
-    ):
-        if getattr(args, flag) is not None:
-            train[key] = getattr(args, flag)
-    if args.discriminator:
-        disc["variant"] = args.discriminator
-    flags = ("block_type", "upsample", "upsample_interpolation")
-    gen = {k: getattr(args, k) for k in flags if getattr(args, k) is not None}
-    if gen and args.resume:
-        raise UserError(
-            "--" + " / --".join(k.replace("_", "-") for k in gen) + ": a resumed "
-            "run keeps its generator's architecture; start a new run to change it"
-        )
-    return cfg.replace(data=data, mask=mask, train=train, discriminator=disc, generator=gen)
-
-
-def _configure_threads_once() -> None:
-    """``KERAS_PGGAN_INTER_OP_THREADS`` → TensorFlow, unless its runtime already started."""
-    try:
-        cpu.configure_threads()
-    except RuntimeError:  # TensorFlow already initialised (a second main() in one process)
-        pass
-    except ValueError as e:
-        raise UserError(str(e)) from e
-
-
-def op_error_line(message: str) -> str:
-    """The line of a TensorFlow op error that says what went wrong (at most 500 characters).
-
-    A step that fails in graph mode reports "Graph execution error:", then "Detected at node
-    ... defined at (most recent call last):" and an indented Python traceback, then the kernel's
-    own message, then ``[[{{node ...}}]]``; an error raised inside tf.data (e.g. data.py's "no
-    decodable image in the data sources") is one line, ``ValueError: ...``.
-    """
-    skip = ("Graph execution error", "Detected at node", "[[", "File ", "Traceback")
-    lines = [
-        line.strip()
-        for line in message.splitlines()
-        if line.strip() and not line[:1].isspace() and not line.strip().startswith(skip)
-    ]
-    first = lines[0] if lines else message.strip()
-    return first.split("ValueError: ")[-1][:500]
-
-
-def _parse_profile(text: str | None):
-    if not text:
-        return None
-    try:
-        a, b = (int(x) for x in text.split(","))
-    except ValueError:
-        raise UserError(f"--profile-batches must be two integers A,B, got {text!r}") from None
-    if not 1 <= a <= b:
-        raise UserError(f"--profile-batches needs 1 <= A <= B, got {text!r}")
-    return a, b
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m keras_pggan.train``; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    # Before TensorFlow starts (a no-op for what the user's environment already sets, and for
-    # what an already running TensorFlow, e.g. under pytest, fixed at its start).
-    env_record = cpu.apply_training_env()
-    from keras_pggan.training.guards import NonFiniteLossError  # imports TensorFlow: after --help
-
-    if os.environ.get("KERAS_PGGAN_DEBUG"):
-        import keras
-
-        keras.config.disable_traceback_filtering()
-    try:
-        cfg = config_from_args(args)
-        profile = _parse_profile(args.profile_batches)
-        if args.keep_checkpoints < 0:
-            raise UserError(f"--keep-checkpoints must be >= 0, got {args.keep_checkpoints}")
-        if args.time_limit is not None and args.time_limit <= 0:
-            raise UserError(f"--time-limit must be > 0 minutes, got {args.time_limit:g}")
-        run_dir = args.run_dir or os.path.join(
-            "runs", f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        )
-        # Every check on the user's inputs before TensorFlow starts (a multi-worker collective
-        # that exists when the process fails keeps it from exiting) and before any file is made.
-        if args.resume:
-            check_resumable(run_dir)
-        else:
-            check_new_run(run_dir)
-        validate_inputs(cfg, args.resume, args.init_from, args.init_discriminator)
-        verbose = int(args.verbose) if args.verbose.isdigit() else args.verbose
-        _configure_threads_once()
-        strategy = make_strategy(args.strategy, args.cpu_replicas)
-        print(
-            f"keras_pggan.train: preset {cfg.name}, {cfg.data.image_size}px, global batch "
-            f"{cfg.train.global_batch_size}, {strategy.num_replicas_in_sync} replica(s), "
-            f"run dir {run_dir}",
-            flush=True,
-        )
-        result = run_training(
-            cfg,
-            run_dir,
-            strategy=strategy,
-            resume=args.resume,
-            profile_batches=profile,
-            verbose=verbose,
-            init_from=args.init_from,
-            init_discriminator=args.init_discriminator,
-            env_record=env_record,
-            time_limit_s=args.time_limit * 60 if args.time_limit else None,
-            keep_checkpoints=args.keep_checkpoints,
-        )
-    except NonFiniteLossError:
-        return 3  # the guard printed what happened and the last good checkpoint
-    except (UserError, ValueError, FileNotFoundError) as e:
-        if os.environ.get("KERAS_PGGAN_DEBUG"):
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:
-        # Errors raised inside tf.data (e.g. data.py: "no decodable image in the data sources")
-        # arrive as tf.errors.InvalidArgumentError: one line, exit code 2.
-        import tensorflow as tf
-
-        if os.environ.get("KERAS_PGGAN_DEBUG") or not isinstance(e, tf.errors.InvalidArgumentError):
-            raise
-        print(f"error: {op_error_line(e.message)}", file=sys.stderr)
-        return 2
-    hist = result["history"]
-    last = {k: round(float(v[-1]), 4) for k, v in hist.items() if v}
-    print(f"done in {result['seconds']:.0f} s; last epoch: {json.dumps(last)}")
-    print(
-        f"generator: {result['generator_path']}; TensorBoard: tensorboard --logdir "
-        f"{os.path.join(run_dir, 'logs')}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """A small line plot drawn with Pillow (the project's only imaging dependency; no matplotlib).
 
-Used by scripts/training_recipe.py (V hole L1 against wall time) and scripts/ship_model.py (the
-model card's training curve).
+Used by :mod:`keras_pggan.reports.training_recipe` (V hole L1 against wall time) and
+:mod:`keras_pggan.reports.ship` (the model card's training curve).
 """
 
 from __future__ import annotations

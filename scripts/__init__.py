@@ -1,0 +1,1 @@
+"""Experiment drivers: argparse and calls into :mod:`keras_pggan.reports`."""

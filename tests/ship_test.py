@@ -1,0 +1,90 @@
+"""python -m keras_pggan.ship (keras_pggan.reports.ship): a run shipped with its model card."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_pggan.config import get_preset
+from keras_pggan.models.generator import build_generator
+from keras_pggan.reports import model_card
+from keras_pggan.ship.__main__ import main
+
+
+def _run(tmp_path, photos_per_part: int = 2):
+    """A finished tiny run: config.json naming two V folders, an epoch log, its generator."""
+    rng = np.random.default_rng(0)
+    val = []
+    for part in ("val_cmp_facade", "val_imagenet"):
+        folder = tmp_path / part
+        folder.mkdir()
+        for i in range(photos_per_part):
+            img = rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)
+            Image.fromarray(img).save(folder / f"{i}.png")
+        val.append(str(folder))
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = get_preset("tiny").replace(data={"val": val})
+    (run / "config.json").write_text(cfg.to_json())
+    rows = [
+        {"epoch": e, "step": 10 * e, "wall_s": 600.0 * e, "val_hole_l1": 0.1 - 0.001 * e}
+        for e in range(1, 5)
+    ]
+    (run / "epochs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    keras.utils.set_random_seed(0)
+    build_generator(cfg.generator).save(run / "generator.keras")
+    return run
+
+
+def test_nothing_is_shipped_without_a_generator_or_over_a_shipped_one(tmp_path, capsys):
+    assert main(["--run-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "no generator to ship" in capsys.readouterr().err
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "generator.keras").write_bytes(b"g")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "g.keras").write_bytes(b"shipped")
+    assert main(["--run-dir", str(run), "--out", str(out), "--name", "g"]) == 2
+    assert "g.keras exists; pass --overwrite" in capsys.readouterr().err
+    assert (out / "g.keras").read_bytes() == b"shipped" and os.listdir(out) == ["g.keras"]
+
+
+@pytest.mark.large
+def test_ship_writes_every_format_and_a_card_that_renders_from_its_json(tmp_path, capsys):
+    run = _run(tmp_path)
+    out, figures = tmp_path / "shipped", tmp_path / "figures"
+    argv = ["--run-dir", str(run), "--out", str(out), "--figures", str(figures), "--name", "g"]
+    assert main([*argv, "--command", "python -m keras_pggan.train ..."]) == 0
+    printed = capsys.readouterr().out
+    card = model_card.read_card(str(out))
+    md = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert md == model_card.render_model_card(card) and printed.strip() == md.strip()
+    assert {f["path"] for f in card["files"]} == {
+        os.path.join("g", "1"),
+        "g-fp32.tflite",
+        "g-int8.tflite",
+        "g.keras",
+    }
+    assert all(f["bytes"] > 0 for f in card["files"])
+    # V: the two parts, every method and both hole kinds, with the colour score.
+    scores = card["evaluation"]["scores"]
+    assert list(scores) == ["cmp_facade_val", "ImageNet hold-out"]
+    methods = ["g (fp32 Keras)", "g int8 TFLite", "OpenCV Telea", "OpenCV Navier–Stokes"]
+    assert list(scores["cmp_facade_val"]) == [*methods, "mean fill"]
+    for by_method in scores.values():
+        for s in by_method.values():
+            for kind in ("center", "freeform"):
+                assert 0 <= s[kind]["hole_chroma"] < 255 and 0 <= s[kind]["hole_blotch"] <= 100
+    assert "| hole chroma err | blotch % |" in md
+    assert "Produced by `python -m keras_pggan.ship`" in md
+    # The chain: one run of 40 steps in 40 minutes, nothing after the shipped weights.
+    t = card["training"]
+    assert (t["steps"], round(t["hours"], 3), t["continued"]) == (40, round(2400 / 3600, 3), None)
+    assert t["commands"] == ["python -m keras_pggan.train ..."]
+    for figure in card["figures"].values():
+        assert os.path.exists(os.path.join(out, figure))
+    assert set(card["regression"]["keras"]) == {"center", "freeform"}
