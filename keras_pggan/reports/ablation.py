@@ -43,16 +43,7 @@ GENERATOR_ARMS = {
 }
 SCORES = (("psnr", "PSNR", True, "{:.2f}"), ("ssim", "SSIM", True, "{:.4f}"))
 SCORES += (("l1", "L1 %", False, "{:.2f}"),)
-QUICK = {
-    "steps": 2,
-    "steps_per_epoch": 1,
-    "batch_size": 2,
-    "size": 32,
-    "resize_to": 40,
-    "eval_size": 32,
-    "count": 2,
-    "sheets": 1,
-}
+QUICK = dict(pt.QUICK)
 # --quick also narrows both networks (the tiny preset's widths): it only shows the pipeline runs.
 QUICK_WIDTHS = {"base_filters": 8, "max_filters": 16}
 ZOOM_CROP = 32  # px of the hole centre shown per arm, enlarged (nearest) to ZOOM_SIDE

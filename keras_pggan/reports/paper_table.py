@@ -151,6 +151,20 @@ def check_run_args(args) -> None:
     )
 
 
+# A --quick run's option values (a smoke run of the pipeline, seconds), shared by the runners
+# built on this one (ablation, the 512² table).
+QUICK = {
+    "steps": 2,
+    "steps_per_epoch": 1,
+    "batch_size": 2,
+    "size": 32,
+    "resize_to": 40,
+    "eval_size": 32,
+    "count": 2,
+    "sheets": 1,
+}
+
+
 def resolve_outputs(args, quick: dict, prefix: str, doc: str, default_name: str) -> None:
     """Sets ``args.out`` and ``args.doc`` from ``--quick``, ``--write-docs``, ``--out``, ``--doc``.
 

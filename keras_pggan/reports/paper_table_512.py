@@ -30,14 +30,7 @@ DOC = pt.DOC
 SECTION = "512"
 BEFORE = "pggan-dres-before"  # PGGAN-DRes before fine-tuning, scored at the fine-tune size
 QUICK = {
-    "steps": 2,
-    "steps_per_epoch": 1,
-    "batch_size": 2,
-    "size": 32,
-    "resize_to": 40,
-    "eval_size": 32,
-    "count": 2,
-    "sheets": 1,
+    **pt.QUICK,
     "finetune_size": 64,
     "finetune_steps": 1,
     "finetune_batch_size": 1,
