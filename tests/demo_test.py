@@ -39,3 +39,19 @@ def test_verbose_auto_is_a_line_per_epoch_when_redirected(monkeypatch):
     assert train_cmd._verbosity("0") == 0
     with pytest.raises(UserError, match="--verbose"):
         train_cmd._verbosity("loud")
+
+
+def test_after_demo_lines_name_the_image_and_the_interpreter(tmp_path, monkeypatch):
+    written = {"before_after": str(tmp_path / "x.png"), "hole_pixels": 1234}
+    monkeypatch.setattr(demo, "scratch_demo", lambda out: {**written, "out": out})
+    lines = demo.after_demo_lines(str(tmp_path), "demo", "/venv/bin/python")
+    assert lines[2].endswith(f"(1,234 hole pixels): {tmp_path / 'x.png'}")
+    assert [ln.split()[0] for ln in lines[-3:]] == ["/venv/bin/python"] * 3
+
+    def missing(out):
+        raise FileNotFoundError("saved_models/pggan_dres.keras: not here")
+
+    monkeypatch.setattr(demo, "scratch_demo", missing)
+    lines = demo.after_demo_lines(str(tmp_path), "demo")
+    assert lines[2] == "(no shipped-model demo: saved_models/pggan_dres.keras: not here)"
+    assert lines[-1].split()[:3] == ["python", "-m", "keras_pggan.train"]

@@ -79,3 +79,37 @@ def scratch_demo(out_dir: str, model: str | None = None, overwrite: bool = False
     gap = np.full((photo.shape[0], 8, 3), 255, np.uint8)
     save_image(np.concatenate([scratched, gap, repaired], axis=1), paths["before_after"])
     return {**paths, "hole_pixels": int(holes.sum())}
+
+
+def after_demo_lines(run_dir: str, preset: str, python: str = "python") -> list[str]:
+    """What ``python -m keras_pggan.train`` prints after the quick start's smoke-test run: what
+    that run was, the shipped model repairing a photo (:func:`scratch_demo`, written under
+    ``run_dir/shipped_model_demo/``) and the commands to try next.
+
+    Args:
+        run_dir: the smoke test's run directory.
+        preset: the preset it trained.
+        python: how the printed commands start Python (:func:`keras_pggan.cli.python_command`).
+    """
+    lines = [
+        "",
+        f"That was a smoke test: the '{preset}' preset trains a 64-px model for a few minutes "
+        "to check the install; its fills are not meant to be good.",
+    ]
+    try:
+        demo = scratch_demo(os.path.join(run_dir, "shipped_model_demo"))
+    except (FileNotFoundError, ImportError) as e:
+        lines.append(f"(no shipped-model demo: {e})")
+    else:
+        lines.append(
+            "The shipped model (saved_models/pggan_dres.keras) repairing a scratched photo "
+            f"({demo['hole_pixels']:,} hole pixels): {demo['before_after']}"
+        )
+    return lines + [
+        "Next:",
+        f"  {python} -m keras_pggan.inpaint photo.jpg --mask mask.png -o filled.png   # your photo",
+        f"  {python} -m keras_pggan.studio   # paint over an object in the browser "
+        '(needs pip install -e ".[studio,opencv]")',
+        f"  {python} -m keras_pggan.train --preset pggan-dres --data /your/photos "
+        "--run-dir runs/mine",
+    ]

@@ -14,7 +14,8 @@ A run directory holds ``config.json``, ``backup/`` (BackupAndRestore: resume sta
 ``checkpoints/`` (generator per epoch), ``logs/`` (TensorBoard scalars, sample grids, profiles),
 ``samples/`` (grid PNGs) and the final ``generator.keras``
 (:func:`keras_pggan.training.run.run_training`). Exit status: 0 done, 2 a user error (one line on
-stderr; nothing written), 3 a NaN/Inf stopped the run (the last good checkpoints are named).
+stderr; nothing written), 3 a NaN/Inf stopped the run (the last good checkpoints are named), 4 a
+worker of a multi-worker run was lost (named on stderr; restart every worker with ``--resume``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from keras_pggan.config import (
 )
 from keras_pggan.errors import UserError
 from keras_pggan.reports.model_card import warm_start_lineage
-from keras_pggan.training.distribute import make_strategy
+from keras_pggan.training.distribute import lost_worker_exit, make_strategy
 from keras_pggan.training.run import run_training, validate_inputs
 from keras_pggan.training.run_dir import check_new_run, check_resumable
 
@@ -298,20 +299,29 @@ def _train(args: argparse.Namespace) -> int:
         f"run dir {run_dir}",
         flush=True,
     )
-    result = run_training(
-        cfg,
-        run_dir,
-        strategy=strategy,
-        resume=args.resume,
-        profile_batches=profile,
-        verbose=_verbosity(args.verbose),
-        init_from=args.init_from,
-        init_discriminator=args.init_discriminator,
-        env_record=env_record,
-        time_limit_s=args.time_limit * 60 if args.time_limit else None,
-        keep_checkpoints=args.keep_checkpoints,
-        lineage=lineage,
-    )
+    # A lost peer of a multi-worker run: one line naming it, exit 4 within a bounded time.
+    with lost_worker_exit(strategy, bounded_exit=True):
+        result = run_training(
+            cfg,
+            run_dir,
+            strategy=strategy,
+            resume=args.resume,
+            profile_batches=profile,
+            verbose=_verbosity(args.verbose),
+            init_from=args.init_from,
+            init_discriminator=args.init_discriminator,
+            env_record=env_record,
+            time_limit_s=args.time_limit * 60 if args.time_limit else None,
+            keep_checkpoints=args.keep_checkpoints,
+            lineage=lineage,
+        )
+    _report(result, run_dir, demo=_is_demo(args))
+    return 0
+
+
+def _report(result: dict, run_dir: str, demo: bool) -> None:
+    """The last lines: the run's numbers, where things are, and after the quick start's demo
+    run, the shipped model at work and what to try next."""
     last = {k: round(float(v[-1]), 4) for k, v in result["history"].items() if v}
     print(f"done in {result['seconds']:.0f} s; last epoch: {json.dumps(last)}")
     tensorboard = cli.tool_command("tensorboard", "tensorboard.main")
@@ -319,9 +329,10 @@ def _train(args: argparse.Namespace) -> int:
         f"generator: {result['generator_path']}; TensorBoard: {tensorboard} --logdir "
         f"{os.path.join(run_dir, 'logs')}"
     )
-    if _is_demo(args):
-        _after_demo(run_dir)
-    return 0
+    if demo:
+        from keras_pggan.inference.demo import after_demo_lines
+
+        print("\n".join(after_demo_lines(run_dir, DEFAULT_PRESET, cli.python_command())))
 
 
 def _verbosity(flag: str) -> int | str:
@@ -338,33 +349,6 @@ def _verbosity(flag: str) -> int | str:
 def _is_demo(args: argparse.Namespace) -> bool:
     """The quick start's run: no preset, no config file, no resume."""
     return not (args.preset or args.config or args.resume)
-
-
-def _after_demo(run_dir: str) -> None:
-    """The smoke test said what it is, then the shipped model shows what the project does."""
-    from keras_pggan.inference.demo import scratch_demo
-
-    py = cli.python_command()
-    print(
-        f"\nThat was a smoke test: the '{DEFAULT_PRESET}' preset trains a 64-px model for a few "
-        "minutes to check the install; its fills are not meant to be good."
-    )
-    try:
-        demo = scratch_demo(os.path.join(run_dir, "shipped_model_demo"))
-    except (FileNotFoundError, ImportError) as e:
-        print(f"(no shipped-model demo: {e})")
-    else:
-        print(
-            "The shipped model (saved_models/pggan_dres.keras) repairing a scratched photo "
-            f"({demo['hole_pixels']:,} hole pixels): {demo['before_after']}"
-        )
-    print(
-        "Next:\n"
-        f"  {py} -m keras_pggan.inpaint photo.jpg --mask mask.png -o filled.png   # your photo\n"
-        f"  {py} -m keras_pggan.studio   # paint over an object in the browser "
-        '(pip install -e ".[studio,opencv]")\n'
-        f"  {py} -m keras_pggan.train --preset pggan-dres --data /your/photos --run-dir runs/mine"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
