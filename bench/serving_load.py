@@ -116,9 +116,12 @@ def main(argv=None) -> int:
     notes = [
         f"{result['clients']} client threads for {result['seconds']} s on 127.0.0.1 against "
         f"`python -m keras_pggan.serving serve` in a subprocess ({result['requests']} requests, "
-        f"{good} good, {result['requests'] - good} bad; {result['failures']} failures; server "
+        f"{good} good, {result['requests'] - good} bad; {result['failures']} failures; "
+        f"latency over all requests p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms; server "
         f"alive at the end: {'yes' if alive else 'NO'}; client threads still hung: "
-        f"{result['hung_threads']}).",
+        f"{result['hung_threads']}). The server's output (one access line per request) goes to "
+        "a file: a pipe that nobody reads would fill after ~1,000 lines (the server's stderr "
+        "writer then drops and counts lines rather than hold requests).",
         f"Server RSS: {memory[0]:.1f} MB at the start (after one warm-up pass through the mix), "
         f"{memory[-1]:.1f} MB at the end ({memory[-1] - memory[0]:+.1f} MB), max of the "
         f"{len(memory)} one-second samples {max(memory):.1f} MB, peak (VmHWM) "
@@ -142,7 +145,10 @@ def main(argv=None) -> int:
             "rss_mb": {"start": memory[0], "end": memory[-1], "samples": memory, "peak": peak},
             "server_alive": alive,
             "load_started": load_start,
-            **{k: result[k] for k in ("requests", "failures", "seconds", "clients")},
+            **{
+                k: result[k]
+                for k in ("requests", "failures", "p50_ms", "p99_ms", "seconds", "clients")
+            },
         },
     )
     print("\n".join(notes))

@@ -3,7 +3,8 @@
 Every command runs through :func:`keras_pggan.cli.run`, which asks :func:`exit_status` what an
 exception means: a mistake the user can fix prints one ``error: ...`` line and exits 2, an
 artefact or a server that failed its own check exits 1, a training run stopped by a NaN exits 3,
-and anything else is a bug whose traceback is shown. ``KERAS_PGGAN_DEBUG=1`` shows the traceback
+a multi-worker run that lost a worker exits 4 (restart every worker with ``--resume``), and
+anything else is a bug whose traceback is shown. ``KERAS_PGGAN_DEBUG=1`` shows the traceback
 of every error.
 
 This module imports nothing heavy: the classes of later stages (and TensorFlow's op errors) are
@@ -27,6 +28,7 @@ class UserError(Exception):
 # printed what happened and the last good checkpoints before it raised.
 EXIT_STATUSES: tuple[tuple[str, str, int, bool], ...] = (
     ("keras_pggan.training.guards", "NonFiniteLossError", 3, False),
+    ("keras_pggan.training.distribute", "WorkerLostError", 4, True),
     ("keras_pggan.export.saved_model", "SavedModelCheckError", 1, True),
     ("keras_pggan.export.tflite", "TFLiteCheckError", 1, True),
     ("keras_pggan.serving.client", "ServingError", 1, True),

@@ -47,6 +47,7 @@ STAGES = (
     "export",
     "evaluation",
     "serving",
+    "batch",
     "studio",
     "reports",
     "commands",

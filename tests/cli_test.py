@@ -33,6 +33,7 @@ TOOLS = (
     "data",
     "splits",
     "studio",
+    "batch",
 )
 NAME = "tiny"
 

@@ -61,6 +61,11 @@ RULES: dict[str, str] = {
     r"^python -c \"import base64, json; open\('out\.png'": "run",
     r"^python scripts/(ablation|paper_table(_512)?)\.py\b": "skip: trains several models (hours)",
     r"^python -m bench\.tflite\b": "skip: benchmark (minutes; default photos in ../shared)",
+    # docs/studio.md, README: the in-browser build (tests/web_export_test.py, web_browser_test.py).
+    r"^npm ci$": "skip: installs LiteRT.js from the npm registry (network; .ci/run runs it)",
+    r"^python -m keras_pggan\.export web\b": "skip: needs `npm ci` (tests/web_export_test.py)",
+    r"^python -m http\.server\b": "skip: a long-running web server (web_browser_test)",
+    r"^python -m bench\.web\b": "skip: benchmark (minutes; headless Chromium)",
     # docs/gpu.md: lines for a machine with an NVIDIA GPU, a cluster, or minutes of benchmarks.
     r"^nvidia-smi\b": "skip: needs an NVIDIA GPU and its driver",
     r"^python -c \"import tensorflow as tf; print\(tf\.config\.list_physical_devices\(": (
@@ -76,6 +81,10 @@ RULES: dict[str, str] = {
     r"^python -m keras_pggan\.studio report\b": "skip: needs the votes of a study (report tests)",
     r"^python -m keras_pggan\.studio\b": "skip: a long-running web server (studio_browser_test)",
     r"^python scripts/studio_screenshot\.py\b": "skip: headless Chromium (studio_browser_test)",
+    r"^python -m keras_pggan\.batch\b": (
+        "skip: a batch job over the user's photos, buckets or cluster (tests/batch_test.py)"
+    ),
+    r"^python -m bench\.batch\b": "skip: benchmark (minutes of CPU)",
 }
 
 

@@ -312,3 +312,46 @@ def test_bad_inputs_fail_before_tensorflow_loads(tmp_path):
         assert done.stdout.strip() == "rc 2 False", (argv, done.stdout, done.stderr)
         assert message in done.stderr
     assert not any(tmp_path.glob("[abc].png"))
+
+
+# -- 4. --dilate: the object's edge pixels the mask missed are filled, not kept --------------------
+
+
+def test_dilate_grows_holes_by_a_disk():
+    one = np.zeros((7, 7), bool)
+    one[3, 3] = True
+    # Euclidean disks: radius 1 is the pixel and its 4 neighbours, radius 2 adds 8 more.
+    assert [int(imageio.dilate_holes(one, px).sum()) for px in (0, 1, 2, 3)] == [1, 5, 13, 29]
+    edge = np.zeros((4, 6), bool)
+    edge[0, 0] = True  # clipped at the border
+    assert imageio.dilate_holes(edge, 1).sum() == 3
+    assert not imageio.dilate_holes(np.zeros((4, 6), bool), 5).any()
+    with pytest.raises(ValueError, match="dilation must be >= 0 pixels, got -1"):
+        imageio.dilate_holes(one, -1)
+
+
+def test_dilate_fills_the_rim_of_a_painted_object(cli, tmp_path):
+    red = np.array([220, 20, 30], np.uint8)
+    image = corpus.smooth_image(H, W, seed=40)
+    y, x = np.mgrid[0:H, 0:W]
+    distance = np.hypot(y - 16, x - 24)
+    image[distance <= 9] = red  # the object to remove
+    holes = distance <= 7  # the mask a hand painted: 2 px short of the object's edge
+    rim = (distance <= 9) & ~holes
+    photo = save(tmp_path / "photo.png", image)
+    mask = save(tmp_path / "mask.png", np.where(holes, 255, 0).astype(np.uint8))
+    is_red = lambda a: (a == red).all(-1)  # noqa: E731
+    code, out, err = cli(photo, "--mask", mask, "-o", tmp_path / "kept.png")
+    assert code == 0, err
+    kept = read(tmp_path / "kept.png")
+    assert is_red(kept).sum() == rim.sum() > 0  # the rim stays red around the fill
+    code, out, err = cli(photo, "--mask", mask, "--dilate", "3", "-o", tmp_path / "grown.png")
+    assert code == 0, err
+    grown = read(tmp_path / "grown.png")
+    assert not is_red(grown).any()  # no pixel of the object's colour is left
+    filled = imageio.dilate_holes(holes, 3)
+    assert f"{int(filled.sum())} hole pixels" in out, out
+    np.testing.assert_array_equal(grown[~filled], image[~filled])  # the rest is the input's
+    assert (grown[rim] != kept[rim]).any(axis=-1).all()
+    code, _, err = cli(photo, "--mask", mask, "--dilate", "-2", "-o", tmp_path / "x.png")
+    assert code == 2 and "--dilate must be >= 0 pixels, got -2" in err, err

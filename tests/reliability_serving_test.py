@@ -6,6 +6,13 @@ The corpus is :mod:`keras_pggan.testing.corpus`; docs/reliability.md holds the t
 behaviour per entry point → test.
 """
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
 import numpy as np
 import pytest
 import requests
@@ -115,3 +122,97 @@ def test_server_under_concurrent_load(rel_server, rel_loaded):
     assert memory[-1] - memory[0] < 150, memory  # flat, not growing with the requests
     with GrpcClient(rel_server.grpc_address, MODEL_NAME, retries=0) as client:
         assert client.metadata()["version"] == 1  # still serving
+
+
+# -- the access log: a stderr nobody reads holds no request -----------------------------------
+
+
+class _BlockedStream:
+    """A stderr whose writes wait until :meth:`release` (a pipe that nobody reads)."""
+
+    def __init__(self):
+        self.lines, self._open = [], threading.Event()
+
+    def write(self, text):
+        self._open.wait()
+        self.lines += [line for line in text.splitlines() if line]
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def release(self):
+        self._open.set()
+
+
+def test_access_log_on_a_blocked_stderr_holds_no_request(rel_models, monkeypatch):
+    """With stderr stalled, 40 requests are answered at once; the lines that did not fit in the
+    (here 8-line) queue are dropped and counted, and every request is a line or a count."""
+    from keras_pggan.serving import server as server_lib
+
+    monkeypatch.setattr(server_lib, "ACCESS_QUEUE_LINES", 8)
+    stream = _BlockedStream()
+    monkeypatch.setattr(sys, "stderr", stream)
+    running = server_lib.serve_locally(
+        rel_models["saved_model"], grpc_port=None, warm_up=False, access_log=True
+    )
+    try:
+        start = time.perf_counter()
+        with requests.Session() as session:
+            codes = [
+                session.get(f"{running.rest_url}/v1/models/{MODEL_NAME}", timeout=10).status_code
+                for _ in range(40)
+            ]
+        took = time.perf_counter() - start
+        dropped = running.access_lines_dropped
+    finally:
+        stream.release()
+        running.stop()
+    assert codes == [200] * 40
+    assert took < 10, took  # no request waited for stderr
+    assert 40 - 9 - 1 <= dropped <= 40 - 8  # 8 queued, 1 in the blocked write (or not yet)
+    access = [line for line in stream.lines if f"GET /v1/models/{MODEL_NAME} " in line]
+    notes = [line for line in stream.lines if "access line(s) dropped" in line]
+    said = f"keras_pggan.serving: {dropped} access line(s) dropped: stderr was not read fast enough"
+    assert notes == [said]
+    assert len(access) + dropped == 40
+
+
+@pytest.mark.large
+def test_serve_command_with_an_unread_stderr_pipe_keeps_answering(rel_models):
+    """``python -m keras_pggan.serving serve`` with its stderr on a pipe that nobody reads: 1,500
+    requests (a 64 KiB pipe fills after ~800-1,000 access lines) are all answered, and once the pipe
+    is read every line arrives (a late reader loses nothing)."""
+    from keras_pggan.testing.servers import free_port
+
+    port = free_port()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "keras_pggan.serving", "serve", "--model-base-path",
+         rel_models["saved_model"], "--grpc-port", str(free_port()), "--rest-port", str(port),
+         "--no-warm-up"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1/models/{MODEL_NAME}"
+    try:
+        with requests.Session() as session:
+            deadline = time.time() + 180
+            while True:  # until it answers
+                assert proc.poll() is None, "the server exited"
+                try:
+                    session.get(url, timeout=5)
+                    break
+                except requests.ConnectionError:
+                    assert time.time() < deadline, "the server never answered"
+                    time.sleep(0.5)
+            start = time.perf_counter()
+            codes = [session.get(url, timeout=10).status_code for _ in range(1500)]
+            took = time.perf_counter() - start
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    print(f"1500 requests with an unread stderr pipe: {took:.1f} s")
+    assert codes == [200] * 1500
+    assert proc.returncode == 0, err[-2000:]
+    lines = err.splitlines()
+    assert sum(f"REST GET /v1/models/{MODEL_NAME} - 200" in line for line in lines) == 1 + 1500

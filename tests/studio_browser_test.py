@@ -3,8 +3,9 @@
 A person's session: open the page, try a file that is no image (the error shows in the page),
 open a real photo, change the brush with ``]``, paint a stroke with mouse events, undo and redo
 it with the keyboard, inpaint with Telea side by side, download the PNG; then keep editing the
-result for a second pass. The downloads must equal ``Inpainter(...)`` on the same image and the
-painted mask, and the page must request nothing outside 127.0.0.1. Screenshots are test
+result for a second pass, looking at it at 100 % and 200 %; clear and undo the clear. The
+downloads must equal ``Inpainter(...)`` on the same image and the painted mask, and the page
+must request nothing outside 127.0.0.1. Screenshots are test
 artefacts (``tmp_path``, and ``$KERAS_PGGAN_TEST_ARTIFACTS`` when set).
 
 Without Chromium or Playwright the tests skip with the reason, except under CI (env ``CI``):
@@ -146,6 +147,20 @@ def test_paint_inpaint_download_and_a_second_pass(studio, real_photo, model_path
             studio_flow._data_url_bytes(page.evaluate("window.studio.lastMaskPNG()"))
         )
         assert_mask_follows(second_holes, SECOND_STROKE, size / 2)
+
+        # The result at the editor's size, then at the photo's own pixels (1) and twice (2).
+        def shown_width():
+            return page.evaluate(
+                "document.querySelector('#after-img').getBoundingClientRect().width"
+            )
+
+        assert shown_width() == pytest.approx(canvas[2], abs=2)  # "fit": as the editor shows it
+        page.keyboard.press("1")
+        assert shown_width() == w
+        page.keyboard.press("2")
+        assert shown_width() == 2 * w
+        screenshot(page, tmp_path, "studio_result_200.png")
+        page.keyboard.press("0")
         second_png, second_name = studio_flow.download_result(page, str(tmp_path))
         assert second_name == "cat-inpainted.png"
         second = imageio.decode_rgb(second_png)
@@ -182,6 +197,21 @@ def test_eraser_and_clear(studio, real_photo, tmp_path):
         assert page.evaluate("window.studio.state.strokes.length") == 0
         assert page.locator("#inpaint").is_disabled()
         assert os.path.basename(screenshot(page, tmp_path, "studio_cleared.png"))
+        # Clear is one step: Ctrl+Z brings the whole mask back, Ctrl+Y clears it again.
+        page.keyboard.press("Control+z")
+        restored = imageio.decode_mask(
+            studio_flow._data_url_bytes(page.evaluate("window.studio.maskPNG()"))
+        )
+        assert np.array_equal(restored, after)
+        assert page.evaluate("window.studio.state.strokes.length") == 2
+        page.keyboard.press("Control+y")
+        assert page.evaluate("window.studio.state.strokes.length") == 0
+        page.keyboard.press("Control+z")
+        page.keyboard.press("Control+z")  # then the eraser stroke is undone
+        undone = imageio.decode_mask(
+            studio_flow._data_url_bytes(page.evaluate("window.studio.maskPNG()"))
+        )
+        assert np.array_equal(undone, before)
     finally:
         page.close()
 

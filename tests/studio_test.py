@@ -84,7 +84,7 @@ def run(client, image_id, mask_bytes, method="model"):
 
 def test_page_and_static_files_make_no_outside_reference(client):
     page = client.get("/")
-    assert page.status_code == 200 and "/static/editor.js" in page.text
+    assert page.status_code == 200 and 'src="static/editor.js"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     for name in sorted(os.listdir(STATIC_DIR)):
         text = client.get(f"/static/{name}").text
@@ -161,11 +161,19 @@ def test_bad_masks_and_requests_are_refused(client):
     assert client.get("/api/images/0123456789abcdef.png").status_code == 404
 
 
-def test_a_crash_in_one_request_is_a_500_and_the_next_one_works(client, fake):
+def test_a_crash_in_one_request_is_a_500_and_the_next_one_works(client, fake, caplog):
     image_id = upload(client, png(photo())).json()["id"]
     fake.fail = True
-    crashed = run(client, image_id, png(hole_mask()))
-    assert crashed.status_code == 500 and "RuntimeError: boom" in crashed.json()["error"]
+    with caplog.at_level("ERROR", logger="keras_pggan.studio"):
+        crashed = run(client, image_id, png(hole_mask()))
+    body = crashed.json()
+    # The page gets a generic sentence and an id; the exception goes to the log under that id.
+    assert crashed.status_code == 500 and re.fullmatch(r"[0-9a-f]{12}", body["request_id"])
+    assert "boom" not in body["error"] and "RuntimeError" not in body["error"]
+    assert f"request {body['request_id']}" in body["error"]
+    (record,) = [r for r in caplog.records if r.name == "keras_pggan.studio"]
+    assert body["request_id"] in record.getMessage() and "/api/inpaint" in record.getMessage()
+    assert record.exc_info[0] is RuntimeError and str(record.exc_info[1]) == "boom"
     assert run(client, image_id, png(hole_mask())).status_code == 200
 
 
@@ -181,6 +189,55 @@ def test_telea_side_by_side_and_its_absence(fake):
         assert info["telea"] is False and "turned off" in info["telea_reason"]
         image_id = upload(c, png(photo())).json()["id"]
         assert run(c, image_id, png(hole_mask()), method="telea").status_code == 400
+
+
+def _fake_web_build(folder):
+    """A folder shaped like ``python -m keras_pggan.export web``'s (no real runtime inside)."""
+    from keras_pggan.export import web as web_build
+
+    for relative, data in {
+        "model/m.tflite": b"TFL3-model-bytes",
+        "runtime/wasm/litert_wasm_internal.wasm": b"\0asm\1\0\0\0",
+        "runtime/core/index.js": b"export const x = 1;\n",
+    }.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return web_build.write_manifest(str(folder), {"model": {"file": "model/m.tflite"}})
+
+
+def test_without_a_web_build_the_page_says_how_to_get_one(client):
+    info = client.get("/api/info").json()
+    assert info["on_device"] is False and "export web" in info["on_device_reason"]
+    missing = client.get("/manifest.json")
+    assert missing.status_code == 404 and "--web-build" in missing.json()["error"]
+    assert client.get("/runtime/wasm/litert_wasm_internal.wasm").status_code == 404
+
+
+def test_a_web_build_is_served_beside_the_page_for_the_on_device_mode(fake, tmp_path):
+    from keras_pggan.export import web as web_build
+
+    manifest = _fake_web_build(tmp_path / "build")
+    with TestClient(create_app(fake, web_build=str(tmp_path / "build"))) as c:
+        assert c.get("/api/info").json()["on_device"] is True
+        assert c.get("/manifest.json").json() == manifest
+        wasm = c.get("/runtime/wasm/litert_wasm_internal.wasm")
+        assert wasm.headers["content-type"] == "application/wasm"
+        assert (
+            wasm.content == (tmp_path / "build/runtime/wasm/litert_wasm_internal.wasm").read_bytes()
+        )
+        assert c.get("/model/m.tflite").content == b"TFL3-model-bytes"
+        page = c.get("/")
+        policy = page.headers["content-security-policy"]
+        # The page's inline import map is allowed by its hash, nothing else inline.
+        assert web_build.import_map_hash(page.text) in policy and "'unsafe-inline'" not in policy
+        assert "'wasm-unsafe-eval'" in policy and "connect-src 'self'" in policy
+        # Cross-origin isolated: the threaded WebAssembly build may run.
+        assert page.headers["cross-origin-opener-policy"] == "same-origin"
+        assert page.headers["cross-origin-embedder-policy"] == "require-corp"
+        assert c.get("/runtime/../app.py").status_code == 404
+    with pytest.raises(ValueError, match="no manifest.json"):
+        create_app(fake, web_build=str(tmp_path))
 
 
 def test_store_keeps_the_newest_images():

@@ -1,10 +1,11 @@
-"""Export a trained generator: a TF Serving SavedModel, or checked TFLite builds with their card.
+"""Export a trained generator: a TF Serving SavedModel, checked TFLite builds, or a web build.
 
 Example:
     python -m keras_pggan.export saved-model --model runs/x/generator.keras \\
         --out runs/x/pggan_dres [--version 1] [--overwrite]
     python -m keras_pggan.export tflite --model runs/x/generator.keras --out runs/x/pggan_dres \\
         --modes fp32,dynamic,fp16,int8 [--calibration-data DIR] [--overwrite]
+    python -m keras_pggan.export web OUT/ [--model pggan_dres] [--mode int8] [--size 512]
 
 ``saved-model`` writes ``<out>/<version>/`` (the next free version without ``--version``) with the
 signatures ``serving_default`` (float ``image``/``mask`` → ``inpainted``) and ``serving_bytes``
@@ -142,17 +143,63 @@ def _add_tflite(sub) -> None:
     p.set_defaults(run=_tflite)
 
 
+def _add_web(sub) -> None:
+    from keras_pggan.export import web
+
+    p = sub.add_parser(
+        "web",
+        help="a static folder that inpaints in the browser with LiteRT.js (no server)",
+        description="Write a self-contained static folder (index.html, the page, the LiteRT.js "
+        "runtime copied from node_modules, a fixed-size .tflite, manifest.json) that inpaints "
+        "in the browser; serve it with any static server (python -m http.server -d OUT). "
+        f"Set up the runtime first with `{web.SETUP_COMMAND}` in the repository. "
+        "See docs/studio.md.",
+        formatter_class=cli.HelpFormatter,
+    )
+    p.add_argument("out", metavar="OUT", help="the folder to write (new or empty)")
+    p.add_argument(
+        "--model",
+        default="pggan_dres",
+        help="generator.keras file, run directory, or shipped model name",
+    )
+    p.add_argument(
+        "--mode",
+        choices=web.MODES,
+        default=web.DEFAULT_MODE,
+        help="TFLite build (int8: full integer with float inputs/outputs)",
+    )
+    p.add_argument(
+        "--size", type=int, default=web.DEFAULT_SIZE, help="the model's fixed input side (px)"
+    )
+    p.add_argument(
+        "--node-modules",
+        default=None,
+        metavar="DIR",
+        help="where `npm ci` installed @litertjs/core (default: the repository's node_modules)",
+    )
+    p.add_argument(
+        "--calibration-data",
+        default=None,
+        metavar="DIR",
+        help="int8 calibration photos (default: the embedded scikit-image photos)",
+    )
+    p.add_argument("--num-calibration", type=int, default=32, help="int8 calibration samples")
+    p.add_argument("--overwrite", action="store_true", help="write into a folder with files")
+    p.set_defaults(run=_web)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m keras_pggan.export`` argument parser (``saved-model``, ``tflite``)."""
     parser = argparse.ArgumentParser(
         prog=cli.prog("keras_pggan.export"),
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:7]),
+        epilog="\n".join(__doc__.splitlines()[2:8]),
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_saved_model(sub)
     _add_tflite(sub)
+    _add_web(sub)
     return parser
 
 
@@ -195,6 +242,29 @@ def _tflite(args: argparse.Namespace) -> None:
         on_build=_built,
     )
     print(f"{args.out}-tflite.md, {args.out}-tflite.json")
+
+
+def _web(args: argparse.Namespace) -> None:
+    from keras_pggan.export.web import export_web
+
+    manifest = export_web(
+        args.model,
+        args.out,
+        mode=args.mode,
+        size=args.size,
+        node_modules=args.node_modules,
+        overwrite=args.overwrite,
+        calibration_data=args.calibration_data,
+        num_calibration=args.num_calibration,
+        on_model=_built,
+    )
+    downloads = manifest["downloads"]
+    print(
+        f"{args.out}: {len(manifest['files'])} files; a browser downloads "
+        f"{downloads['single_thread'] / 1e6:.1f} MB ({downloads['threaded'] / 1e6:.1f} MB "
+        f"threaded). Serve it: python -m http.server -d {args.out} 8000, then open "
+        "http://127.0.0.1:8000/"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -69,8 +69,11 @@ WASM_BUILDS = (
 )
 DEFAULT_WASM_BUILD = "litert_wasm_internal"
 THREADED_WASM_BUILD = "litert_wasm_threaded_internal"
-STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "studio", "static")
-# The page's files copied from the studio's static folder (the editor is shared).
+# The page is the studio's editor (one copy of it): its files are data read from the studio's
+# folder, not imports (the studio is a later stage, which imports this module).
+STATIC_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "studio", "static"
+)
 PAGE_FILES = ("editor.js", "editor.css", "regions.js", "ondevice.js")
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ISOLATION_HEADERS = {
@@ -184,7 +187,7 @@ def standalone_html() -> str:
     """
     html = editor_html()
     if 'data-app="studio"' not in html or "<head>" not in html:
-        raise RuntimeError("static/editor.html lacks <head> or data-app=\"studio\"")
+        raise RuntimeError('static/editor.html lacks <head> or data-app="studio"')
     # frame-ancestors is ignored in a meta policy (browsers warn), so it is left out here.
     meta = (
         '<meta http-equiv="Content-Security-Policy" content="'
@@ -210,13 +213,17 @@ def _copy(source: str, folder: str, relative: str) -> None:
     shutil.copyfile(source, target)
 
 
-def _model_name(model: str) -> str:
-    base = os.path.basename(os.path.normpath(model))
-    if base == "generator.keras" or os.path.isdir(model):
-        base = os.path.basename(os.path.dirname(os.path.normpath(model))) if not os.path.isdir(
-            model
-        ) else base
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", os.path.splitext(base)[0]).strip("_") or "generator"
+def _model_name(model: str, path: str) -> str:
+    """A file-name-safe name: a shipped model's name, a run directory's or the file's stem."""
+    from keras_pggan.models import shipped
+
+    if not os.path.exists(model) and shipped.is_preset_name(model):
+        base = model
+    elif os.path.basename(path) == "generator.keras":
+        base = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    else:
+        base = os.path.splitext(os.path.basename(path))[0]
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_") or "generator"
 
 
 def download_bytes(files: dict[str, dict]) -> dict[str, int]:
@@ -231,7 +238,9 @@ def download_bytes(files: dict[str, dict]) -> dict[str, int]:
             entry["bytes"]
             for name, entry in files.items()
             if name != MANIFEST
-            and (not name.startswith("runtime/wasm/") or name.split("/")[-1].startswith(build + "."))
+            and (
+                not name.startswith("runtime/wasm/") or name.split("/")[-1].startswith(build + ".")
+            )
         )
 
     return {"single_thread": total(DEFAULT_WASM_BUILD), "threaded": total(THREADED_WASM_BUILD)}
@@ -288,17 +297,20 @@ def export_web(
     refuse_shipped(out_dir, overwrite, "OUT")
     check_writable(out_dir, overwrite, "OUT")
 
-    from keras_pggan.export.builds import _load_generator
     from keras_pggan.export.tflite import export_tflite
     from keras_pggan.models.generator import pad_multiple_of
+    from keras_pggan.models.saved import load_generator
 
-    generator = _load_generator(model_path)
+    try:
+        generator = load_generator(model_path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"--model: {model_path}: {e}") from e
     multiple = pad_multiple_of(generator)
     if size % multiple:
         raise UserError(
             f"--size: {size} is not a multiple of the generator's pad multiple {multiple}"
         )
-    name = _model_name(model if shipped.is_preset_name(model) else model_path)
+    name = _model_name(model, model_path)
     model_file = f"model/{name}-{mode}-{size}.tflite"
     os.makedirs(out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Sequence
 
@@ -25,11 +26,12 @@ import numpy as np
 
 from keras_pggan.data.imageio import (
     MaskProblem,
+    decode_mask_image,
+    decode_rgb,
+    dilate_holes,
     has_transparency,
     hole_from_array,
     image_format,
-    load_mask_image,
-    load_rgb,
     mask_problems,
     save_image,
 )
@@ -39,13 +41,17 @@ MASK_SUFFIX = "_mask"
 FOLDER_EXT = ".png"  # folder mode's default output: lossless, known pixels stay exact on disk
 
 
-def _size_error(mask_path: str, mask_shape, image_path: str, image_shape) -> ValueError:
+class MaskSizeError(ValueError):
+    """A mask whose size is not its image's (both files and sizes named)."""
+
+
+def _size_error(mask_path: str, mask_shape, image_path: str, image_shape) -> MaskSizeError:
     mh, mw = mask_shape[:2]
     ih, iw = image_shape[:2]
     hint = ""
     if (mh, mw) == (iw, ih):
         hint = " (transposed: masks must match the image as displayed, after EXIF orientation)"
-    return ValueError(
+    return MaskSizeError(
         f"mask {mask_path} is {mw}x{mh} (WxH) but image {image_path} is {iw}x{ih}{hint}"
     )
 
@@ -74,25 +80,57 @@ def read_inputs(
         ValueError: an undecodable file, a mask of the wrong size (both files and sizes named), or
             no mask and no transparency.
     """
-    if not os.path.isfile(image_path):
-        raise FileNotFoundError(f"{image_path}: no such file")
-    image = load_rgb(image_path)
-    if mask_path is None:
-        if not has_transparency(image_path):
+    for path in (image_path, mask_path):
+        if path is not None and not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: no such file")
+    with open(image_path, "rb") as f:
+        image_data = f.read()
+    mask_data = None
+    if mask_path is not None:
+        with open(mask_path, "rb") as f:
+            mask_data = f.read()
+    return decode_inputs(image_data, image_path, mask_data, mask_path, invert_mask)
+
+
+def decode_inputs(
+    image_data: bytes,
+    image_name: str,
+    mask_data: bytes | None = None,
+    mask_name: str | None = None,
+    invert_mask: bool = False,
+) -> tuple[np.ndarray, np.ndarray, list[MaskProblem]]:
+    """:func:`read_inputs` on bytes already read (the Beam pipeline reads through Beam's
+    filesystems): the same decoding, checks and messages.
+
+    Args:
+        image_data: the image file's bytes.
+        image_name: its name, for messages.
+        mask_data: the mask file's bytes; None to use the image's transparent pixels.
+        mask_name: the mask file's name, for messages.
+        invert_mask: invert the holes (for black = hole masks).
+
+    Returns:
+        As :func:`read_inputs`.
+
+    Raises:
+        ValueError: an undecodable file, a mask of the wrong size, or no mask and no
+            transparency.
+    """
+    image = decode_rgb(image_data, image_name)
+    if mask_data is None:
+        if not has_transparency(io.BytesIO(image_data)):
             raise ValueError(
-                f"{image_path}: no mask given and the image has no transparent pixels "
+                f"{image_name}: no mask given and the image has no transparent pixels "
                 "(pass --mask, white = hole)"
             )
-        source = image_path
+        mask_data, source = image_data, image_name
     else:
-        if not os.path.isfile(mask_path):
-            raise FileNotFoundError(f"{mask_path}: no such file")
-        source = mask_path
+        source = mask_name or "<mask>"
     # As displayed (EXIF orientation applied), like the image.
-    mask_image = load_mask_image(source)
+    mask_image = decode_mask_image(mask_data, source)
     holes = hole_from_array(mask_image)
     if holes.shape != image.shape[:2]:
-        raise _size_error(source, holes.shape, image_path, image.shape)
+        raise _size_error(source, holes.shape, image_name, image.shape)
     if invert_mask:
         holes = ~holes
     return image, holes, mask_problems(mask_image, holes)
@@ -179,6 +217,36 @@ def _mask_folder(image_path: str, mask_dir: str, input_dir: str | None) -> str:
     return mask_dir if sub == os.curdir else os.path.join(mask_dir, sub)
 
 
+def beside_mask_name(image_name: str) -> str:
+    """The file name of an image's mask beside it: ``photo.jpg`` → ``photo_mask.png``."""
+    return os.path.splitext(os.path.basename(image_name))[0] + MASK_SUFFIX + ".png"
+
+
+def is_mask_name(name: str) -> bool:
+    """Whether a file name is a mask's (``<stem>_mask.*``): never an input of folder mode."""
+    return os.path.splitext(os.path.basename(name))[0].endswith(MASK_SUFFIX)
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name has an image extension folder mode reads (any case)."""
+    from keras_pggan.data.pipeline import IMAGE_EXTENSIONS
+
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def mask_dir_stems(mask_name: str) -> tuple[str, ...]:
+    """The image stems whose mask a file of the mask folder can be: ``a.png`` and
+    ``a_mask.png`` are both the mask of ``a.*`` (``()`` for a file that is not an image).
+
+    The rule :func:`find_mask` applies to one image, turned around so that the Beam pipeline
+    (:mod:`keras_pggan.batch`) can pair a whole listing with one join.
+    """
+    if not is_image_name(mask_name):
+        return ()
+    stem = os.path.splitext(os.path.basename(mask_name))[0]
+    return (stem, stem[: -len(MASK_SUFFIX)]) if stem.endswith(MASK_SUFFIX) else (stem,)
+
+
 def find_mask(
     image_path: str, mask_dir: str | None = None, input_dir: str | None = None
 ) -> str | None:
@@ -191,36 +259,45 @@ def find_mask(
     Raises:
         ValueError: several candidate masks.
     """
-    from keras_pggan.data.pipeline import IMAGE_EXTENSIONS
-
     stem = os.path.splitext(os.path.basename(image_path))[0]
     if mask_dir is None:
-        candidate = os.path.join(os.path.dirname(image_path), stem + MASK_SUFFIX + ".png")
+        candidate = os.path.join(os.path.dirname(image_path), beside_mask_name(image_path))
         return candidate if os.path.isfile(candidate) else None
     folder = _mask_folder(image_path, mask_dir, input_dir)
     if not os.path.isdir(folder):
         return None
-    found = sorted(
-        os.path.join(folder, f)
-        for f in os.listdir(folder)
-        if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
-        and os.path.splitext(f)[0] in (stem, stem + MASK_SUFFIX)
-    )
+    found = sorted(os.path.join(folder, f) for f in os.listdir(folder) if stem in mask_dir_stems(f))
+    return check_one_mask(image_path, folder, found)
+
+
+def check_one_mask(image_path: str, folder: str, found: Sequence[str]) -> str | None:
+    """The one mask found for ``image_path`` in ``folder`` (None: none).
+
+    Raises:
+        ValueError: several candidates (they are listed, sorted).
+    """
     if len(found) > 1:
-        raise ValueError(f"{image_path}: several masks match in {folder}: {found}")
+        raise ValueError(f"{image_path}: several masks match in {folder}: {sorted(found)}")
     return found[0] if found else None
 
 
-def no_mask_error(image_path: str, mask_dir: str | None, input_dir: str | None) -> ValueError:
-    """Folder mode's message for an image without a mask: the rules it was looked for by."""
+def no_mask_error(
+    image_path: str, mask_dir: str | None, input_dir: str | None, folder: str | None = None
+) -> ValueError:
+    """Folder mode's message for an image without a mask: the rules it was looked for by.
+
+    Args:
+        folder: the sub-folder of ``mask_dir`` the mask was looked for in, when the caller has
+            resolved it (remote paths); default: from ``input_dir`` as :func:`find_mask` does.
+    """
     stem = os.path.splitext(os.path.basename(image_path))[0]
     if mask_dir is None:
         where = (
-            f"{os.path.join(os.path.dirname(image_path), stem + MASK_SUFFIX + '.png')} beside it "
-            f"(or --mask-dir DIR holding {stem}.* or {stem}{MASK_SUFFIX}.*)"
+            f"{os.path.join(os.path.dirname(image_path), beside_mask_name(image_path))} beside "
+            f"it (or --mask-dir DIR holding {stem}.* or {stem}{MASK_SUFFIX}.*)"
         )
     else:
-        folder = _mask_folder(image_path, mask_dir, input_dir)
+        folder = folder or _mask_folder(image_path, mask_dir, input_dir)
         where = f"{os.path.join(folder, stem)}.* or {stem}{MASK_SUFFIX}.* there (--mask-dir)"
     return ValueError(
         f"{image_path}: no mask: expected {where}, or transparent pixels in the image "
@@ -231,8 +308,6 @@ def no_mask_error(image_path: str, mask_dir: str | None, input_dir: str | None) 
 def folder_images(input_dir: str, exclude: Sequence[str | None] = ()) -> list[str]:
     """Image files in ``input_dir`` and its sub-folders (sorted), leaving out ``*_mask.*`` files
     and the folders in ``exclude`` (e.g. an output or mask folder inside ``input_dir``)."""
-    from keras_pggan.data.pipeline import IMAGE_EXTENSIONS
-
     skip = {os.path.realpath(d) for d in exclude if d and os.path.isdir(d)}
     found = []
     for root, dirs, files in os.walk(input_dir):
@@ -240,9 +315,7 @@ def folder_images(input_dir: str, exclude: Sequence[str | None] = ()) -> list[st
         found += [
             os.path.join(root, f)
             for f in files
-            if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
-            and not os.path.splitext(f)[0].endswith(MASK_SUFFIX)
-            and os.path.isfile(os.path.join(root, f))
+            if is_image_name(f) and not is_mask_name(f) and os.path.isfile(os.path.join(root, f))
         ]
     return sorted(found)
 
@@ -256,6 +329,7 @@ def inpaint_file(
     *,
     invert_mask: bool = False,
     force: bool = False,
+    dilate: int = 0,
     on_warning: Callable[[str], None] | None = None,
 ) -> dict:
     """Inpaints one file into ``out_path`` (never over the input or an existing file unless
@@ -264,11 +338,14 @@ def inpaint_file(
     Args:
         invert_mask: black = hole masks (the holes are inverted).
         force: run with a mask that looks like a photo instead of raising.
+        dilate: grow the holes by this many pixels before filling
+            (:func:`keras_pggan.data.imageio.dilate_holes`; the mask's checks see the file's
+            own holes).
         on_warning: called with each warning (:func:`mask_messages`) before the run.
 
     Returns:
-        ``{"image", "mask", "output", "size": [H, W], "holes": count, "regions": n,
-        "warnings": [str]}``.
+        ``{"image", "mask", "output", "size": [H, W], "holes": count (after dilation),
+        "regions": n, "warnings": [str]}``.
 
     Raises:
         MaskLooksWrong: the mask looks like a photo (image and mask swapped?) and not ``force``.
@@ -281,6 +358,7 @@ def inpaint_file(
     for w in warnings:
         if on_warning is not None:
             on_warning(w)
+    holes = dilate_holes(holes, dilate)
     out = inpainter(image, holes)
     save_image(out, out_path)
     return {
@@ -309,6 +387,7 @@ def inpaint_folder(
     *,
     invert_mask: bool = False,
     force: bool = False,
+    dilate: int = 0,
     progress: bool = True,
     on_warning: Callable[[str], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
@@ -322,7 +401,7 @@ def inpaint_folder(
         mask_dir: the masks' folder (see :func:`find_mask`; default: beside each image).
         ext: the outputs' extension (default: PNG, so that known pixels stay exact).
         progress: show a progress bar.
-        overwrite, invert_mask, force, on_warning: as for :func:`inpaint_file`.
+        overwrite, invert_mask, force, dilate, on_warning: as for :func:`inpaint_file`.
         on_error: called with each file's error.
 
     Returns:
@@ -357,7 +436,7 @@ def inpaint_folder(
                 raise no_mask_error(path, mask_dir, input_dir)
             inpaint_file(
                 inpainter, path, out_path, mask, overwrite,
-                invert_mask=invert_mask, force=force, on_warning=on_warning,
+                invert_mask=invert_mask, force=force, dilate=dilate, on_warning=on_warning,
             )  # fmt: skip
         except (OSError, ValueError) as e:
             failures += 1

@@ -12,6 +12,8 @@ looks like a photo (image and mask swapped?) unless ``--force``. Folder mode wal
 ``--input-dir`` and its sub-folders (mirrored in ``--output-dir``, PNG output by default); the
 mask of ``photo.jpg`` is ``photo_mask.png`` next to it, or the file named ``photo.*`` /
 ``photo_mask.*`` in the same sub-folder of ``--mask-dir`` (:mod:`keras_pggan.inference.files`).
+``--dilate PX`` grows the holes before filling. For millions of photos on a cluster, see
+``python -m keras_pggan.batch`` (Apache Beam).
 Images larger than ``--working-size`` are filled crop by crop around the holes
 (:class:`keras_pggan.inference.inpainter.Inpainter`); every known pixel stays the input's.
 """
@@ -62,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use a mask that looks like a photo (refused by default: image and mask swapped?)",
     )
+    p.add_argument(
+        "--dilate",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="grow every hole by PX pixels before filling, so an object's edge pixels that the "
+        "mask missed do not leak its colour into the fill",
+    )
     p.add_argument("-o", "--output", help="output file; its extension picks the format")
     p.add_argument(
         "--input-dir",
@@ -111,6 +121,8 @@ def _report(error: Exception) -> None:
 
 def _check_args(args: argparse.Namespace) -> None:
     """The mode's flags, and in single-image mode the files, before the model loads."""
+    if args.dilate < 0:
+        raise UserError(f"--dilate must be >= 0 pixels, got {args.dilate}")
     folder_mode = args.input_dir is not None
     if folder_mode == (args.image is not None):
         raise UserError("give either IMAGE (with -o) or --input-dir (with --output-dir)")
@@ -142,7 +154,12 @@ def _inpaint(args: argparse.Namespace) -> int:
         context=args.context,
         num_threads=args.num_threads,
     )
-    options = {"invert_mask": args.invert_mask, "force": args.force, "on_warning": _warn}
+    options = {
+        "invert_mask": args.invert_mask,
+        "force": args.force,
+        "dilate": args.dilate,
+        "on_warning": _warn,
+    }
     if args.input_dir is not None:
         count, failures = inpaint_folder(
             inpainter, args.input_dir, args.output_dir, args.mask_dir, args.ext or FOLDER_EXT,

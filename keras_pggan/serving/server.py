@@ -17,7 +17,10 @@ Like TF Serving, the REST front end base64-encodes ``*_bytes`` string outputs as
 It binds 127.0.0.1 unless told otherwise (``host="0.0.0.0"`` / ``--host 0.0.0.0`` for every
 interface), and logs one access line per request (client, API, method or RPC, signature, status,
 milliseconds) to the ``keras_pggan.serving.access`` logger at INFO, and to stderr with
-``access_log=True`` (the ``serve`` command's default).
+``access_log=True`` (the ``serve`` command's default). Stderr lines are written by one
+background thread from a bounded queue: a stderr that nobody reads (a full pipe) stalls that
+thread only, never a request; lines that do not fit are dropped and counted
+(:attr:`LocalServer.access_lines_dropped`, and one line saying how many once stderr drains).
 
 TensorFlow is imported when a server starts, not when this module is imported.
 """
@@ -28,6 +31,7 @@ import io
 import json
 import logging
 import os
+import queue
 import re
 import sys
 import threading
@@ -58,6 +62,9 @@ DEFAULT_MAX_PIXELS = min(1 << 24, imageio.MAX_IMAGE_PIXELS)
 _IMAGE_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF")
 _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 ACCESS_LOGGER = logging.getLogger("keras_pggan.serving.access")
+# Access lines waiting for stderr (~1 MB at most): seconds of a busy server's lines, enough to
+# ride out a slow reader; beyond it lines are dropped rather than requests held.
+ACCESS_QUEUE_LINES = 10_000
 _ROUTE = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"
     r"(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
@@ -515,6 +522,74 @@ def _make_rest_handler(servable: _Servable, access):
 # -- the server -----------------------------------------------------------------------------------
 
 
+class _StderrLines:
+    """Lines to stderr from one daemon thread, so that a blocked stderr blocks no caller.
+
+    :meth:`put` never waits: a line that does not fit in the queue is dropped and counted, and
+    the writer says how many once it can write again.
+    """
+
+    def __init__(self, capacity: int | None = None):
+        self._queue: queue.Queue = queue.Queue(capacity or ACCESS_QUEUE_LINES)
+        self._lock = threading.Lock()
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._write_all, name="access-log", daemon=True)
+        self._thread.start()
+
+    def put(self, line: str) -> None:
+        try:
+            self._queue.put_nowait(line)
+        except queue.Full:
+            with self._lock:
+                self.dropped += 1
+
+    def _write_all(self) -> None:
+        said = 0
+        while True:
+            line = self._queue.get()
+            total = self.dropped
+            if total > said:
+                _write_stderr(
+                    f"keras_pggan.serving: {total - said} access line(s) dropped: stderr was not "
+                    "read fast enough"
+                )
+                said = total
+            if line is None:
+                return
+            _write_stderr(line)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Writes what is queued, waiting at most ``timeout`` s for a blocked stderr."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)
+
+
+def _write_stderr(line: str) -> None:
+    """One line to stderr; to its file descriptor when it has one.
+
+    ``os.write`` holds no lock of ``sys.stderr`` while a full pipe blocks it: the interpreter's
+    exit, which flushes ``sys.stderr``, cannot then wait for this (daemon) thread.
+    """
+    stream = sys.stderr
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a replaced stream (tests, notebooks)
+        fd = None
+    try:
+        if fd is None:
+            stream.write(line + "\n")
+            stream.flush()
+            return
+        data = (line + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "replace")
+        while data:
+            data = data[os.write(fd, data) :]
+    except (OSError, ValueError):
+        pass  # a closed stderr must not end the writer (nor, before it, a request)
+
+
 class LocalServer:
     """A running local server (gRPC and/or REST) for one model; use :func:`serve_locally`.
 
@@ -526,6 +601,8 @@ class LocalServer:
         rest_url: ``http://host:port`` for :class:`RestClient`.
         access_log: whether access lines also go to stderr (they always go to
             :data:`ACCESS_LOGGER`).
+        access_lines_dropped: access lines that stderr could not take in time (its reader
+            was too slow, or absent).
     """
 
     def __init__(
@@ -547,6 +624,7 @@ class LocalServer:
         self.version = servable.version
         self.host = host
         self.access_log = access_log
+        self._stderr_lines = _StderrLines() if access_log else None
         self.grpc_port = self.rest_port = None
         self._grpc = self._http = self._thread = None
         self._stopped = threading.Event()
@@ -589,11 +667,12 @@ class LocalServer:
         ms = (time.perf_counter() - start) * 1000
         line = f"{client} {api} {method} {signature} {status} {ms:.1f} ms"
         ACCESS_LOGGER.info(line)
-        if self.access_log:
-            try:
-                print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", file=sys.stderr, flush=True)
-            except (OSError, ValueError):
-                pass  # a closed stderr must not fail the request
+        if self._stderr_lines is not None:  # queued: a full stderr pipe must not hold a request
+            self._stderr_lines.put(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}")
+
+    @property
+    def access_lines_dropped(self) -> int:
+        return self._stderr_lines.dropped if self._stderr_lines is not None else 0
 
     def stop(self, grace: float = 1.0) -> None:
         """Stops both front ends (idempotent)."""
@@ -607,6 +686,8 @@ class LocalServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._stderr_lines is not None:
+            self._stderr_lines.close()
         self._stopped.set()
 
     def wait(self, timeout: float | None = None) -> bool:

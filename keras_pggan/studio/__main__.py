@@ -3,6 +3,7 @@
 Example:
     python -m keras_pggan.studio                                    # http://127.0.0.1:7860
     python -m keras_pggan.studio --model runs/x/generator.keras --port 0
+    python -m keras_pggan.studio --web-build web_build    # also "Run in this browser"
     python -m keras_pggan.studio study --images eval/x/outputs      # the blind perceptual study
     python -m keras_pggan.studio report votes.db --out study_report
 
@@ -80,7 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-telea", action="store_true", help="do not offer the OpenCV Telea comparison"
     )
+    _add_web_build(p)
     return p
+
+
+def _add_web_build(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--web-build",
+        default=None,
+        metavar="DIR",
+        help="an on-device build (python -m keras_pggan.export web DIR): the page offers "
+        "'Run in this browser', where the photo is never uploaded",
+    )
 
 
 def build_study_parser() -> argparse.ArgumentParser:
@@ -176,6 +188,11 @@ def _editor(args: argparse.Namespace) -> None:
     if args.max_upload_mb <= 0 or args.max_pixels <= 0:
         raise UserError("--max-upload-mb and --max-pixels must be positive")
     _check_port(args.port)
+    if args.web_build and not os.path.isfile(os.path.join(args.web_build, "manifest.json")):
+        raise UserError(
+            f"--web-build: {args.web_build} has no manifest.json; write the build with "
+            f"python -m keras_pggan.export web {args.web_build}"
+        )
     _require_web_stack()
     from keras_pggan.inference.inpainter import Inpainter, default_model_path
     from keras_pggan.studio.app import create_app
@@ -189,6 +206,7 @@ def _editor(args: argparse.Namespace) -> None:
         max_upload_bytes=int(args.max_upload_mb * 1_000_000),
         max_pixels=args.max_pixels,
         model_name=os.path.basename(os.path.normpath(model)),
+        web_build=args.web_build,
     )
     _serve(app, args.host, args.port, "studio")
 

@@ -17,6 +17,12 @@ photo's size, white = hole: never a transparent canvas export, which the mask co
 read as holes), runs the model (or OpenCV Telea) and keeps the result under a new id, which the
 page shows, compares, downloads (``GET /api/images/<id>.png?download=1``) or edits further.
 
+With ``web_build`` (a folder written by ``python -m keras_pggan.export web``) the page also offers
+"Run in this browser": the build's ``manifest.json``, ``runtime/`` (LiteRT.js) and ``model/`` are
+served beside the page, and the model runs in the page on the photo's pixels, which are then
+never uploaded. The responses carry COOP/COEP headers, so the page is cross-origin isolated and
+LiteRT.js may use its threaded WebAssembly build.
+
 Model calls run in Starlette's worker threads (the endpoints are plain functions) behind one
 lock, so the page's progress indicator stays live and two requests never share the network. The
 server keeps the last :data:`MAX_STORED_IMAGES` images (and at most :data:`STORE_BUDGET_PIXELS`
@@ -38,6 +44,7 @@ from typing import Annotated
 import numpy as np
 
 from keras_pggan.data import imageio
+from keras_pggan.export import web as web_build_lib
 from keras_pggan.studio.web import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_UPLOAD_MB,
@@ -154,6 +161,7 @@ def create_app(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     model_name: str | None = None,
     store: ImageStore | None = None,
+    web_build: str | None = None,
 ):
     """The editor's FastAPI app around one loaded inpainter.
 
@@ -165,12 +173,14 @@ def create_app(
         max_pixels: the largest accepted photo, width × height.
         model_name: what the page calls the model (default: the inpainter's backend name).
         store: where images are kept (default: a new :class:`ImageStore`).
+        web_build: a folder from ``python -m keras_pggan.export web``: offers the on-device mode
+            (its ``manifest.json``, ``runtime/`` and ``model/`` are served beside the page).
 
     Returns:
         A ``fastapi.FastAPI`` app.
 
     Raises:
-        ValueError: non-positive limits.
+        ValueError: non-positive limits, or a ``web_build`` without a manifest.
     """
     from fastapi import FastAPI, File, Form, UploadFile
     from fastapi.responses import FileResponse, JSONResponse, Response
@@ -185,6 +195,12 @@ def create_app(
     model_lock = threading.Lock()
     telea_ok, telea_reason = _telea_status(telea)
     name = model_name or getattr(inpainter, "backend_name", None) or type(inpainter).__name__
+    manifest_path = os.path.join(web_build, web_build_lib.MANIFEST) if web_build else None
+    if manifest_path and not os.path.isfile(manifest_path):
+        raise ValueError(
+            f"{web_build} has no {web_build_lib.MANIFEST}: write it with "
+            "python -m keras_pggan.export web OUT/"
+        )
     info = {
         "model": name,
         "telea": telea_ok,
@@ -192,29 +208,45 @@ def create_app(
         "max_upload_bytes": int(max_upload_bytes),
         "max_pixels": int(max_pixels),
         "working_size": getattr(inpainter, "working_size", None),
+        "on_device": bool(web_build),
+        "on_device_reason": None
+        if web_build
+        else "Running in this browser needs an on-device build: write one with "
+        "python -m keras_pggan.export web OUT/ and start the studio with --web-build OUT/.",
     }
+    policy = web_build_lib.content_security_policy(web_build_lib.editor_html())
 
     # No interactive docs: their pages load scripts from a CDN, and the studio makes no request
     # outside this machine.
     app = FastAPI(title="keras_pggan studio", docs_url=None, redoc_url=None, openapi_url=None)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if web_build:
+        for folder in ("runtime", "model"):
+            app.mount(
+                f"/{folder}", StaticFiles(directory=os.path.join(web_build, folder)), name=folder
+            )
 
     @app.middleware("http")
     async def _no_store(request, call_next):
         response = await call_next(request)
-        # The page talks only to this server; a strict CSP makes the browser refuse anything else.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
-            "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'",
-        )
+        # The page talks only to this server; a strict CSP makes the browser refuse anything else
+        # (it allows the page's import map and WebAssembly compilation, for LiteRT.js).
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        for key, value in web_build_lib.ISOLATION_HEADERS.items():
+            response.headers.setdefault(key, value)
         return response
 
     @app.get("/", include_in_schema=False)
     def page():
         return FileResponse(os.path.join(STATIC_DIR, "editor.html"), media_type="text/html")
+
+    @app.get("/manifest.json", include_in_schema=False)
+    def web_manifest():
+        if not manifest_path:
+            raise UploadError(info["on_device_reason"], 404)
+        return FileResponse(manifest_path, media_type="application/json")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():

@@ -14,9 +14,11 @@ Example:
   (the project's one image and mask convention); every refusal is an :class:`UploadError`
   carrying the HTTP status and a sentence the page can show as it is.
 - :func:`install_error_handlers` turns :class:`UploadError` into ``{"error": message}`` JSON
-  with its status, and any other exception in a request into a 500 with the same shape: one
-  failed request never stops the app, nor closes the connection it came on
-  (:func:`answer_internal_errors`, which the study uses with its own answer).
+  with its status, and any other exception in a request into a 500 with a generic message and a
+  request id (``{"error", "request_id"}``): the exception and its traceback go to the server's
+  log under that id, never to the page. One failed request never stops the app, nor closes the
+  connection it came on (:func:`answer_internal_errors`, which the study uses with its own
+  answer).
 
 FastAPI and uvicorn (the ``[studio]`` extra) are imported when a function needs them, so this
 module imports cheaply; TensorFlow is never imported here.
@@ -24,6 +26,8 @@ module imports cheaply; TensorFlow is never imported here.
 
 from __future__ import annotations
 
+import logging
+import secrets
 import socket
 import sys
 import threading
@@ -43,6 +47,7 @@ DEFAULT_MAX_UPLOAD_MB = 25.0
 DEFAULT_MAX_PIXELS = min(40_000_000, imageio.MAX_IMAGE_PIXELS)
 STUDIO_EXTRA_HINT = "pip install 'keras_pggan[studio]' (fastapi, uvicorn, python-multipart)"
 _START_TIMEOUT_S = 30.0
+LOG = logging.getLogger("keras_pggan.studio")
 
 
 class UploadError(ValueError):
@@ -209,15 +214,26 @@ class _AnswerInternalErrors:
             from starlette.requests import Request
 
             request = Request(scope)
-            print(f"error in {request.method} {request.url.path}: {exc!r}", file=sys.stderr)
+            request_id = secrets.token_hex(6)
+            request.state.request_id = request_id
+            # The details (exception and traceback) go to the log, never to the page.
+            LOG.error(
+                "request %s: error in %s %s",
+                request_id,
+                request.method,
+                request.url.path,
+                exc_info=exc,
+            )
             await self.respond(request, exc)(scope, receive, send)
 
 
 def answer_internal_errors(app, respond) -> None:
     """Makes any exception in a request of ``app`` the response ``respond(request, exc)``.
 
-    The error is printed to stderr with the request's method and path; the connection stays
-    open (see :class:`_AnswerInternalErrors`).
+    The error is logged (logger ``keras_pggan.studio``, with its traceback; on stderr when logging
+    is not configured, by Python's last-resort handler) with the request's method, path and a
+    new id, ``request.state.request_id``, which ``respond`` may show; the connection stays open
+    (see :class:`_AnswerInternalErrors`).
 
     Args:
         app: A FastAPI/Starlette app.
@@ -228,7 +244,10 @@ def answer_internal_errors(app, respond) -> None:
 
 def install_error_handlers(app) -> None:
     """Answers :class:`UploadError` with its status and any other error with a 500, as
-    ``{"error": message}`` JSON, so the page shows the message and the app keeps serving."""
+    ``{"error": message}`` JSON, so the page shows the message and the app keeps serving.
+
+    A 500's message is generic and names the request id under which the exception is logged:
+    an exception's text can carry paths or data that the page has no business seeing."""
     from fastapi.responses import JSONResponse
 
     @app.exception_handler(UploadError)
@@ -236,8 +255,13 @@ def install_error_handlers(app) -> None:
         return JSONResponse({"error": str(exc)}, status_code=exc.status_code)
 
     def _internal_error(request, exc: Exception):
+        request_id = request.state.request_id
         return JSONResponse(
-            {"error": f"Internal error ({type(exc).__name__}: {exc}). The app keeps running."},
+            {
+                "error": f"Internal error (request {request_id}; the details are in the "
+                "server's log). The app keeps running.",
+                "request_id": request_id,
+            },
             status_code=500,
         )
 

@@ -11,8 +11,10 @@ Nothing here downloads a browser: :func:`chromium_path` finds an installed Chrom
 PATH; Debian: ``apt-get install chromium``) and Playwright launches it with ``executable_path``
 (``playwright install`` is never run). :func:`require_chromium` is the tests' rule: without a
 Chromium the browser tests skip with the reason, except under CI (env ``CI`` set), where they
-fail, because CI must run them. :func:`save_artifact` keeps screenshots: in the test's folder and,
-when ``$KERAS_PGGAN_TEST_ARTIFACTS`` names a folder, a copy there (``.ci/run`` sets it).
+fail, because CI must run them; :func:`require_litertjs` is the same rule for the LiteRT.js
+runtime that the in-browser build copies (``npm ci`` installs it). :func:`save_artifact` keeps
+screenshots: in the test's folder and, when ``$KERAS_PGGAN_TEST_ARTIFACTS`` names a folder, a copy
+there (``.ci/run`` sets it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 CHROMIUM_ENV = "KERAS_PGGAN_CHROMIUM"
 ARTIFACTS_ENV = "KERAS_PGGAN_TEST_ARTIFACTS"
@@ -92,13 +94,39 @@ def require_chromium() -> str:
     return chromium_path()
 
 
+def require_litertjs() -> str:
+    """The ``node_modules`` folder holding the pinned LiteRT.js, for a test of the web build.
+
+    Skips the test when ``npm ci`` has not been run, except under CI (env ``CI``), where it fails.
+
+    Returns:
+        The folder (:func:`keras_pggan.export.web.find_runtime` found the runtime there).
+    """
+    import pytest
+
+    from keras_pggan.errors import UserError
+    from keras_pggan.export import web
+
+    try:
+        runtime = web.find_runtime()
+    except UserError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the web build's tests, but {e}")
+        pytest.skip(str(e))
+    return os.path.dirname(os.path.dirname(runtime.core))
+
+
 @contextlib.contextmanager
-def open_browser(executable: str | None = None, headless: bool = True) -> Iterator:
+def open_browser(
+    executable: str | None = None, headless: bool = True, args: Sequence[str] | None = None
+) -> Iterator:
     """Launches Chromium through Playwright and closes it on exit.
 
     Args:
         executable: the Chromium to run (default: :func:`chromium_path`).
         headless: run without a window.
+        args: Chromium's flags (default: :data:`CHROMIUM_ARGS`; a benchmark that wants WebGPU
+            passes them without ``--disable-gpu``).
 
     Yields:
         A ``playwright.sync_api.Browser``.
@@ -114,7 +142,9 @@ def open_browser(executable: str | None = None, headless: bool = True) -> Iterat
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=path, headless=headless, args=list(CHROMIUM_ARGS)
+            executable_path=path,
+            headless=headless,
+            args=list(CHROMIUM_ARGS if args is None else args),
         )
         try:
             yield browser

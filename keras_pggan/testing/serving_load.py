@@ -198,9 +198,10 @@ def run_load(
         timeout: per-request deadline in seconds.
 
     Returns:
-        ``{"requests", "failures", "per_kind": {kind: {count, failures, p50_ms, p99_ms,
-        examples}}, "memory_mb": [samples], "seconds", "clients"}``; ``failures`` counts wrong
-        answers, unexpected errors and bad requests that were not refused.
+        ``{"requests", "failures", "p50_ms", "p99_ms", "per_kind": {kind: {count, failures,
+        p50_ms, p99_ms, examples}}, "memory_mb": [samples], "seconds", "clients",
+        "hung_threads"}``; ``failures`` counts wrong answers, unexpected errors and bad requests
+        that were not refused; the latencies are over every request.
     """
     tallies: dict[str, _Tally] = {}
     lock = threading.Lock()
@@ -281,9 +282,12 @@ def run_load(
             "p99_ms": round(float(np.percentile(tally.seconds, 99)) * 1e3, 1),
             "examples": tally.examples,
         }
+    every = [took for tally in tallies.values() for took in tally.seconds] or [0.0]
     return {
         "requests": sum(t.count for t in tallies.values()),
         "failures": sum(t.failures for t in tallies.values()),
+        "p50_ms": round(float(np.percentile(every, 50)) * 1e3, 1),
+        "p99_ms": round(float(np.percentile(every, 99)) * 1e3, 1),
         "per_kind": per_kind,
         "memory_mb": [round(m, 1) for m in memory],
         "seconds": round(wall, 1),
