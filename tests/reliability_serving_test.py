@@ -148,9 +148,10 @@ class _BlockedStream:
 def test_access_log_on_a_blocked_stderr_holds_no_request(rel_models, monkeypatch):
     """With stderr stalled, 40 requests are answered at once; the lines that did not fit in the
     (here 8-line) queue are dropped and counted, and every request is a line or a count."""
+    from keras_pggan.serving import access_log
     from keras_pggan.serving import server as server_lib
 
-    monkeypatch.setattr(server_lib, "ACCESS_QUEUE_LINES", 8)
+    monkeypatch.setattr(access_log, "ACCESS_QUEUE_LINES", 8)
     stream = _BlockedStream()
     monkeypatch.setattr(sys, "stderr", stream)
     running = server_lib.serve_locally(

@@ -31,9 +31,7 @@ import io
 import json
 import logging
 import os
-import queue
 import re
-import sys
 import threading
 import time
 import warnings
@@ -45,6 +43,7 @@ import grpc
 import numpy as np
 
 from keras_pggan.data import imageio
+from keras_pggan.serving.access_log import StderrLines
 from keras_pggan.serving.client import GRPC_OPTIONS, ServingError
 from keras_pggan.serving.protocol import (
     invalid,
@@ -62,9 +61,6 @@ DEFAULT_MAX_PIXELS = min(1 << 24, imageio.MAX_IMAGE_PIXELS)
 _IMAGE_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF")
 _BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 ACCESS_LOGGER = logging.getLogger("keras_pggan.serving.access")
-# Access lines waiting for stderr (~1 MB at most): seconds of a busy server's lines, enough to
-# ride out a slow reader; beyond it lines are dropped rather than requests held.
-ACCESS_QUEUE_LINES = 10_000
 _ROUTE = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"
     r"(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
@@ -522,74 +518,6 @@ def _make_rest_handler(servable: _Servable, access):
 # -- the server -----------------------------------------------------------------------------------
 
 
-class _StderrLines:
-    """Lines to stderr from one daemon thread, so that a blocked stderr blocks no caller.
-
-    :meth:`put` never waits: a line that does not fit in the queue is dropped and counted, and
-    the writer says how many once it can write again.
-    """
-
-    def __init__(self, capacity: int | None = None):
-        self._queue: queue.Queue = queue.Queue(capacity or ACCESS_QUEUE_LINES)
-        self._lock = threading.Lock()
-        self.dropped = 0
-        self._thread = threading.Thread(target=self._write_all, name="access-log", daemon=True)
-        self._thread.start()
-
-    def put(self, line: str) -> None:
-        try:
-            self._queue.put_nowait(line)
-        except queue.Full:
-            with self._lock:
-                self.dropped += 1
-
-    def _write_all(self) -> None:
-        said = 0
-        while True:
-            line = self._queue.get()
-            total = self.dropped
-            if total > said:
-                _write_stderr(
-                    f"keras_pggan.serving: {total - said} access line(s) dropped: stderr was not "
-                    "read fast enough"
-                )
-                said = total
-            if line is None:
-                return
-            _write_stderr(line)
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Writes what is queued, waiting at most ``timeout`` s for a blocked stderr."""
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            return
-        self._thread.join(timeout)
-
-
-def _write_stderr(line: str) -> None:
-    """One line to stderr; to its file descriptor when it has one.
-
-    ``os.write`` holds no lock of ``sys.stderr`` while a full pipe blocks it: the interpreter's
-    exit, which flushes ``sys.stderr``, cannot then wait for this (daemon) thread.
-    """
-    stream = sys.stderr
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # a replaced stream (tests, notebooks)
-        fd = None
-    try:
-        if fd is None:
-            stream.write(line + "\n")
-            stream.flush()
-            return
-        data = (line + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "replace")
-        while data:
-            data = data[os.write(fd, data) :]
-    except (OSError, ValueError):
-        pass  # a closed stderr must not end the writer (nor, before it, a request)
-
-
 class LocalServer:
     """A running local server (gRPC and/or REST) for one model; use :func:`serve_locally`.
 
@@ -624,7 +552,7 @@ class LocalServer:
         self.version = servable.version
         self.host = host
         self.access_log = access_log
-        self._stderr_lines = _StderrLines() if access_log else None
+        self._stderr_lines = StderrLines() if access_log else None
         self.grpc_port = self.rest_port = None
         self._grpc = self._http = self._thread = None
         self._stopped = threading.Event()
