@@ -1,11 +1,11 @@
 """What every keras_pggan command line shares: its name, the help formatter and the runner.
 
 Each tool runs as ``python -m keras_pggan.<tool>`` or as the console script
-``keras-pggan-<tool>`` that ``pip install -e .`` puts on the PATH (setup.cfg ``console_scripts``:
-train, inpaint, evaluate, export, serving, batch, ship, masks, data, splits, studio). The script names
-follow the module names one to one, so every ``python -m`` line in the docs translates
-mechanically and :func:`keras_pggan.cpu.started_as_cli` recognises both forms before TensorFlow
-loads.
+``keras-pggan-<tool>`` that ``pip install -e .`` puts on the PATH (setup.cfg
+``console_scripts``: train, inpaint, evaluate, export, serving, batch, ship, masks, data, splits,
+studio). The script names follow the module names one to one, so every ``python -m`` line in
+the docs translates mechanically and :func:`keras_pggan.cpu.started_as_cli` recognises both
+forms before TensorFlow loads.
 
 A command is ``keras_pggan/<tool>/__main__.py``: a parser, the translation of its arguments and
 one call into the library, run by :func:`run`::
@@ -73,8 +73,8 @@ def run(
 
     ``--help`` returns 0 and a usage error 2 (argparse prints them). What the command raises is
     mapped by :func:`keras_pggan.errors.exit_status`: a user error prints one ``error: ...`` line
-    on stderr and returns 2, a failed check or server 1, a NaN in training 3, a lost worker 4; any other
-    exception is a bug and propagates with its traceback, as every error does under
+    on stderr and returns 2, a failed check or server 1, a NaN in training 3, a lost worker 4;
+    any other exception is a bug and propagates with its traceback, as every error does under
     ``KERAS_PGGAN_DEBUG=1``.
 
     Args:

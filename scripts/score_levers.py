@@ -90,9 +90,7 @@ def table(results: dict, reference: str) -> str:
                 if ref is not None and name != reference:
                     base = ref["rows"][part][kind]
                     for i, k in enumerate(("psnr", "hole_chroma")):
-                        d, lo, hi = bootstrap_difference(
-                            [r[k] for r in rows], [r[k] for r in base]
-                        )
+                        d, lo, hi = bootstrap_difference([r[k] for r in rows], [r[k] for r in base])
                         cells[i] = f"{d:+.3f} ({lo:+.3f}, {hi:+.3f})"
                 lines.append(
                     f"| {name} | {part}, {kind} | {mean['psnr']:.2f} | {mean['ssim']:.4f} | "
