@@ -300,8 +300,9 @@ def test_bad_inputs_fail_before_tensorflow_loads(tmp_path):
         "print('rc', rc, 'tensorflow' in sys.modules)\n"
     )
     cases = [
-        ([str(text), "-o", str(tmp_path / "a.png")], "notes.png: not an image file"),
-        ([str(photo), "--mask", str(text), "-o", str(tmp_path / "b.png")], "notes.png: not an"),
+        ([str(text), "-o", str(tmp_path / "a.png")], "notes.png: cannot decode image"),
+        ([str(photo), "--mask", str(text), "-o", str(tmp_path / "b.png")],
+         "notes.png: cannot decode mask image"),
         ([str(photo), "--mask", str(photo), "-o", str(tmp_path / "c.png"), "--model", "lama"],
          "lama: no such file, directory or shipped model (known: pggan_dres"),
     ]  # fmt: skip

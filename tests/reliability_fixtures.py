@@ -100,8 +100,10 @@ def decode_png(data) -> np.ndarray:
 
 
 def tf_pixels(data: bytes) -> np.ndarray:
-    """TensorFlow's decoding (what serving_bytes sees: no EXIF rotation)."""
-    return tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
+    """The in-graph decoding serving_bytes uses (Pillow's pixels for JPEGs; no EXIF rotation)."""
+    from keras_pggan.data.imageio import decode_image_tensor
+
+    return decode_image_tensor(tf.constant(data), channels=3).numpy()
 
 
 def png_bytes(array) -> bytes:

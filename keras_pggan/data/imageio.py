@@ -174,9 +174,13 @@ def image_header(data: bytes) -> tuple[str | None, int, int]:
             return im.format, int(im.size[0]), int(im.size[1])
 
 
-def check_image_file(path: str) -> tuple[str | None, int, int]:
+def check_image_file(path: str, mask: bool = False) -> tuple[str | None, int, int]:
     """Reads only the header of the image file ``path``: a command checks its inputs with it
     before TensorFlow loads, so a wrong file fails in a fraction of a second.
+
+    Args:
+        path: the file.
+        mask: a mask file (its decoder's message names a mask image).
 
     Returns:
         ``(format, width, height)``.
@@ -186,14 +190,14 @@ def check_image_file(path: str) -> tuple[str | None, int, int]:
             :data:`MAX_IMAGE_PIXELS`.
     """
     with open(path, "rb") as f:
-        head = f.read()
+        data = f.read()
     try:
-        fmt, w, h = image_header(head)
-    except Exception as e:  # noqa: BLE001 - Pillow raises several types for a non-image
-        from PIL import UnidentifiedImageError
-
-        why = "Pillow does not recognise its format" if isinstance(e, UnidentifiedImageError) else e
-        raise ValueError(f"{path}: not an image file ({why})") from None
+        fmt, w, h = image_header(data)
+    except Exception:  # noqa: BLE001 - Pillow raises several types for a non-image
+        # The decoder's own message (empty file, truncated, bomb, unknown format), as the
+        # command would have said after loading the model.
+        (decode_mask_image if mask else decode_rgb)(data, path)
+        raise ValueError(f"{path}: not an image file") from None
     if w * h > MAX_IMAGE_PIXELS:
         raise ValueError(
             f"{path}: {w}x{h} is {w * h / 1e6:.0f} MP, above the limit of "

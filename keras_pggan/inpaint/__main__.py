@@ -137,7 +137,7 @@ def _check_args(args: argparse.Namespace) -> None:
         if path and not os.path.isfile(path):
             raise FileNotFoundError(f"{path}: no such file")
         if path:
-            check_image_file(path)
+            check_image_file(path, mask=path == args.mask)
 
 
 def _model_path(args: argparse.Namespace) -> str:
