@@ -45,6 +45,7 @@ import json
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -365,7 +366,11 @@ def convert_saved_model(
         if io == "uint8":
             converter.inference_input_type = tf.uint8
             converter.inference_output_type = tf.uint8
-    model_bytes = converter.convert()
+    with warnings.catch_warnings():
+        # int8 calibration runs TensorFlow's own tf.lite.Interpreter inside the converter, which
+        # warns that it is deprecated: not ours to act on (this project runs LiteRT).
+        warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
+        model_bytes = converter.convert()
     ops = tflite_ops(model_bytes)
     check_builtin_ops(ops, where=f"{mode} build of {saved_model_dir}")
     if params is not None:
