@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from keras_pggan import cli
 from keras_pggan.batch.config import DEFAULT_MAX_BATCH, BatchConfig, BeamFlagsParser, is_remote
 from keras_pggan.inference.files import FOLDER_EXT
-from keras_pggan.inference.regions import DEFAULT_CONTEXT, DEFAULT_WORKING_SIZE
+from keras_pggan.inference.regions import add_region_arguments
 from keras_pggan.models.shipped import preset_names, resolve
 
 SHOWN_FAILURES = 5  # dead letters printed at the end (all are in the file)
@@ -85,18 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the failures' JSON lines (default: <output>/dead_letter-<UTC time>.jsonl)",
     )
-    p.add_argument(
-        "--working-size",
-        type=int,
-        default=DEFAULT_WORKING_SIZE,
-        help="long side (px) the network runs at, at most; 0 = always the whole image",
-    )
-    p.add_argument(
-        "--context",
-        type=float,
-        default=DEFAULT_CONTEXT,
-        help="margin around each hole cluster as a fraction of its size",
-    )
+    add_region_arguments(p)
     p.add_argument("--num-threads", type=int, help="TFLite CPU threads per worker")
     p.add_argument(
         "--max-batch-size",

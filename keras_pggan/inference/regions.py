@@ -254,3 +254,21 @@ def shrink_holes(holes: np.ndarray, height: int, width: int) -> np.ndarray:
         (width, height), Image.Resampling.BOX
     )
     return np.asarray(cover) > 1e-6
+
+
+def add_region_arguments(parser) -> None:
+    """The ``--working-size`` and ``--context`` options of every command that fills photos of
+    any size (``inpaint``, ``batch``): one definition, one default (:data:`DEFAULT_WORKING_SIZE`,
+    :data:`DEFAULT_CONTEXT`)."""
+    parser.add_argument(
+        "--working-size",
+        type=int,
+        default=DEFAULT_WORKING_SIZE,
+        help="long side (px) the network runs at, at most; 0 = always the whole image",
+    )
+    parser.add_argument(
+        "--context",
+        type=float,
+        default=DEFAULT_CONTEXT,
+        help="margin around each hole cluster as a fraction of its size",
+    )

@@ -30,7 +30,7 @@ from keras_pggan.data.imageio import check_image_file
 from keras_pggan.errors import UserError
 from keras_pggan.inference.files import FOLDER_EXT, check_output, inpaint_file, inpaint_folder
 from keras_pggan.inference.inpainter import Inpainter, default_model_path
-from keras_pggan.inference.regions import DEFAULT_CONTEXT, DEFAULT_WORKING_SIZE
+from keras_pggan.inference.regions import add_region_arguments
 from keras_pggan.models.shipped import preset_names, resolve
 
 
@@ -93,18 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"folder mode: output extension (default: {FOLDER_EXT}, lossless, so known pixels "
         "stay exact; .jpg re-encodes the whole picture lossily)",
     )
-    p.add_argument(
-        "--working-size",
-        type=int,
-        default=DEFAULT_WORKING_SIZE,
-        help="long side (px) the network runs at, at most; 0 = always the whole image",
-    )
-    p.add_argument(
-        "--context",
-        type=float,
-        default=DEFAULT_CONTEXT,
-        help="margin around each hole cluster as a fraction of its size",
-    )
+    add_region_arguments(p)
     p.add_argument("--num-threads", type=int, help="TFLite CPU threads")
     p.add_argument("--overwrite", action="store_true", help="allow replacing existing files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
