@@ -14,8 +14,8 @@ Each benchmark runs in its own process (thread pools and oneDNN are fixed when T
 with the environment it is given (TensorFlow's defaults unless set), writes its own
 ``<out>/<name>.md`` and ``.json``, and its log goes to ``<out>/logs/<name>.log``. The summary
 gathers them with the headline ratios first, then pulls in the tables of the benchmarks that run
-separately (input pipeline, serving, serving load, TFLite builds) from ``bench/results`` where they
-exist, with their own dates.
+separately (input pipeline, serving, serving load, TFLite builds, batch, web) from
+``bench/results`` where they exist, with their own dates.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ PULLED = {
     "serving": "Serving (gRPC/REST, local protocol server)",
     "serving_load": "Serving under load",
     "tflite_pggan_dres": "TFLite builds of the full pggan-dres preset",
+    "batch": "Batch inpainting: Beam DirectRunner vs the inpaint loop",
+    "web": "In-browser build (LiteRT.js in Chromium) vs LiteRT in Python",
 }
 
 

@@ -9,16 +9,19 @@ sets, giving V hole L1 against wall time; the final generator is scored on all o
 
 Example (the commands behind docs/training_recipe.md):
 
-    python scripts/training_recipe.py run --out ~/.cache/keras_pggan/runs/recipes --minutes 20
-    python scripts/training_recipe.py report --out ~/.cache/keras_pggan/runs/recipes \\
+    python -m scripts.training_recipe run --out ~/.cache/keras_pggan/runs/recipes --minutes 20
+    python -m scripts.training_recipe report --out ~/.cache/keras_pggan/runs/recipes \\
         --doc docs/training_recipe.md
-    python scripts/training_recipe.py render --doc docs/training_recipe.md --verdict "..."
+    python -m scripts.training_recipe render --doc docs/training_recipe.md --verdict "..."
+    python -m scripts.training_recipe config v3-ycbcr-256 --out ~/.cache/keras_pggan/runs/x.json
 
 ``run`` trains ``--parallel`` recipes at a time (default 2 on 2 cores), each with one inter- and
 one intra-op thread, so every recipe sees the same machine; a recipe whose run directory holds
 ``history.json`` is done and skipped. ``report`` writes the markdown table, the curve
 (``docs/training_recipe/v_hole_l1.png``) and ``results.json``; an existing document is replaced
-only with ``--overwrite``.
+only with ``--overwrite``. ``config`` writes one recipe's training config (for a long run of
+it: ``python -m keras_pggan.train --config FILE``; v3 recipes start ``--init-from`` the shipped
+generator, ``saved_models/pggan_dres.keras``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ DOC = os.path.join(REPO, "docs", "training_recipe.md")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python scripts/training_recipe.py",
+        prog="python -m scripts.training_recipe",
         description=__doc__.splitlines()[0],
         formatter_class=cli.HelpFormatter,
     )
@@ -63,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=cli.HelpFormatter,
     )
     w.add_argument("--doc", default=DOC, help="the document")
+    c = sub.add_parser(
+        "config", help="write one recipe's training config", formatter_class=cli.HelpFormatter
+    )
+    c.add_argument("name", help="a recipe of either table (v2 or v3)")
+    c.add_argument("--out", required=True, help="the config file (JSON) to write")
+    c.add_argument("--no-bf16", action="store_true", help="float32 even where bf16 is fast")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing file")
     for s in (q, w):
         s.add_argument("--parallel", type=int, default=2, help="as the runs were made (doc)")
         s.add_argument("--minutes-label", default="20 minutes of wall time", help="for the doc")
@@ -78,6 +88,19 @@ def recipes(args) -> None:
         names = args.only.split(",") if args.only else list(tr.SETS[args.set])
         bf16 = bf16_supported() and not args.no_bf16
         tr.run_recipes(args.out, names, args.minutes, args.parallel, bf16)
+        return
+    if args.command == "config":
+        from keras_pggan.cpu import bf16_supported
+        from keras_pggan.io_utils import check_writable
+
+        known = [name for table in tr.SETS.values() for name in table]
+        if args.name not in known:
+            raise UserError(f"unknown recipe {args.name!r}; known: {', '.join(known)}")
+        check_writable(args.out, overwrite=args.overwrite, what="--out")
+        cfg = tr.recipe_config(args.name, bf16_supported() and not args.no_bf16)
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(cfg.to_json() + "\n")
+        print(f"wrote {args.out} ({cfg.name})")
         return
     text = {
         "minutes_label": args.minutes_label,

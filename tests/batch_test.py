@@ -19,7 +19,7 @@ from skimage import data, transform
 
 from keras_pggan.batch.__main__ import main as batch_main
 from keras_pggan.batch.config import BatchConfig, BeamFlagsParser
-from keras_pggan.batch.handler import Example, InpaintModelHandler, fill_many
+from keras_pggan.batch.handler import Example, InpaintModelHandler
 from keras_pggan.batch.pipeline import COUNTERS, run_batch
 from keras_pggan.data import imageio
 from keras_pggan.inference.inpainter import Inpainter
@@ -269,14 +269,19 @@ def test_globs_lists_and_one_mask_for_all(model_path, tmp_path):
     assert letter["stage"] == "match" and letter["file"] == str(tmp_path / "missing.png")
 
 
-def test_fill_many_equals_the_inpainter_for_mixed_sizes(generator):
+def test_fill_many_of_a_bundle_equals_each_image_alone_for_mixed_sizes(generator):
+    """Crops of one size from different images share a network run; no image sees another's."""
     inpainter = Inpainter(generator, working_size=32, context=0.25, batch_size=3)
     sizes = [(40, 56), (32, 32), (40, 56), (24, 70)]
     images = [corpus.smooth_image(*s, seed=i) for i, s in enumerate(sizes)]
     masks = [boxes(s, seed=i) if s[0] > 30 else np.zeros(s, bool) for i, s in enumerate(sizes)]
     masks[1][4:9, 4:20] = True
-    for got, image, mask in zip(fill_many(inpainter, images, masks), images, masks):
+    for got, image, mask in zip(inpainter.fill_many(images, masks), images, masks):
         np.testing.assert_array_equal(got, inpainter(image, mask))
+        np.testing.assert_array_equal(got[~mask], image[~mask])
+        assert np.abs(got[mask].astype(int) - image[mask]).max(initial=0) > 0 or not mask.any()
+    with pytest.raises(ValueError, match="4 images but 3 masks"):
+        inpainter.fill_many(images, masks[:3])
 
 
 def test_handler_pickles_and_loads_once_per_worker(model_path):

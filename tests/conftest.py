@@ -91,3 +91,13 @@ def model_path(generator, tmp_path_factory):
     path = str(tmp_path_factory.mktemp("model") / "generator.keras")
     generator.save(path)
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Runs the ``large`` end-to-end tests first (otherwise in collection order).
+
+    Under ``-n 2`` the minutes-long tests then start while the many short ones fill the other
+    worker, instead of one of them running alone at the end of the suite. Every xdist worker
+    sorts the same collection the same way, as xdist requires.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("large") is None)

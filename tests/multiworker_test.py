@@ -192,11 +192,13 @@ def _lose_worker(tmp_path, sig):
     return run, logs, cluster, saved, procs[0].returncode, took
 
 
-def _assert_named_the_lost_worker(logs, cluster, returncode, took, how):
+def _assert_named_the_lost_worker(logs, cluster, returncode, took, *hows):
+    """The survivor exits 4 in time, naming worker 1 and one of ``hows`` as the way it was lost."""
     print(f"survivor exited {returncode} {took:.1f} s after worker 1 was lost: {_errors(logs[0])}")
     assert returncode == 4, open(logs[0]).read()[-3000:]
     (line,) = _errors(logs[0])
-    assert line.startswith(f"error: worker 1 ({cluster['worker'][1]}) was lost ({how}"), line
+    named = f"error: worker 1 ({cluster['worker'][1]}) was lost ("
+    assert any(line.startswith(named + how) for how in hows), line
     assert "--resume" in line
     assert "Traceback" not in open(logs[0]).read()
     assert took < EXIT_BOUND_S, took
@@ -206,7 +208,12 @@ def _assert_named_the_lost_worker(logs, cluster, returncode, took, how):
 def test_kill_9_of_a_worker_stops_the_other_then_resume_equals_uninterrupted(tmp_path):
     reference = _train(tmp_path / "ref", tmp_path / "ref.log", *TRAIN_ARGS, "--strategy", "default")
     run, logs, cluster, saved, returncode, took = _lose_worker(tmp_path, signal.SIGKILL)
-    _assert_named_the_lost_worker(logs, cluster, returncode, took, "its connection closed")
+    # A killed process's sockets close, but which the survivor notices first depends on what it
+    # was doing: a collective in flight fails on the closed connection; between collectives the
+    # coordination service's missed heartbeats come first (CI saw both). Both name worker 1.
+    _assert_named_the_lost_worker(
+        logs, cluster, returncode, took, "its connection closed", "it sent no heartbeat"
+    )
     assert not (run / "generator.keras").exists()  # it really stopped before the end
     assert saved in (1, 2)
 

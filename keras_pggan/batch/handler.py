@@ -7,10 +7,10 @@ SavedModel, a ``.tflite`` build). It holds only the model's path and options, so
 into worker processes; ``RunInference`` calls :meth:`InpaintModelHandler.load_model` once per
 worker. A model on a remote filesystem (``gs://``, ``s3://``) is copied to a local folder first.
 
-:func:`fill_many` fills a batch of images of any sizes: it plans each image's network runs as
-``Inpainter.__call__`` does (:func:`keras_pggan.inference.regions.plan_with_labels`), runs the
-crops that share a size as one batch through :meth:`Inpainter.predict_batch` and pastes each fill
-back into its own holes, so every image gets the pixels ``python -m keras_pggan.inpaint`` gives.
+Each bundle goes through :meth:`Inpainter.fill_many`, the one owner of "plan the crops, run
+those of a size as one batch, paste each fill into its own holes" (``Inpainter.__call__`` is
+the same with one image), so every image gets the pixels ``python -m keras_pggan.inpaint``
+gives.
 
 Example:
     >>> handler = InpaintModelHandler("saved_models/pggan_dres-int8.tflite")  # doctest: +SKIP
@@ -32,11 +32,6 @@ from keras_pggan.batch.config import DEFAULT_MAX_BATCH
 from keras_pggan.inference.regions import (
     DEFAULT_CONTEXT,
     DEFAULT_WORKING_SIZE,
-    MIN_CONTEXT_PX,
-    owned_holes,
-    plan_with_labels,
-    resize_u8,
-    shrink_holes,
 )
 
 METRICS_NAMESPACE = "keras_pggan.batch"
@@ -54,47 +49,6 @@ class Example(NamedTuple):
     source: str
     image: np.ndarray
     holes: np.ndarray
-
-
-def fill_many(inpainter, images: Sequence[np.ndarray], holes: Sequence[np.ndarray]) -> list:
-    """Inpaints images of any sizes, batching the network runs that share a size.
-
-    Args:
-        inpainter: a :class:`keras_pggan.inference.inpainter.Inpainter`.
-        images: uint8 [H,W,3] each (sizes may differ).
-        holes: bool [H,W] each, True = hole.
-
-    Returns:
-        uint8 [H,W,3] per image: what ``inpainter(image, holes)`` returns.
-    """
-    outs = [np.array(image, np.uint8, copy=True) for image in images]
-    runs: dict[tuple[int, int], list] = {}
-    for i, (image, hole) in enumerate(zip(outs, holes)):
-        regions, labels = plan_with_labels(
-            hole, inpainter.working_size, inpainter.context, MIN_CONTEXT_PX
-        )
-        for region in regions:
-            rows, cols = region.slices
-            crop, crop_holes = image[rows, cols], hole[rows, cols]
-            nh, nw = region.network_size
-            if region.scale < 1:
-                x, m = resize_u8(crop, nh, nw), shrink_holes(crop_holes, nh, nw)
-            else:
-                x, m = crop.copy(), crop_holes
-            own = owned_holes(region, crop_holes, labels, MIN_CONTEXT_PX)
-            runs.setdefault(x.shape[:2], []).append((i, region, x, m, own))
-    # Every crop is cut before any fill is pasted (``crop.copy()``): fills never feed each other,
-    # as in Inpainter.__call__, where each crop comes from the input image.
-    for same_size in runs.values():
-        fills = inpainter.predict_batch(
-            np.stack([run[2] for run in same_size]), np.stack([run[3] for run in same_size])
-        )
-        for (i, region, _, _, own), fill in zip(same_size, fills):
-            if region.scale < 1:
-                fill = resize_u8(fill, region.height, region.width)
-            rows, cols = region.slices
-            outs[i][rows, cols][own] = fill[own]
-    return outs
 
 
 def local_model_path(path: str) -> str:
@@ -180,7 +134,7 @@ class InpaintModelHandler(ModelHandler[Example, PredictionResult, Any]):
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[PredictionResult]:
         """A ``PredictionResult(example, filled uint8 [H,W,3])`` per example, in order."""
-        outs = fill_many(model, [e.image for e in batch], [e.holes for e in batch])
+        outs = model.fill_many([e.image for e in batch], [e.holes for e in batch])
         return [PredictionResult(e, out) for e, out in zip(batch, outs)]
 
     def get_num_bytes(self, batch: Sequence[Example]) -> int:

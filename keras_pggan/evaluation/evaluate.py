@@ -401,27 +401,15 @@ def _data_root(data_dir: str) -> str:
     return data_dir if os.path.isdir(data_dir) else os.path.dirname(os.path.abspath(data_dir))
 
 
-def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
-    """Runs every model and baseline on the same images and masks; writes the outputs.
-
-    Returns:
-        The ``metrics.json`` content.
+def _eval_files(cfg: EvalConfig) -> list[str]:
+    """The first ``cfg.count`` images of ``cfg.data_dir`` (a folder or a list file), sorted.
 
     Raises:
-        FileNotFoundError: a missing data folder, model, mask set or feature model.
-        ValueError: bad inputs (no images, wrong mask size or count, undecodable image).
-        AssertionError: a method was scored on a mask other than the manifest's (a bug).
+        FileNotFoundError: no such folder or list file, or a listed image is missing.
+        ValueError: no images.
     """
-    import keras
-    from PIL import Image
-    from tqdm import tqdm
-
     from keras_pggan.data.pipeline import LIST_EXTENSIONS, list_image_files, resolve_sources
-    from keras_pggan.inference.inpainter import Inpainter
-    from keras_pggan.io_utils import atomic_path, write_text_atomic
 
-    start = time.perf_counter()
-    keras.utils.set_random_seed(cfg.seed)
     if os.path.isfile(cfg.data_dir) and cfg.data_dir.lower().endswith(LIST_EXTENSIONS):
         files, _ = resolve_sources([cfg.data_dir])  # a list file (e.g. the V split's)
         missing = [f for f in files if not os.path.exists(f)]
@@ -439,11 +427,21 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
             f"note: --count {cfg.count}: {cfg.data_dir} holds {len(files)} images; using all",
             file=sys.stderr,
         )
-    files = files[: cfg.count or len(files)]
-    n = len(files)
-    masks, manifest, mask_folder = resolve_masks(cfg, n)
-    entries = manifest["masks"][:n]
-    expected = [mask_digest(m) for m in masks]
+    return files[: cfg.count or len(files)]
+
+
+def _method_runners(cfg: EvalConfig) -> tuple[dict, dict, dict, list[str]]:
+    """Loads the models and the available baselines.
+
+    Returns:
+        ``(methods, runners, skipped, notes)``: each method's report entry, its batch runner
+        (uint8 [B,H,W,3], bool [B,H,W] → uint8 [B,H,W,3]), the baselines skipped with why, and
+        a note per skipped baseline.
+
+    Raises:
+        ValueError: nothing to evaluate (no model, every baseline unavailable).
+    """
+    from keras_pggan.inference.inpainter import Inpainter
 
     notes: list[str] = []
     methods: dict[str, dict[str, Any]] = {}
@@ -464,6 +462,100 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
         methods[name] = {"kind": "baseline", "title": BASELINE_TITLES[name]}
     if not runners:
         raise ValueError("nothing to evaluate: no model and every baseline was skipped")
+    return methods, runners, skipped, notes
+
+
+def _write_sheets(sheet_dir, idx, num_sheets, truth, masks, outputs) -> None:
+    """One comparison sheet (masked input, every method, truth) per image index < num_sheets."""
+    from PIL import Image
+
+    from keras_pggan.io_utils import atomic_path
+
+    for j, i in enumerate(idx):
+        if i >= num_sheets:
+            break
+        columns = [("masked input", masked_input(truth[j], masks[j]))]
+        columns += [(name, out[j]) for name, out in outputs.items()]
+        columns += [("truth", truth[j])]
+        path = os.path.join(sheet_dir, f"sheet_{i:05d}.png")
+        os.makedirs(sheet_dir, exist_ok=True)
+        with atomic_path(path) as tmp:
+            Image.fromarray(comparison_sheet(columns)).save(tmp, format="PNG")
+
+
+def _feature_scores(features: dict, lpips: list | None, name: str, n: int) -> dict:
+    """``{"fid", "lpips"}`` of method ``name`` (None without a feature model; FID needs n ≥ 2)."""
+    if lpips is None or not features[name]:
+        return {"fid": None, "lpips": None}
+    fid = None
+    if n >= 2:
+        fid = M.frechet_distance(np.concatenate(features["truth"]), np.concatenate(features[name]))
+    return {"fid": fid, "lpips": float(np.mean(np.concatenate(lpips)))}
+
+
+def _feature_note(feature_model: str | None, n: int) -> str:
+    """The report's note on FID and the LPIPS-style distance."""
+    if not feature_model:
+        return (
+            "FID and the LPIPS-style distance were not computed: they need a pretrained feature "
+            "extractor, none ships and no weights can be downloaded; pass --feature-model "
+            "FILE.keras (images [N,H,W,3] in [0,1] → features)."
+        )
+    return (
+        f"FID and LPIPS-style distances use `{feature_model}`; FID on {n} images is "
+        "biased upwards (compare only at equal image counts)."
+    )
+
+
+def _inputs_record(cfg: EvalConfig, files, manifest: dict, mask_folder: str, masks_sha: str):
+    """The report's ``images`` and ``mask_set`` entries: what was scored, reproducibly."""
+    n = len(files)
+    return {
+        "images": {
+            "dir": cfg.data_dir,
+            "count": n,
+            "files": [os.path.relpath(f, cfg.data_dir) for f in files],
+            "preprocess": f"sorted files; short side resized to {cfg.size} px (bilinear, "
+            f"antialiased), centre crop {cfg.size}×{cfg.size}",
+        },
+        "mask_set": {
+            "dir": mask_folder,
+            "kind": manifest.get("kind"),
+            "size": int(manifest["size"]),
+            "seed": manifest.get("seed"),
+            "count_in_set": len(manifest["masks"]),
+            "used": n,
+            "manifest_sha256": _file_sha256(os.path.join(mask_folder, "manifest.json")),
+            "masks_sha256": masks_sha,
+        },
+    }
+
+
+def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
+    """Runs every model and baseline on the same images and masks; writes the outputs.
+
+    Returns:
+        The ``metrics.json`` content.
+
+    Raises:
+        FileNotFoundError: a missing data folder, model, mask set or feature model.
+        ValueError: bad inputs (no images, wrong mask size or count, undecodable image).
+        AssertionError: a method was scored on a mask other than the manifest's (a bug).
+    """
+    import keras
+    from tqdm import tqdm
+
+    from keras_pggan.io_utils import write_text_atomic
+
+    start = time.perf_counter()
+    keras.utils.set_random_seed(cfg.seed)
+    files = _eval_files(cfg)
+    n = len(files)
+    masks, manifest, mask_folder = resolve_masks(cfg, n)
+    entries = manifest["masks"][:n]
+    expected = [mask_digest(m) for m in masks]
+
+    methods, runners, skipped, notes = _method_runners(cfg)
 
     extractor = _feature_extractor(cfg.feature_model) if cfg.feature_model else None
     features: dict[str, list] = {"truth": [], **{k: [] for k in runners}}
@@ -509,16 +601,7 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
             saved_outputs.save_batch(cfg.out_dir, idx, truth, batch_masks, outputs)
         if extractor is not None:
             features["truth"].append(M.extract_features(truth, extractor, cfg.batch_size))
-        for j, i in enumerate(idx):
-            if i >= cfg.num_sheets:
-                break
-            columns = [("masked input", masked_input(truth[j], batch_masks[j]))]
-            columns += [(name, outputs[name][j]) for name in runners]
-            columns += [("truth", truth[j])]
-            path = os.path.join(sheet_dir, f"sheet_{i:05d}.png")
-            os.makedirs(sheet_dir, exist_ok=True)
-            with atomic_path(path) as tmp:
-                Image.fromarray(comparison_sheet(columns)).save(tmp, format="PNG")
+        _write_sheets(sheet_dir, idx, cfg.num_sheets, truth, batch_masks, outputs)
         bar.update(len(idx))
     bar.close()
 
@@ -536,24 +619,8 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
         ).hexdigest()
         assert info["masks_sha256"] == masks_sha, name
         info["seconds"] = round(seconds[name], 3)
-        info["fid"] = info["lpips"] = None
-        if extractor is not None:
-            info["lpips"] = float(np.mean(np.concatenate(lpips[name])))
-            if n >= 2:
-                info["fid"] = M.frechet_distance(
-                    np.concatenate(features["truth"]), np.concatenate(features[name])
-                )
-    if extractor is None:
-        notes.append(
-            "FID and the LPIPS-style distance were not computed: they need a pretrained feature "
-            "extractor, none ships and no weights can be downloaded; pass --feature-model "
-            "FILE.keras (images [N,H,W,3] in [0,1] → features)."
-        )
-    else:
-        notes.append(
-            f"FID and LPIPS-style distances use `{cfg.feature_model}`; FID on {n} images is "
-            "biased upwards (compare only at equal image counts)."
-        )
+        info.update(_feature_scores(features, lpips.get(name), name, n))
+    notes.append(_feature_note(cfg.feature_model, n))
     notes.append(
         "Models run on the whole crop (no tiling), padded to the network multiple by mirroring; "
         "baselines see the same uint8 crops and masks."
@@ -562,23 +629,7 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "config": dataclasses.asdict(cfg),
-        "images": {
-            "dir": cfg.data_dir,
-            "count": n,
-            "files": [os.path.relpath(f, cfg.data_dir) for f in files],
-            "preprocess": f"sorted files; short side resized to {cfg.size} px (bilinear, "
-            f"antialiased), centre crop {cfg.size}×{cfg.size}",
-        },
-        "mask_set": {
-            "dir": mask_folder,
-            "kind": manifest.get("kind"),
-            "size": int(manifest["size"]),
-            "seed": manifest.get("seed"),
-            "count_in_set": len(manifest["masks"]),
-            "used": n,
-            "manifest_sha256": _file_sha256(os.path.join(mask_folder, "manifest.json")),
-            "masks_sha256": masks_sha,
-        },
+        **_inputs_record(cfg, files, manifest, mask_folder, masks_sha),
         "psnr_cap_db": M.PSNR_CAP_DB,
         "methods": methods,
         "skipped": skipped,

@@ -177,31 +177,65 @@ class Inpainter:
             ValueError: bad shapes or mask size, a dtype other than uint8 / float (image) or
                 bool / integer / float (mask), NaN or Inf values.
         """
-        image = as_uint8_image(image)
-        holes = as_hole_mask(mask)
-        if holes.shape != image.shape[:2]:
-            raise ValueError(
-                f"mask is {holes.shape[1]}x{holes.shape[0]} (WxH) but the image is "
-                f"{image.shape[1]}x{image.shape[0]}"
+        return self.fill_many([image], [mask])[0]
+
+    def fill_many(self, images, masks) -> list[np.ndarray]:
+        """Inpaints images of any sizes, running the crops that share a size as one batch.
+
+        Each image's network runs are planned as for one image (:meth:`plan`); every crop is cut
+        from its input before any fill is pasted, so fills never feed each other, and each fill
+        goes back only into the holes its region owns. ``__call__`` is this with one image; the
+        Beam handler (:mod:`keras_pggan.batch.handler`) calls it with a bundle of images.
+
+        Args:
+            images: uint8 [H,W,3] each (float in [0,1] is rounded to uint8 first); sizes may
+                differ.
+            masks: one per image, [H,W] (or [H,W,1]) bool or {0,1} (8-bit: >= 128), 1 = hole.
+
+        Returns:
+            uint8 [H,W,3] per image; every known pixel is byte-identical to its input.
+
+        Raises:
+            ValueError: as :meth:`__call__`, or a different number of images and masks.
+        """
+        if len(images) != len(masks):
+            raise ValueError(f"{len(images)} images but {len(masks)} masks")
+        inputs, holes = [], []
+        for image, mask in zip(images, masks):
+            image, hole = as_uint8_image(image), as_hole_mask(mask)
+            if hole.shape != image.shape[:2]:
+                raise ValueError(
+                    f"mask is {hole.shape[1]}x{hole.shape[0]} (WxH) but the image is "
+                    f"{image.shape[1]}x{image.shape[0]}"
+                )
+            inputs.append(image)
+            holes.append(hole)
+        runs: dict[tuple[int, int], list] = {}
+        for i, (image, hole) in enumerate(zip(inputs, holes)):
+            regions, labels = plan_with_labels(
+                hole, self.working_size, self.context, MIN_CONTEXT_PX
             )
-        out = image.copy()
-        regions, block_labels = plan_with_labels(
-            holes, self.working_size, self.context, MIN_CONTEXT_PX
-        )
-        for region in regions:
-            rows, cols = region.slices
-            crop, crop_holes = image[rows, cols], holes[rows, cols]
-            nh, nw = region.network_size
-            if region.scale < 1:
-                x, m = resize_u8(crop, nh, nw), shrink_holes(crop_holes, nh, nw)
-            else:
-                x, m = crop, crop_holes
-            fill = self.predict_batch(x[None], m[None])[0]
-            if region.scale < 1:
-                fill = resize_u8(fill, region.height, region.width)
-            own = owned_holes(region, crop_holes, block_labels, MIN_CONTEXT_PX)
-            out[rows, cols][own] = fill[own]
-        return out
+            for region in regions:
+                rows, cols = region.slices
+                crop, crop_holes = image[rows, cols], hole[rows, cols]
+                nh, nw = region.network_size
+                if region.scale < 1:
+                    x, m = resize_u8(crop, nh, nw), shrink_holes(crop_holes, nh, nw)
+                else:
+                    x, m = crop, crop_holes
+                own = owned_holes(region, crop_holes, labels, MIN_CONTEXT_PX)
+                runs.setdefault(x.shape[:2], []).append((i, region, x, m, own))
+        outs = [image.copy() for image in inputs]
+        for same_size in runs.values():
+            fills = self.predict_batch(
+                np.stack([run[2] for run in same_size]), np.stack([run[3] for run in same_size])
+            )
+            for (i, region, _, _, own), fill in zip(same_size, fills):
+                if region.scale < 1:
+                    fill = resize_u8(fill, region.height, region.width)
+                rows, cols = region.slices
+                outs[i][rows, cols][own] = fill[own]
+        return outs
 
 
 def default_model_path() -> str:

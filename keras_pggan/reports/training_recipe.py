@@ -82,6 +82,19 @@ RECIPES_V3 = {
             "train": {"global_batch_size": 4},
         },
     ),
+    # The long run's recipe (ship_v3): the picked colour lever (v3-ycbcr) at the evaluation
+    # scale, because the colour diagnosis found the model's chroma error growing with distance
+    # from the hole's edge past what 128² crops show it (a 128-px hole at 256² has pixels 64 px
+    # from any edge; the 128² crops' holes, < 32 px mostly).
+    "v3-ycbcr-256": (
+        "v3-ycbcr with v3-stage256's crops and holes",
+        {
+            "loss": {"colour_space": "ycbcr", "chroma_weight": 3.0},
+            "data": {"image_size": 256, "resize_to": 256},
+            "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
+            "train": {"global_batch_size": 4},
+        },
+    ),
 }
 SETS = {"v2": RECIPES, "v3": RECIPES_V3}
 

@@ -1,0 +1,58 @@
+"""The recipe tables' configs and ``python -m scripts.training_recipe config`` (no training)."""
+
+import json
+
+import pytest
+
+from keras_pggan.config import ExperimentConfig
+from keras_pggan.reports import training_recipe as tr
+from scripts import training_recipe as script
+
+
+def test_each_v3_recipe_is_the_shipped_recipe_with_only_its_own_changes():
+    base = tr.recipe_config("v3-base", bf16=False).to_dict()
+    for name, (_, overrides) in tr.RECIPES_V3.items():
+        cfg = tr.recipe_config(name, bf16=True).to_dict()  # v3 fixes float32 whatever bf16 says
+        assert cfg["train"]["precision"] == "float32" and cfg["name"] == f"recipe-{name}"
+        assert cfg["train"]["g_learning_rate"] == 5e-5
+        # Same 136 validation images whatever the batch.
+        assert cfg["train"]["validation_steps"] * cfg["train"]["global_batch_size"] == 136
+        changed = {
+            (section, key)
+            for section, values in cfg.items()
+            if isinstance(values, dict)
+            for key, value in values.items()
+            if base[section][key] != value
+        }
+        asked = {(s, k) for s, values in overrides.items() for k in values}
+        asked.discard(("train", "validation_steps"))
+        changed.discard(("train", "validation_steps"))
+        assert changed <= asked, (name, changed - asked)
+
+
+def test_the_long_run_recipe_joins_the_colour_lever_and_the_evaluation_scale():
+    cfg = tr.recipe_config("v3-ycbcr-256", bf16=False)
+    ycbcr, stage = tr.recipe_config("v3-ycbcr", False), tr.recipe_config("v3-stage256", False)
+    assert cfg.loss == ycbcr.loss and cfg.loss.colour_space == "ycbcr"
+    assert cfg.data == stage.data and cfg.data.image_size == 256
+    assert cfg.mask == stage.mask and cfg.train.global_batch_size == 4
+
+
+def test_config_command_writes_a_loadable_config_and_keeps_an_existing_file(tmp_path, capsys):
+    out = tmp_path / "long.json"
+    assert script.main(["config", "v3-ycbcr-256", "--out", str(out)]) == 0
+    cfg = ExperimentConfig.load(str(out))
+    assert cfg == tr.recipe_config("v3-ycbcr-256", bf16=False)
+    out.write_text("{}")
+    assert script.main(["config", "v3-ycbcr", "--out", str(out)]) == 2
+    assert "--out" in capsys.readouterr().err and json.loads(out.read_text()) == {}
+    assert script.main(["config", "v3-ycbcr", "--out", str(out), "--overwrite"]) == 0
+    assert ExperimentConfig.load(str(out)).loss.chroma_weight == 3.0
+
+
+@pytest.mark.parametrize("name", ["v3-nope", ""])
+def test_config_command_names_the_known_recipes_for_an_unknown_one(tmp_path, capsys, name):
+    assert script.main(["config", name, "--out", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"unknown recipe {name!r}" in err and "v3-ycbcr-256" in err
+    assert not (tmp_path / "x.json").exists()
