@@ -1,11 +1,19 @@
 """Where the shipped model's colour goes wrong (issue 35): probes on V, model beside Telea.
 
 Writes ``colour_diagnosis.json`` and ``colour_diagnosis.md`` under ``--out`` (a new temporary
-folder unless given; an existing file there is kept unless ``--overwrite``).
+folder unless given; an existing file there is kept unless ``--overwrite``). The report's lines
+are the model card's section "Where the colour goes wrong"
+(:func:`keras_pggan.reports.colour.diagnosis_lines`); ``--write-card FOLDER --overwrite`` puts
+the diagnosis into the card in FOLDER (``model_card.json`` keeps its other entries and
+``MODEL_CARD.md`` is re-rendered) without shipping again, measured now or read back with
+``--from-json``. The card must be of the diagnosed model (same file, by sha256 where the
+diagnosis records it).
 
 Example:
     python -m scripts.colour_diagnosis --model saved_models/pggan_dres.keras \\
         --out docs/colour_diagnosis
+    python -m scripts.colour_diagnosis --from-json docs/colour_diagnosis/colour_diagnosis.json \\
+        --write-card saved_models/ --overwrite
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ import sys
 import tempfile
 
 import numpy as np
+
+from keras_pggan import cli
+from keras_pggan.errors import UserError
+from keras_pggan.io_utils import check_writable
 
 VAL_LISTS = {
     "cmp_facade_val": os.path.join("scripts", "configs", "splits", "val_cmp_facade.txt"),
@@ -68,7 +80,8 @@ def diagnose(model: str, limit: int | None, large: int) -> dict:
 
     inpainter = Inpainter.from_path(model)
     fills = {"model": inpainter, "telea": get_baseline("telea")}
-    result: dict = {"model": model, "parts": {}}
+    result: dict = {"model": model, "model_sha256": colour.file_sha256(model), "parts": {}}
+    result["counts"] = {}
     for part, files in _parts(limit).items():
         imgs256 = [load_eval_image(f, 256) for f in files]
         imgs128 = [colour.resize_uint8(x, (128, 128)) for x in imgs256]
@@ -93,81 +106,95 @@ def diagnose(model: str, limit: int | None, large: int) -> dict:
             rows = colour.per_image_rows(fills, imgs, masks)
             entry[key] = {k: colour.mean_rows(v) for k, v in rows.items() if k in fills}
         result["parts"][part] = entry
+        result["counts"][part] = len(files)
         print(f"[{part}] done ({len(files)} photos)", flush=True)
     if large:
-        result["large_photo"] = _large_photo_probe(
-            inpainter, _parts(None)["imagenet_holdout"][:: max(1, 100 // large)][:large]
-        )
+        files = _parts(None)["imagenet_holdout"][:: max(1, 100 // large)][:large]
+        result["large_photo"] = _large_photo_probe(inpainter, files)
+        result["large_photos"] = len(files)
     return result
 
 
 def render(result: dict) -> str:
-    lines = [
-        "# Colour diagnosis (issue 35)",
-        "",
-        f"Model: `{result['model']}`. V at 256², the card's seeded masks; Telea = OpenCV Telea. "
-        "Chroma: mean |ΔCb|,|ΔCr| over hole pixels (BT.601, 8-bit levels); blotch: % of hole "
-        "pixels whose chroma is > 12 levels off. Made by `python -m scripts.colour_diagnosis`.",
-        "",
-        "| part, holes | model PSNR / chroma / blotch | Telea PSNR / chroma / blotch | model "
-        "chroma − Telea (95 % CI) | model, chroma blurred σ=8 | model luma + Telea chroma PSNR |",
-        "|---|---|---|---|---|---|",
-    ]
-    for part, e in result["parts"].items():
-        for kind in ("center", "freeform"):
-            r = e[kind]
-            m, t, b, s = r["model"], r["telea"], r["blur8"], r.get("swap", {})
-            d, lo, hi = r["chroma_gap_ci"]
-            lines.append(
-                f"| {part}, {kind} | {m['psnr']:.2f} / {m['hole_chroma']:.2f} / "
-                f"{m['hole_blotch']:.1f} | {t['psnr']:.2f} / {t['hole_chroma']:.2f} / "
-                f"{t['hole_blotch']:.1f} | {d:+.2f} ({lo:+.2f}, {hi:+.2f}) | "
-                f"{b['hole_chroma']:.2f} | {s.get('psnr', float('nan')):.2f} |"
-            )
-    lines += ["", "Chroma error by distance from the hole's edge (px), centre-128 holes:", ""]
-    bands = next(iter(result["parts"].values()))["center"]["by_distance"]["model"]
-    lines.append("| part | fill | " + " | ".join(b["band"] for b in bands) + " |")
-    lines.append("|---|---|" + "---:|" * len(bands))
-    for part, e in result["parts"].items():
-        for label, row in e["center"]["by_distance"].items():
-            cells = " | ".join(f"{b['chroma']:.2f}" for b in row)
-            lines.append(f"| {part} | {label} | {cells} |")
-    lines += ["", "Scale: centre holes at the training scale and at the evaluation scale:", ""]
-    lines.append("| part | holes | model PSNR / chroma | Telea PSNR / chroma |")
-    lines.append("|---|---|---|---|")
-    for part, e in result["parts"].items():
-        for key in ("center64_at_128", "center64_at_256"):
-            m, t = e[key]["model"], e[key]["telea"]
-            lines.append(
-                f"| {part} | {key} | {m['psnr']:.2f} / {m['hole_chroma']:.2f} | "
-                f"{t['psnr']:.2f} / {t['hole_chroma']:.2f} |"
-            )
-    if "large_photo" in result:
-        lp = result["large_photo"]
-        lines += ["", "Large photos (ImageNet V photos scaled to 3000 px, a centred ellipse):", ""]
-        lines.append("| path | PSNR at 768 | chroma | blotch |")
-        lines.append("|---|---|---|---|")
-        for k, v in lp.items():
-            lines.append(
-                f"| {k} | {v['psnr']:.2f} | {v['hole_chroma']:.2f} | {v['hole_blotch']:.1f} |"
-            )
+    """The report ``colour_diagnosis.md``: the same lines as the model card's section."""
+    from keras_pggan.reports import colour
+
+    lines = ["# Colour diagnosis (issue 35)", "", *colour.diagnosis_lines(result)]
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m scripts.colour_diagnosis",
+        description=__doc__.splitlines()[0],
+        formatter_class=cli.HelpFormatter,
+    )
     p.add_argument("--model", default=os.path.join("saved_models", "pggan_dres.keras"))
     p.add_argument("--out", default=None, help="folder for the JSON and markdown (default: temp)")
     p.add_argument("--limit", type=int, default=None, help="photos per part (default: all)")
     p.add_argument("--large", type=int, default=8, help="large-photo probes (0: none)")
-    p.add_argument("--overwrite", action="store_true")
-    args = p.parse_args(argv)
+    p.add_argument(
+        "--from-json",
+        default=None,
+        metavar="FILE",
+        help="a colour_diagnosis.json measured before: print its report (or put it into a card "
+        "with --write-card) instead of measuring",
+    )
+    p.add_argument(
+        "--write-card",
+        default=None,
+        metavar="FOLDER",
+        help="put the diagnosis into the model card in FOLDER (its model_card.json gets "
+        "'colour_diagnosis', MODEL_CARD.md is re-rendered); needs --overwrite",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the JSON and markdown in --out, and rewrite the --write-card card",
+    )
+    return p
+
+
+def _run(args: argparse.Namespace) -> None:
+    from keras_pggan.reports import colour, model_card
+
+    # Refused before an hour of measuring: a card to amend needs --overwrite, and must be the
+    # card of the model about to be diagnosed.
+    card = model_card.card_to_amend(args.write_card, args.overwrite) if args.write_card else None
+    if args.from_json:
+        if args.out:
+            raise UserError("--out: not with --from-json (nothing is measured)")
+        result = _read_diagnosis(args.from_json)
+        if card is None:
+            print(render(result), end="")
+    else:
+        if card is not None:
+            identity = {"model": args.model, "model_sha256": colour.file_sha256(args.model)}
+            colour.check_diagnosed_model(identity, card, args.write_card)
+        result = _measure(args)
+    if card is not None:
+        colour.check_diagnosed_model(result, card, args.write_card)
+        paths = model_card.write_card(args.write_card, {**card, "colour_diagnosis": result})
+        print(f"wrote {paths[0]} and {paths[1]}")
+
+
+def _read_diagnosis(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            result = json.load(f)
+        if not isinstance(result.get("parts"), dict) or "model" not in result:
+            raise ValueError("no 'model' and 'parts'")
+    except (OSError, ValueError, AttributeError) as e:
+        raise UserError(f"--from-json: {path} is not a colour diagnosis ({e})") from e
+    return result
+
+
+def _measure(args: argparse.Namespace) -> dict:
+    """Runs the diagnosis and writes ``colour_diagnosis.json`` and ``.md`` under ``--out``."""
     out = args.out or tempfile.mkdtemp(prefix="colour_diagnosis_")
     paths = [os.path.join(out, f"colour_diagnosis.{e}") for e in ("json", "md")]
-    existing = [q for q in paths if os.path.exists(q)]
-    if existing and not args.overwrite:
-        print(f"error: {existing[0]} exists; pass --overwrite to replace it", file=sys.stderr)
-        return 2
+    for path in paths:
+        check_writable(path, args.overwrite, "--out")
     result = diagnose(args.model, args.limit, args.large)
     os.makedirs(out, exist_ok=True)
     with open(paths[0], "w", encoding="utf-8") as f:
@@ -175,7 +202,11 @@ def main(argv=None) -> int:
     with open(paths[1], "w", encoding="utf-8") as f:
         f.write(render(result))
     print(f"wrote {paths[1]}")
-    return 0
+    return result
+
+
+def main(argv=None) -> int:
+    return cli.run(_run, build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@
 writes its card with :func:`write_card`; ``MODEL_CARD.md`` is always :func:`render_model_card` of
 ``model_card.json`` (``tests/shipped_model_test.py`` checks the shipped pair). A warm start from
 a shipped generator reads the card back with :func:`card_lineage`, so the new run knows the
-chain that made its starting weights (:mod:`keras_pggan.reports.lineage`).
+chain that made its starting weights (:mod:`keras_pggan.reports.lineage`). A card with a
+``colour_diagnosis`` (``python -m scripts.colour_diagnosis --write-card``) renders the section
+"Where the colour goes wrong" after the V tables
+(:func:`keras_pggan.reports.colour.diagnosis_lines`).
 
 Example:
     >>> from keras_pggan.reports import model_card
@@ -20,10 +23,13 @@ import os
 from keras_pggan.errors import UserError
 from keras_pggan.evaluation.metrics import BLOTCH_LEVELS
 from keras_pggan.io_utils import write_text_atomic
+from keras_pggan.reports import colour
 from keras_pggan.reports.lineage import continued_line
 
 CARD_JSON = "model_card.json"
 CARD_MD = "MODEL_CARD.md"
+# The section that ``colour_diagnosis`` (scripts/colour_diagnosis.py's JSON) renders to.
+COLOUR_SECTION = "## Where the colour goes wrong"
 
 KINDS = (("center", "centred 128² square"), ("freeform", "free-form strokes"))
 BASELINES = {"OpenCV Telea": "telea", "OpenCV Navier–Stokes": "ns", "mean fill": "mean"}
@@ -76,6 +82,31 @@ def write_card(folder: str, card: dict) -> tuple[str, str]:
     write_text_atomic(json_path, json.dumps(card, indent=2))
     write_text_atomic(md_path, render_model_card(card))
     return json_path, md_path
+
+
+def card_to_amend(folder: str, overwrite: bool, what: str = "--write-card") -> dict:
+    """The card in ``folder``, read to add a section to it (:func:`write_card` writes it back).
+
+    Amending rewrites ``model_card.json`` and re-renders ``MODEL_CARD.md``, files a user did not
+    name, so it needs ``overwrite``; asked before any long measurement.
+
+    Args:
+        folder: the card's folder (``saved_models/`` for the shipped model).
+        overwrite: the user passed ``--overwrite``.
+        what: the flag named in the messages.
+
+    Raises:
+        UserError: no card in ``folder``, or not ``overwrite``.
+    """
+    card = read_card(folder)
+    if card is None:
+        raise UserError(f"{what}: no {CARD_JSON} in {folder}")
+    if not overwrite:
+        raise UserError(
+            f"{what}: this rewrites {os.path.join(folder, CARD_JSON)} and re-renders "
+            f"{CARD_MD} (the card's other entries are kept); pass --overwrite to do it"
+        )
+    return card
 
 
 def card_lineage(generator_path: str | None) -> dict | None:
@@ -280,6 +311,11 @@ def render_model_card(card: dict) -> str:
         "",
         f"![free-form]({card['figures']['sheet_freeform']})",
         "",
+    ]
+    if card.get("colour_diagnosis"):  # cards before issue 35 have none, and render as they did
+        diagnosis = colour.diagnosis_lines(card["colour_diagnosis"])
+        lines += [COLOUR_SECTION, "", *diagnosis, ""]
+    lines += [
         "## Flat colours",
         "",
         "A centred 64² hole in a flat 256² image; signed error of the fill's mean per channel "
