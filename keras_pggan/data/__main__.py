@@ -2,9 +2,12 @@
 
 Example:
     python -m keras_pggan.data make-tfrecords photos/ shards/ --shards 8
+    python -m keras_pggan.data make-tfrecords photos/ small/ --short-side 256 --quality 90
 
 Each record holds the file's original bytes and its name
 (:func:`keras_pggan.data.pipeline.write_tfrecords`); undecodable files are skipped and listed.
+``--short-side`` / ``--quality`` re-encode every image as a JPEG with its short side at most
+that (a small pack for training at ``--resize-to`` up to it, e.g. to carry to a GPU machine).
 """
 
 from __future__ import annotations
@@ -29,13 +32,28 @@ def build_parser() -> argparse.ArgumentParser:
     mk.add_argument("out", metavar="OUT", help="output folder for the shards")
     mk.add_argument("--shards", type=int, default=8)
     mk.add_argument("--prefix", default="images")
+    mk.add_argument(
+        "--short-side",
+        type=int,
+        default=None,
+        help="re-encode as JPEG with the short side at most this many pixels (never enlarged)",
+    )
+    mk.add_argument(
+        "--quality",
+        type=int,
+        default=None,
+        help="re-encode as JPEG of this quality, 1-95 (90 when only --short-side is given)",
+    )
     return p
 
 
 def _make_tfrecords(args: argparse.Namespace) -> None:
-    report = write_tfrecords(args.sources, args.out, args.shards, args.prefix)
+    report = write_tfrecords(
+        args.sources, args.out, args.shards, args.prefix, args.short_side, args.quality
+    )
     print(
-        f"wrote {report['written']} images into {len(report['shards'])} shards in {args.out}"
+        f"wrote {report['written']} images ({report['bytes'] / 1e6:.1f} MB) into "
+        f"{len(report['shards'])} shards in {args.out}"
         + (f"; skipped {len(report['skipped'])}" if report["skipped"] else "")
     )
 
