@@ -96,8 +96,10 @@ def model_path(generator, tmp_path_factory):
 def pytest_collection_modifyitems(config, items):
     """Runs the ``large`` end-to-end tests first (otherwise in collection order).
 
-    Under ``-n 2`` the minutes-long tests then start while the many short ones fill the other
-    worker, instead of one of them running alone at the end of the suite. Every xdist worker
-    sorts the same collection the same way, as xdist requires.
+    Under ``-n 2 --dist worksteal`` (the README's test command) the minutes-long tests then start
+    while the many short ones fill the other worker, and an idle worker takes queued tests from a
+    busy one, so the suite does not end with one worker running alone (with xdist's default
+    ``load`` scheduling one worker sat idle for the last 14 of 30 minutes here). Every xdist
+    worker sorts the same collection the same way, as xdist requires.
     """
     items.sort(key=lambda item: item.get_closest_marker("large") is None)
