@@ -153,6 +153,62 @@ def _describe(image_id: str, pixels: np.ndarray, **extra) -> dict:
     }
 
 
+# What the page says when the studio has no on-device build (``--web-build``).
+NO_WEB_BUILD = (
+    "Running in this browser needs an on-device build: write one with "
+    "python -m keras_pggan.export web OUT/ and start the studio with --web-build OUT/."
+)
+
+
+def _web_manifest(web_build: str | None) -> str | None:
+    """The on-device build's ``manifest.json`` (None without a build).
+
+    Raises:
+        ValueError: ``web_build`` has no manifest.
+    """
+    if not web_build:
+        return None
+    path = os.path.join(web_build, web_build_lib.MANIFEST)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"{web_build} has no {web_build_lib.MANIFEST}: write it with "
+            "python -m keras_pggan.export web OUT/"
+        )
+    return path
+
+
+def _telea_fill(pixels: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """OpenCV Telea's fill (imported on first use: OpenCV is an optional extra)."""
+    from keras_pggan.evaluation.classical import telea
+
+    return telea(pixels, holes)
+
+
+def _keep_result(store, source_name, out, holes, method, seconds, regions) -> dict:
+    """Stores a fill as a new image named after its source; the JSON the page gets for it.
+
+    A fill of a fill keeps the first name: ``coffee-inpainted``, not ``coffee-inpainted-
+    inpainted``. A mask that covers most of the photo comes with a warning.
+    """
+    ratio = float(holes.mean())
+    warning = None
+    if ratio > MOSTLY_HOLE:
+        warning = f"{ratio:.0%} of the photo was painted as hole: the fill has little to go on."
+    base = re.sub(r"-(inpainted|telea)(-\d+)?$", "", source_name)
+    name = f"{base}-{'inpainted' if method == 'model' else 'telea'}"
+    result_id = store.add(np.asarray(out, np.uint8), name)
+    return _describe(
+        result_id,
+        out,
+        method=method,
+        seconds=round(seconds, 3),
+        hole_ratio=round(ratio, 5),
+        regions=regions,
+        warning=warning,
+        name=name,
+    )
+
+
 def create_app(
     inpainter,
     *,
@@ -195,12 +251,7 @@ def create_app(
     model_lock = threading.Lock()
     telea_ok, telea_reason = _telea_status(telea)
     name = model_name or getattr(inpainter, "backend_name", None) or type(inpainter).__name__
-    manifest_path = os.path.join(web_build, web_build_lib.MANIFEST) if web_build else None
-    if manifest_path and not os.path.isfile(manifest_path):
-        raise ValueError(
-            f"{web_build} has no {web_build_lib.MANIFEST}: write it with "
-            "python -m keras_pggan.export web OUT/"
-        )
+    manifest_path = _web_manifest(web_build)
     info = {
         "model": name,
         "telea": telea_ok,
@@ -209,10 +260,7 @@ def create_app(
         "max_pixels": int(max_pixels),
         "working_size": getattr(inpainter, "working_size", None),
         "on_device": bool(web_build),
-        "on_device_reason": None
-        if web_build
-        else "Running in this browser needs an on-device build: write one with "
-        "python -m keras_pggan.export web OUT/ and start the studio with --web-build OUT/.",
+        "on_device_reason": None if web_build else NO_WEB_BUILD,
     }
     policy = web_build_lib.content_security_policy(web_build_lib.editor_html())
 
@@ -287,32 +335,12 @@ def create_app(
         holes = decode_upload_mask(data, pixels.shape[:2], max_pixels, "mask")
         start = time.perf_counter()
         if method == "telea":
-            from keras_pggan.evaluation.classical import telea as telea_fill
-
-            out = telea_fill(pixels, holes)
-            regions = 1
+            out, regions = _telea_fill(pixels, holes), 1
         else:
             with model_lock:
                 regions = len(inpainter.plan(holes)) if hasattr(inpainter, "plan") else 1
                 out = inpainter(pixels, holes)
         seconds = time.perf_counter() - start
-        ratio = float(holes.mean())
-        warning = None
-        if ratio > MOSTLY_HOLE:
-            warning = f"{ratio:.0%} of the photo was painted as hole: the fill has little to go on."
-        base = re.sub(r"-(inpainted|telea)(-\d+)?$", "", source.name)
-        suffix = "inpainted" if method == "model" else "telea"
-        result_id = store.add(np.asarray(out, np.uint8), f"{base}-{suffix}")
-        body = _describe(
-            result_id,
-            out,
-            method=method,
-            seconds=round(seconds, 3),
-            hole_ratio=round(ratio, 5),
-            regions=regions,
-            warning=warning,
-            name=f"{base}-{suffix}",
-        )
-        return JSONResponse(body)
+        return JSONResponse(_keep_result(store, source.name, out, holes, method, seconds, regions))
 
     return app
