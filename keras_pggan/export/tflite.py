@@ -402,6 +402,34 @@ def _normalise_size(fixed_size) -> tuple[int, int] | None:
     return h, w
 
 
+def _calibration_record(calibration_data, num_samples: int, size) -> dict:
+    """What the int8 build was calibrated on, for its report."""
+    if calibration_data is None:
+        source = "default photos"
+    elif isinstance(calibration_data, (str, os.PathLike)):
+        source = os.fspath(calibration_data)
+    else:
+        source = "arrays"
+    return {
+        "source": source,
+        "num_samples": num_samples,
+        "size": list(size),
+        "masks": "generated: centre squares, rectangles, strokes",
+    }
+
+
+def _describe_tensors(details: dict) -> dict:
+    """A signature runner's tensor details as JSON: shape signature, dtype, quantization."""
+    return {
+        name: {
+            "shape_signature": [int(v) for v in d["shape_signature"]],
+            "dtype": np.dtype(d["dtype"]).name,
+            "quantization": [float(d["quantization"][0]), int(d["quantization"][1])],
+        }
+        for name, d in details.items()
+    }
+
+
 def export_tflite(
     generator_or_path,
     out_path: str,
@@ -468,25 +496,13 @@ def export_tflite(
         else keras_dilation_clone(generator)
     )
 
-    calibration = None
-    samples = None
+    calibration = samples = None
     if mode == "int8":
         calib_size = size or (calibration_size, calibration_size)
         if not pad_inside:
             calib_size = tuple(round_up(s, multiple) for s in calib_size)
         samples = calibration_samples(calibration_data, num_calibration, calib_size, seed)
-        calibration = {
-            "source": "default photos"
-            if calibration_data is None
-            else (
-                os.fspath(calibration_data)
-                if isinstance(calibration_data, (str, os.PathLike))
-                else "arrays"
-            ),
-            "num_samples": len(samples),
-            "size": list(calib_size),
-            "masks": "generated: centre squares, rectangles, strokes",
-        }
+        calibration = _calibration_record(calibration_data, len(samples), calib_size)
 
     start = time.perf_counter()
     archive = build_tflite_archive(traced, size, pad_inside, mode == "int8", multiple)
@@ -526,16 +542,6 @@ def export_tflite(
     make_readable(out_path)
     seconds = time.perf_counter() - start
 
-    def describe(details):
-        return {
-            name: {
-                "shape_signature": [int(v) for v in d["shape_signature"]],
-                "dtype": np.dtype(d["dtype"]).name,
-                "quantization": [float(d["quantization"][0]), int(d["quantization"][1])],
-            }
-            for name, d in details.items()
-        }
-
     return {
         "path": os.fspath(out_path),
         "mode": mode,
@@ -551,9 +557,9 @@ def export_tflite(
         "fixed_size": list(size) if size else None,
         "pad_inside": bool(pad_inside),
         "dilated_conv": dilated_conv,
-        "inputs": describe(runner.get_input_details()),
+        "inputs": _describe_tensors(runner.get_input_details()),
         "input_order": input_order,
-        "outputs": describe(runner.get_output_details()),
+        "outputs": _describe_tensors(runner.get_output_details()),
         "calibration": calibration,
         "convert_seconds": round(seconds, 2),
         "metadata": metadata,
