@@ -2,7 +2,7 @@
 
 Example:
     python -m bench.optimizations                    # pggan-dres, 128², batch 8
-    python -m bench.optimizations --quick            # tiny preset, 64²
+    python -m bench.optimizations --quick            # tiny preset, 64², three variants
 
 The profile of a pggan-dres step is ~95 % convolutions and their gradients; the dilated ones run
 as SpaceToBatch → Conv2D → BatchToSpace (TensorFlow's CPU kernels have no dilated backprop). Each
@@ -60,6 +60,9 @@ VARIANTS = {
     "bf16": ("best", {"precision": "mixed_bfloat16"}),
 }
 DIAGNOSTIC = ("2-logical-cpus",)
+# --quick: a variant of each kind (an environment change, a spec change measured against the
+# best so far); each variant is a process of its own that traces its own step.
+QUICK_VARIANTS = ("baseline", "onednn", "threads")
 QUALITY_JUDGED = ("bf16",)
 
 
@@ -164,8 +167,12 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--steps", type=int, default=3, help="timed steps per variant")
-    p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--quick", action="store_true", help="tiny preset, 64², 2 steps")
+    p.add_argument("--variants", default=None, help="comma list (default: all of them)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"tiny preset, 64², 2 steps; variants {','.join(QUICK_VARIANTS)} unless --variants",
+    )
     add_output_args(p, "optimizations")
     args = p.parse_args(argv)
     if args.child:
@@ -173,6 +180,8 @@ def main(argv=None) -> int:
         return 0
     if args.quick:
         args.preset, args.size, args.steps = "tiny", 64, 2
+    if args.variants is None:
+        args.variants = ",".join(QUICK_VARIANTS if args.quick else VARIANTS)
     prefix = report_prefix_or_none(args)  # before any measuring: a refusal comes first
     if prefix is None:
         return 2
