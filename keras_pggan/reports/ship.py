@@ -220,7 +220,6 @@ def ship(
     Raises:
         UserError: no generator to ship, or ``<name>.keras`` exists and not ``overwrite``.
     """
-    from keras_pggan.evaluation.evaluate import score_methods
     from keras_pggan.evaluation.metrics import flat_colour_check
     from keras_pggan.inference.inpainter import Inpainter
     from keras_pggan.models.saved import newest_generator
@@ -231,52 +230,32 @@ def ship(
     keras_path = os.path.join(out, f"{name}.keras")
     if os.path.exists(keras_path) and not overwrite:
         raise UserError(f"{keras_path} exists; pass --overwrite to replace it")
-    same = os.path.exists(keras_path) and os.path.samefile(gen, keras_path)
     # Reshipping the shipped file (training after it was no better): its card's record of how
     # it was made, read before the card is rewritten.
     lineage = card_lib.card_lineage(gen)
-    previous = None
-    if same:  # nothing is replaced: the previous shipped model is still the card's
-        previous = (card_lib.read_card(out) or {}).get("flat_colours_previous")
-    elif os.path.exists(keras_path):  # the flat-colour numbers of what is being replaced
-        previous = flat_colour_check(Inpainter.from_path(keras_path))
-    if not same:
-        os.makedirs(out, exist_ok=True)
-        shutil.copyfile(gen, keras_path)
+    previous = _place(gen, keras_path, out)
     sm_base, tfl = _export(keras_path, out, name, calibration_data)
 
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
         cfg = json.load(f)
     parts = v_parts(cfg)
     fp32, int8 = f"{name} (fp32 Keras)", f"{name} int8 TFLite"
-    methods = {fp32: keras_path, int8: tfl["int8"]}
-    methods.update({k: f"baseline:{v}" for k, v in BASELINES.items()})
-    cache: dict = {}
-    scores = {part: score_methods(methods, files, images=cache) for part, files in parts.items()}
+    scores = _scores({fp32: keras_path, int8: tfl["int8"]}, parts)
     flat = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(figures, exist_ok=True)
     chain = L.training_chain(run_dir)
     before, after = L.split_chain(chain, gen)
     averaged = L.source_averaged(gen, lineage)
     trend = L.curve_trend(chain, averaged=averaged)
-    rel = os.path.relpath(figures, out)
-    curve = curve_png(
-        chain,
-        os.path.join(figures, "training_curve.png"),
-        shipped_step=sum(link["steps"] for link in before) if after else None,
-    )
-    sheets = sample_sheets(keras_path, parts, figures)
+    shipped_step = sum(link["steps"] for link in before) if after else None
+    figure_files = _figures(chain, shipped_step, keras_path, parts, figures, out)
     training = _training(
         cfg, chain, (before, after), gen, lineage, averaged=averaged, machine=machine,
         commands=commands,
     )  # fmt: skip
-    gc = cfg["generator"]
     card = {
         "name": name,
-        "architecture": f"{gc['num_downsamplings']} down-samplings, residual blocks with "
-        f"dilation rates {tuple(gc['dilation_rates'])}, {gc['base_filters']}–"
-        f"{gc['max_filters']} filters (narrower than the `pggan-dres` preset's 64–256: the "
-        "wider net's four formats would not fit the 60 MB repository budget)",
+        "architecture": _architecture(cfg["generator"]),
         "files": files_table(out, sm_base, tfl, keras_path),
         "training": training,
         "evaluation": {
@@ -285,11 +264,7 @@ def ship(
             "scores": scores,
         },
         "produced_by": card_lib.PRODUCED_BY,
-        "figures": {
-            "curve": os.path.join(rel, os.path.basename(curve)),
-            "sheet_center": os.path.join(rel, os.path.basename(sheets["center"])),
-            "sheet_freeform": os.path.join(rel, os.path.basename(sheets["freeform"])),
-        },
+        "figures": figure_files,
         "flat_colours": flat,
         "flat_colours_previous": previous,
         "flat_colour_finding": finding,
@@ -297,15 +272,7 @@ def ship(
         "verdict": card_lib.verdict(scores, fp32, int8, flat)
         + [L.trend_line(trend)]
         + ([L.continued_line(training["continued"])] if training["continued"] else []),
-        "limits": [
-            f"Trained for {training['hours']:.1f} h on CPU: far less than the paper's training; "
-            "large holes get plausible colour and coarse structure, not sharp detail.",
-            "Trained at 256-px scale on facades, natural scenes, street frames and ImageNet "
-            "photos; other content and scales will do worse. Not for faces or for removing "
-            "people in consequential settings.",
-            "int8 build: see its rows; quantisation error adds to the model's.",
-            *limits,
-        ],
+        "limits": [*_limits(training["hours"]), *limits],
         "regression": {
             "what": "first 4 embedded photos, 256² centre crops, eval masks seed 0",
             "keras": regression_metrics(keras_path),
@@ -359,3 +326,64 @@ def _training(
         "continued": L.continued(after),
         "continued_chain": L.chain_rows(after) if after else [],
     }
+
+
+def _scores(models: dict, parts: dict) -> dict:
+    """``{part: score_methods(...)}``: ``models`` and the classical baselines on each V part."""
+    from keras_pggan.evaluation.evaluate import score_methods
+
+    methods = {**models, **{k: f"baseline:{v}" for k, v in BASELINES.items()}}
+    cache: dict = {}
+    return {part: score_methods(methods, files, images=cache) for part, files in parts.items()}
+
+
+def _place(gen: str, keras_path: str, out: str) -> dict | None:
+    """Copies ``gen`` to ``keras_path`` (unless it is that file); returns the flat-colour
+    numbers of the model it replaces (the card's "previous model"), ``None`` for a first ship."""
+    from keras_pggan.evaluation.metrics import flat_colour_check
+    from keras_pggan.inference.inpainter import Inpainter
+
+    if os.path.exists(keras_path) and os.path.samefile(gen, keras_path):
+        # Nothing is replaced: the previous shipped model is still the card's.
+        return (card_lib.read_card(out) or {}).get("flat_colours_previous")
+    previous = None
+    if os.path.exists(keras_path):  # the flat-colour numbers of what is being replaced
+        previous = flat_colour_check(Inpainter.from_path(keras_path))
+    os.makedirs(out, exist_ok=True)
+    shutil.copyfile(gen, keras_path)
+    return previous
+
+
+def _figures(chain, shipped_step, keras_path: str, parts: dict, figures: str, out: str) -> dict:
+    """Draws the training curve and the sample sheets into ``figures``; returns the card's links
+    to them (relative to ``out``)."""
+    rel = os.path.relpath(figures, out)
+    curve = curve_png(chain, os.path.join(figures, "training_curve.png"), shipped_step=shipped_step)
+    sheets = sample_sheets(keras_path, parts, figures)
+    return {
+        "curve": os.path.join(rel, os.path.basename(curve)),
+        "sheet_center": os.path.join(rel, os.path.basename(sheets["center"])),
+        "sheet_freeform": os.path.join(rel, os.path.basename(sheets["freeform"])),
+    }
+
+
+def _architecture(gc: dict) -> str:
+    """The card's one-line description of the generator config ``gc``."""
+    return (
+        f"{gc['num_downsamplings']} down-samplings, residual blocks with dilation rates "
+        f"{tuple(gc['dilation_rates'])}, {gc['base_filters']}–{gc['max_filters']} filters "
+        "(narrower than the `pggan-dres` preset's 64–256: the wider net's four formats would not "
+        "fit the 60 MB repository budget)"
+    )
+
+
+def _limits(hours: float) -> list[str]:
+    """The card's standing limits, with the training time."""
+    return [
+        f"Trained for {hours:.1f} h on CPU: far less than the paper's training; large holes get "
+        "plausible colour and coarse structure, not sharp detail.",
+        "Trained at 256-px scale on facades, natural scenes, street frames and ImageNet photos; "
+        "other content and scales will do worse. Not for faces or for removing people in "
+        "consequential settings.",
+        "int8 build: see its rows; quantisation error adds to the model's.",
+    ]
