@@ -30,12 +30,20 @@ def test_each_v3_recipe_is_the_shipped_recipe_with_only_its_own_changes():
         assert changed <= asked, (name, changed - asked)
 
 
-def test_the_long_run_recipe_joins_the_colour_lever_and_the_evaluation_scale():
-    cfg = tr.recipe_config("v3-ycbcr-256", bf16=False)
-    ycbcr, stage = tr.recipe_config("v3-ycbcr", False), tr.recipe_config("v3-stage256", False)
-    assert cfg.loss == ycbcr.loss and cfg.loss.colour_space == "ycbcr"
+@pytest.mark.parametrize(
+    "name, lever", [("v3-ycbcr-256", "v3-ycbcr"), ("v3-lowpass-256", "v3-lowpass")]
+)
+def test_the_long_run_recipes_join_a_colour_lever_and_the_evaluation_scale(name, lever):
+    cfg = tr.recipe_config(name, bf16=False)
+    colour, stage = tr.recipe_config(lever, False), tr.recipe_config("v3-stage256", False)
+    assert cfg.loss == colour.loss and cfg.loss != stage.loss
     assert cfg.data == stage.data and cfg.data.image_size == 256
     assert cfg.mask == stage.mask and cfg.train.global_batch_size == 4
+
+
+def test_the_lowpass_recipe_keeps_the_rgb_l1_whole():
+    cfg = tr.recipe_config("v3-lowpass-256", bf16=False)
+    assert cfg.loss.colour_space == "rgb" and cfg.loss.colour_lowpass_weight == 2.0
 
 
 def test_config_command_writes_a_loadable_config_and_keeps_an_existing_file(tmp_path, capsys):
