@@ -620,3 +620,37 @@ def test_exif_rotated_photo_is_sent_upright(server, grpc_client, image_files, tm
         assert got.shape == image.shape, signature
         assert np.abs(got.astype(int) - want).max() <= 1, signature
         np.testing.assert_array_equal(got[~holes], upright[~holes])
+
+
+def test_rest_answers_on_a_kept_alive_connection_without_waiting_for_nagle(model_base):
+    """The REST server's connections have TCP_NODELAY: it writes the headers and the body of each
+    answer separately, and with Nagle's algorithm every answer after the first on a kept-alive
+    connection waited for the client's delayed ACK (~40 ms; measured 44.7 ms per GET, 2.0 ms
+    with TCP_NODELAY)."""
+    with serve_locally(model_base, grpc_port=None, warm_up=False) as running:
+        accepted = []
+        get_request = running._http.get_request
+        running._http.get_request = lambda: accepted.append(get_request()) or accepted[-1]
+        host, port = running.rest_url.rsplit("/", 1)[-1].split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as client:
+            request = f"GET /v1/models/{NAME} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            answers = []
+            for _ in range(2):  # two answers on the same connection: it stays open
+                client.sendall(request)
+                answer = b""
+                while b"\r\n\r\n" not in answer:
+                    answer += client.recv(65536)
+                head, body = answer.split(b"\r\n\r\n", 1)
+                length = int(
+                    next(
+                        h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")
+                    ).split(b":")[1]
+                )
+                while len(body) < length:
+                    body += client.recv(65536)
+                answers.append((head.split(b"\r\n")[0], json.loads(body)))
+            assert len(accepted) == 1  # one connection for both answers
+            server_side = accepted[0][0]
+            assert server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    assert [a[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 2
+    assert answers[0][1] == answers[1][1] and "model_version_status" in answers[0][1]

@@ -413,6 +413,10 @@ def _make_rest_handler(servable: _Servable, access):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "keras_pggan-serving"
+        # TCP_NODELAY: the headers and the body go out as two writes; with Nagle's algorithm the
+        # body waits for the client's delayed ACK of the headers, ~40 ms on every answer of a
+        # kept-alive connection (measured: 44.7 ms per GET, 3.4 ms with a new connection each).
+        disable_nagle_algorithm = True
 
         def log_message(self, format, *args):  # noqa: A002 (stdlib signature)
             pass
