@@ -208,7 +208,6 @@ def verdict(scores: dict, name: str, int8: str, flat: dict) -> list[str]:
 
 def render_model_card(card: dict) -> str:
     """The markdown model card from the ``model_card.json`` dict."""
-    t = card["training"]
     lines = [
         f"# Model card: `{card['name']}` (PGGAN-DRes)",
         "",
@@ -223,7 +222,30 @@ def render_model_card(card: dict) -> str:
     ]
     for f in card["files"]:
         lines.append(f"| `{f['path']}` | {f['what']} | {f['bytes'] / 1e6:.1f} MB |")
+    lines += _training_lines(card)
+    lines += _evaluation_lines(card)
     lines += [
+        "Samples (input | model | Telea | truth; 4 photos of each part of V):",
+        "",
+        f"![centre-128]({card['figures']['sheet_center']})",
+        "",
+        f"![free-form]({card['figures']['sheet_freeform']})",
+        "",
+    ]
+    if card.get("colour_diagnosis"):  # cards before issue 35 have none, and render as they did
+        diagnosis = colour.diagnosis_lines(card["colour_diagnosis"])
+        lines += [COLOUR_SECTION, "", *diagnosis, ""]
+    lines += _flat_colour_lines(card)
+    lines += ["## Verdict", ""] + [f"- {x}" for x in card["verdict"]] + [""]
+    lines += ["## Data licences", ""] + [f"- {x}" for x in LICENCES] + [""]
+    lines += ["## Limits", ""] + [f"- {x}" for x in card["limits"]] + [""]
+    return "\n".join(lines)
+
+
+def _training_lines(card: dict) -> list[str]:
+    """The card's training section: data, budget, commands, the chain and its curve's gaps."""
+    t = card["training"]
+    lines = [
         "",
         "## Training",
         "",
@@ -271,7 +293,12 @@ def render_model_card(card: dict) -> str:
             "them; their curve is the previous versions of `docs/model_card/training_curve.png` "
             "in the git history.",
         ]
-    lines += [
+    return lines
+
+
+def _evaluation_lines(card: dict) -> list[str]:
+    """The card's evaluation section: the curve, what is scored, and a table per part and holes."""
+    lines = [
         "",
         f"![training curve]({card['figures']['curve']})",
         "",
@@ -304,18 +331,12 @@ def render_model_card(card: dict) -> str:
                 for m, s in by_method.items()
             ]
             lines.append("")
-    lines += [
-        "Samples (input | model | Telea | truth; 4 photos of each part of V):",
-        "",
-        f"![centre-128]({card['figures']['sheet_center']})",
-        "",
-        f"![free-form]({card['figures']['sheet_freeform']})",
-        "",
-    ]
-    if card.get("colour_diagnosis"):  # cards before issue 35 have none, and render as they did
-        diagnosis = colour.diagnosis_lines(card["colour_diagnosis"])
-        lines += [COLOUR_SECTION, "", *diagnosis, ""]
-    lines += [
+    return lines
+
+
+def _flat_colour_lines(card: dict) -> list[str]:
+    """The card's flat-colour table, against the previous shipped model, and its finding."""
+    lines = [
         "## Flat colours",
         "",
         "A centred 64² hole in a flat 256² image; signed error of the fill's mean per channel "
@@ -332,10 +353,7 @@ def render_model_card(card: dict) -> str:
             f"| {before} |"
         )
     lines += ["", card["flat_colour_finding"], ""]
-    lines += ["## Verdict", ""] + [f"- {x}" for x in card["verdict"]] + [""]
-    lines += ["## Data licences", ""] + [f"- {x}" for x in LICENCES] + [""]
-    lines += ["## Limits", ""] + [f"- {x}" for x in card["limits"]] + [""]
-    return "\n".join(lines)
+    return lines
 
 
 def _code(text: str) -> str:
