@@ -239,8 +239,7 @@ def create_app(
         ValueError: non-positive limits, or a ``web_build`` without a manifest.
     """
     from fastapi import FastAPI, File, Form, UploadFile
-    from fastapi.responses import FileResponse, JSONResponse, Response
-    from fastapi.staticfiles import StaticFiles
+    from fastapi.responses import JSONResponse, Response
 
     if max_upload_bytes <= 0 or max_pixels <= 0:
         raise ValueError(
@@ -262,43 +261,11 @@ def create_app(
         "on_device": bool(web_build),
         "on_device_reason": None if web_build else NO_WEB_BUILD,
     }
-    policy = web_build_lib.content_security_policy(web_build_lib.editor_html())
-
     # No interactive docs: their pages load scripts from a CDN, and the studio makes no request
     # outside this machine.
     app = FastAPI(title="keras_pggan studio", docs_url=None, redoc_url=None, openapi_url=None)
     install_error_handlers(app)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    if web_build:
-        for folder in ("runtime", "model"):
-            app.mount(
-                f"/{folder}", StaticFiles(directory=os.path.join(web_build, folder)), name=folder
-            )
-
-    @app.middleware("http")
-    async def _no_store(request, call_next):
-        response = await call_next(request)
-        # The page talks only to this server; a strict CSP makes the browser refuse anything else
-        # (it allows the page's import map and WebAssembly compilation, for LiteRT.js).
-        response.headers.setdefault("Content-Security-Policy", policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        for key, value in web_build_lib.ISOLATION_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
-
-    @app.get("/", include_in_schema=False)
-    def page():
-        return FileResponse(os.path.join(STATIC_DIR, "editor.html"), media_type="text/html")
-
-    @app.get("/manifest.json", include_in_schema=False)
-    def web_manifest():
-        if not manifest_path:
-            raise UploadError(info["on_device_reason"], 404)
-        return FileResponse(manifest_path, media_type="application/json")
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon():
-        return Response(status_code=204)
+    _serve_page(app, web_build, manifest_path, info["on_device_reason"])
 
     @app.get("/api/info")
     def api_info():
@@ -344,3 +311,44 @@ def create_app(
         return JSONResponse(_keep_result(store, source.name, out, holes, method, seconds, regions))
 
     return app
+
+
+def _serve_page(app, web_build: str | None, manifest_path: str | None, no_manifest: str) -> None:
+    """The page and its files on ``app``: ``/``, ``/static``, the web build's ``/runtime``,
+    ``/model`` and ``/manifest.json`` (404 with ``no_manifest`` without one), and the headers
+    every answer carries (CSP, nosniff, cross-origin isolation)."""
+    from fastapi.responses import FileResponse, Response
+    from fastapi.staticfiles import StaticFiles
+
+    policy = web_build_lib.content_security_policy(web_build_lib.editor_html())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if web_build:
+        for folder in ("runtime", "model"):
+            app.mount(
+                f"/{folder}", StaticFiles(directory=os.path.join(web_build, folder)), name=folder
+            )
+
+    @app.middleware("http")
+    async def _no_store(request, call_next):
+        response = await call_next(request)
+        # The page talks only to this server; a strict CSP makes the browser refuse anything else
+        # (it allows the page's import map and WebAssembly compilation, for LiteRT.js).
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        for key, value in web_build_lib.ISOLATION_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(os.path.join(STATIC_DIR, "editor.html"), media_type="text/html")
+
+    @app.get("/manifest.json", include_in_schema=False)
+    def web_manifest():
+        if not manifest_path:
+            raise UploadError(no_manifest, 404)
+        return FileResponse(manifest_path, media_type="application/json")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
