@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# One timed training run of the picked recipe (v3-ycbcr-256: 256² crops, YCbCr L1) on one GPU in
-# mixed_float16, warm-started from saved_models/pggan_dres.keras; then V (137 photos, 256²,
-# centre-128 and free-form) for the trained generator (EMA) against the warm start; prints
-# steps/s and V and copies the run's essentials to $OUT.
+# One timed training run of the picked recipe (v3-lowpass-256: 256² crops, RGB L1 + low-pass hole
+# chroma term) on one GPU in mixed_float16, warm-started from saved_models/pggan_dres.keras; then V
+# (137 photos, 256², centre-128 and free-form) for the trained generator (EMA) against the warm
+# start; prints steps/s and V and copies the run's essentials to $OUT.
 #
 #   bash scripts/gpu_train.sh --pack [DIR] [--overwrite]  # here, first: the data into DIR
 #   bash scripts/gpu_train.sh [DIR]                       # on the GPU machine, DIR carried along
@@ -29,7 +29,7 @@ set -u -o pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 
-RECIPE=v3-ycbcr-256
+RECIPE=v3-lowpass-256
 WARM_START=saved_models/pggan_dres.keras
 MODE=gpu PACK=.gpu_pack OVERWRITE=0
 while [ $# -gt 0 ]; do

@@ -71,16 +71,17 @@ def test_dry_run_trains_scores_and_copies_to_out(tmp_path):
     assert all(os.path.getsize(out / f) <= 16 * 2**20 for f in files)
 
     report = json.loads((out / "gpu_train.json").read_text())
-    assert report["mode"] == "dry" and report["recipe"] == "v3-ycbcr-256"
+    assert report["mode"] == "dry" and report["recipe"] == "v3-lowpass-256"
     assert all(s["status"].startswith(("ok", "skipped")) for s in report["stages"]), report
     train = report["train"]
     assert train["steps"] == 6 and train["epochs"] == 3  # 3 epochs of 2 steps
     assert train["steps_per_s"] > 0 and train["steps_per_s_overall"] > 0
     assert train["images_per_s"] == pytest.approx(2 * train["steps_per_s"], rel=0.01)
     assert train["precision"] == "mixed_float16" and train["image_size"] == 64
-    # The recipe trained: its YCbCr loss, warm-started from the tiny generator the dry run made.
+    # The recipe trained: its low-pass colour term, warm-started from the tiny generator the dry
+    # run made.
     config = json.loads((out / "run" / "config.json").read_text())
-    assert config["loss"]["colour_space"] == "ycbcr" and config["loss"]["chroma_weight"] == 3.0
+    assert config["loss"]["colour_space"] == "rgb" and config["loss"]["colour_lowpass_weight"] == 2
     env = json.loads((out / "run" / "env.json").read_text())
     assert env["processes"][0]["init_from"] is not None
     pack = report["pack"]
