@@ -1,6 +1,7 @@
 """Local TF Serving-protocol server and the gRPC / REST clients: round trips, errors, retries."""
 
 import base64
+import http.client
 import io
 import json
 import os
@@ -632,25 +633,17 @@ def test_rest_answers_on_a_kept_alive_connection_without_waiting_for_nagle(model
         get_request = running._http.get_request
         running._http.get_request = lambda: accepted.append(get_request()) or accepted[-1]
         host, port = running.rest_url.rsplit("/", 1)[-1].split(":")
-        with socket.create_connection((host, int(port)), timeout=30) as client:
-            request = f"GET /v1/models/{NAME} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        client = http.client.HTTPConnection(host, int(port), timeout=30)  # HTTP/1.1, kept alive
+        try:
             answers = []
-            for _ in range(2):  # two answers on the same connection: it stays open
-                client.sendall(request)
-                answer = b""
-                while b"\r\n\r\n" not in answer:
-                    answer += client.recv(65536)
-                head, body = answer.split(b"\r\n\r\n", 1)
-                length = int(
-                    next(
-                        h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")
-                    ).split(b":")[1]
-                )
-                while len(body) < length:
-                    body += client.recv(65536)
-                answers.append((head.split(b"\r\n")[0], json.loads(body)))
+            for _ in range(2):  # two answers on the same connection
+                client.request("GET", f"/v1/models/{NAME}")
+                response = client.getresponse()
+                answers.append((response.status, json.loads(response.read())))
             assert len(accepted) == 1  # one connection for both answers
             server_side = accepted[0][0]
             assert server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
-    assert [a[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 2
+        finally:
+            client.close()
+    assert [a[0] for a in answers] == [200, 200]
     assert answers[0][1] == answers[1][1] and "model_version_status" in answers[0][1]
