@@ -21,6 +21,8 @@ from keras_pggan.data import imageio
 from keras_pggan.testing import browser as browser_lib
 from keras_pggan.testing import studio_flow
 
+pytestmark = pytest.mark.browser
+
 STROKE = [(0.30, 0.35), (0.45, 0.45), (0.62, 0.62)]
 SECOND_STROKE = [(0.75, 0.20), (0.85, 0.30)]
 

@@ -17,6 +17,8 @@ from PIL import Image
 
 from keras_pggan.testing import browser as browser_lib
 
+pytestmark = pytest.mark.browser
+
 METHODS = ("original", "pggan_secret_method", "baseline_hidden_xyz")
 IDS = ("photo_secret_a", "photo_secret_b", "photo_secret_c")
 CLICKS = (5, 2, 4)  # then one vote with the keyboard: 3

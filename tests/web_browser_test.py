@@ -32,6 +32,8 @@ from keras_pggan.data import imageio
 from keras_pggan.testing import browser as browser_lib
 from keras_pggan.testing import studio_flow
 
+pytestmark = pytest.mark.browser
+
 STROKE = [(0.30, 0.35), (0.45, 0.45), (0.62, 0.62)]
 HOLE_TOLERANCE = 1  # uint8 levels, hole pixels only; known pixels must be identical
 TIMEOUT_MS = 180_000
