@@ -155,6 +155,12 @@ def test_the_findings_follow_the_numbers(card):
     scale = [f for f in colour.diagnosis_findings(diag) if f.startswith("Model − Telea")][0]
     assert "+1.25 (64-px hole, 256² view)" in scale
     assert scale.endswith("64-px holes do not halve the gap: hole size alone does not explain it.")
+    for e in diag["parts"].values():  # the model at or below Telea at every size and scale
+        for probe in colour.SCALE_PROBES:
+            e[probe]["model"]["hole_chroma"] = e[probe]["telea"]["hole_chroma"] - 0.1
+    scale = [f for f in colour.diagnosis_findings(diag) if f.startswith("Model − Telea")][0]
+    assert "-0.10 (128-px hole, 256² view)" in scale
+    assert scale.endswith("at or below Telea's at every hole size and scale.")
     assert "not where the colour goes wrong" in [f for f in base if "3000 px" in f][0]
     moved = [f for f in findings(large_tiled=11.0) if "3000 px" in f][0]
     assert "(+1.25): the working-size path changes the colour." in moved

@@ -106,3 +106,39 @@ def test_card_lineage_reads_the_training_record_beside_a_shipped_generator(tmp_p
     (tmp_path / "model_card.json").write_text('{"training": {"chain": 3}}')
     with pytest.raises(UserError, match="model_card.json: not a model card"):
         model_card.card_lineage(str(gen))
+
+
+def _verdict_scores(model_centre, chroma, blotch):
+    """One part of V: the model, its int8 build (0.25 dB lower) and the three baselines."""
+    by = {
+        "m": _scores(model_centre, chroma, blotch),
+        "m int8": _scores(model_centre - 0.25, chroma, blotch),
+        "OpenCV Telea": _scores(20.0, 5.0, 20.0),
+        "OpenCV Navier–Stokes": _scores(19.5, 5.5, 22.0),
+        "mean fill": _scores(15.0, 9.0, 40.0),
+    }
+    return {"V": by}
+
+
+@pytest.mark.parametrize(
+    "centre, chroma, blotch, met",
+    [
+        # +2.1 dB (free-form +2.1 over Telea, the best classical), chroma 0.88×, fewer blotches.
+        (22.1, 4.4, 19.0, [True, True, True, True, True]),
+        # +1.9 dB: both PSNR goals missed; chroma 0.92× misses 0.9× on both kinds.
+        (21.9, 4.6, 19.0, [False, False, False, False, True]),
+        # chroma within 0.9× but more blotch pixels than Telea: the colour lines fail.
+        (22.1, 4.4, 20.5, [True, True, False, False, True]),
+    ],
+)
+def test_the_verdict_checks_the_goals_of_the_shipped_model(centre, chroma, blotch, met):
+    flat = {"red": {"max_abs_mean_error": 3.9}}
+    lines = model_card.verdict(_verdict_scores(centre, chroma, blotch), "m", "m int8", flat)
+    assert len(lines) == 6
+    assert [line.endswith(": met") for line in lines[:5]] == met
+    assert lines[5].endswith("3.9 levels (goal ≤ 4): met")
+    assert "goal ≥ +2)" in lines[0] and "goal ≤ 0.9×" in lines[2]
+    flat["red"]["max_abs_mean_error"] = 4.2
+    assert model_card.verdict(_verdict_scores(centre, chroma, blotch), "m", "m int8", flat)[
+        5
+    ].endswith("NOT met")

@@ -88,3 +88,27 @@ def test_ship_writes_every_format_and_a_card_that_renders_from_its_json(tmp_path
     for figure in card["figures"].values():
         assert os.path.exists(os.path.join(out, figure))
     assert set(card["regression"]["keras"]) == {"center", "freeform"}
+
+
+@pytest.mark.parametrize(
+    "loss, text",
+    [
+        ({"reconstruction": "weighted"}, "weighted"),
+        (
+            {"reconstruction": "weighted", "colour_space": "rgb", "colour_lowpass_weight": 2.0},
+            "weighted + low-pass colour term ×2",
+        ),
+        (
+            {"reconstruction": "weighted", "colour_space": "ycbcr", "chroma_weight": 3.0},
+            "weighted in ycbcr (chroma ×3)",
+        ),
+        (
+            {"reconstruction": "l1", "colour_space": "rgb", "colour_lowpass_weight": 0.0},
+            "l1",
+        ),
+    ],
+)
+def test_the_card_names_the_colour_terms_of_the_recipe(loss, text):
+    from keras_pggan.reports.ship import reconstruction_text
+
+    assert reconstruction_text(loss) == text

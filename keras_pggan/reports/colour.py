@@ -397,7 +397,7 @@ def _gaps(e: dict) -> list[float]:
 
 
 def _scale_finding(parts: dict) -> str:
-    clauses, size = [], True
+    clauses, size, none = [], True, True
     for part, e in parts.items():
         gaps = _gaps(e)
         clauses.append(
@@ -405,12 +405,17 @@ def _scale_finding(parts: dict) -> str:
             + ", ".join(f"{g:+.2f} ({what})" for g, what in zip(gaps, SCALE_PROBES.values()))
         )
         size = size and gaps[0] > 0 and max(gaps[1:]) <= gaps[0] / 2
-    why = (
-        "the gap comes with the hole's size in pixels (the distance from known pixels), not with "
-        "the image's scale: with 64-px holes it is at most half the 128-px one at both scales"
-        if size
-        else "64-px holes do not halve the gap: hole size alone does not explain it"
-    )
+        none = none and max(gaps) <= 0
+    if none:
+        why = "the model's chroma error is at or below Telea's at every hole size and scale"
+    elif size:
+        why = (
+            "the gap comes with the hole's size in pixels (the distance from known pixels), not "
+            "with the image's scale: with 64-px holes it is at most half the 128-px one at both "
+            "scales"
+        )
+    else:
+        why = "64-px holes do not halve the gap: hole size alone does not explain it"
     return "Model − Telea chroma error in levels, " + "; ".join(clauses) + f": {why}."
 
 

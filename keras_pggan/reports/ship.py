@@ -310,7 +310,7 @@ def _training(
         "image_size": dc["image_size"],
         "resize_to": dc.get("resize_to") or dc["image_size"],
         "mask": cfg["mask"]["spec"],
-        "reconstruction": lc["reconstruction"],
+        "reconstruction": reconstruction_text(lc),
         "batch_size": tc["global_batch_size"],
         "lr": L.learning_rates(chain),
         "precision": L.precisions(chain),
@@ -326,6 +326,21 @@ def _training(
         "continued": L.continued(after),
         "continued_chain": L.chain_rows(after) if after else [],
     }
+
+
+def reconstruction_text(loss_cfg: dict) -> str:
+    """The card's name of the reconstruction term of a run's ``loss`` config.
+
+    ``weighted`` for the v2 recipe's (RGB, no colour term); a v3 recipe adds its colour space
+    and chroma weight, and its low-pass colour term's weight.
+    """
+    text = loss_cfg["reconstruction"]
+    space = loss_cfg.get("colour_space", "rgb")
+    if space != "rgb":
+        text += f" in {space} (chroma ×{loss_cfg.get('chroma_weight', 1.0):g})"
+    if loss_cfg.get("colour_lowpass_weight"):
+        text += f" + low-pass colour term ×{loss_cfg['colour_lowpass_weight']:g}"
+    return text
 
 
 def _scores(models: dict, parts: dict) -> dict:
