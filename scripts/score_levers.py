@@ -111,16 +111,16 @@ def main(argv=None) -> int:
     results = {}
     for arm in args.arms:
         if arm.startswith("baseline:") or arm.endswith(".keras"):
-            name, model = os.path.basename(arm), arm
+            name, run_dir, epoch = os.path.basename(arm), None, None
         else:
             run_dir, _, epoch = arm.partition(":")
-            model = _model_file(run_dir, int(epoch) if epoch else None)
             name = os.path.basename(os.path.normpath(run_dir)) + (f":{epoch}" if epoch else "")
         path = os.path.join(args.out, name.replace(":", "-e") + ".json")
-        if os.path.exists(path):
+        if os.path.exists(path):  # scored before: the checkpoint itself may be gone by now
             with open(path, encoding="utf-8") as f:
                 results[name] = json.load(f)
             continue
+        model = arm if run_dir is None else _model_file(run_dir, int(epoch) if epoch else None)
         print(f"[{name}] scoring {model}", flush=True)
         results[name] = {"model": model, "rows": score(model, cache)}
         with open(path, "w", encoding="utf-8") as f:
