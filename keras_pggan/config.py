@@ -275,6 +275,11 @@ class LossConfig:
         colour_lowpass_weight: weight of a low-frequency colour term (added to the
             reconstruction term): L1 between the 8×8-pooled chroma of the fill and of the truth
             in hole cells. Wrong hues are patches, not pixels; 0 (default) turns it off.
+        feature_matching_weight: weight of a feature-matching term (added to the generator's
+            loss): L1 between the discriminator's shared-trunk activations of the real image and
+            of the composited fill (``losses.feature_matching_loss``). It pulls the fill toward
+            the statistics the discriminator sees in real photos without a pretrained network
+            (none exists offline); 0 (default) turns it off. PGGAN discriminators only.
     """
 
     l1_weight: float = 0.995
@@ -288,6 +293,7 @@ class LossConfig:
     colour_space: str = "rgb"
     chroma_weight: float = 1.0
     colour_lowpass_weight: float = 0.0
+    feature_matching_weight: float = 0.0
 
     def __post_init__(self):
         c = "LossConfig"
@@ -311,6 +317,7 @@ class LossConfig:
             hole_weight=self.hole_weight,
             chroma_weight=self.chroma_weight,
             colour_lowpass_weight=self.colour_lowpass_weight,
+            feature_matching_weight=self.feature_matching_weight,
         )
 
 

@@ -23,7 +23,13 @@ from keras_pggan.models.layers import (
     conv_block,
 )
 from keras_pggan.training import build, guards, losses
-from keras_pggan.training.model import BASELINE_METRIC_NAMES, METRIC_NAMES, PGGAN, BaselineGAN
+from keras_pggan.training.model import (
+    BASELINE_METRIC_NAMES,
+    FEATURE_MATCHING,
+    METRIC_NAMES,
+    PGGAN,
+    BaselineGAN,
+)
 
 # The generator's pad multiple (2**num_downsamplings) in each tiny config.
 MULTIPLE = {"dres": 4, "res": 8, "ce": 8, "glgan": 4}
@@ -45,8 +51,14 @@ def test_generator_contract(variant, tmp_path):
 
 
 # 16² and fewer layers for the baselines: a MirroredStrategy step is traced once per replica.
+# "dres" also carries the feature-matching term (its trunk pass runs in the replica context);
+# "res" runs PGGAN's default loss.
 MIRRORED = {
-    "dres": (lambda: tiny_config("dres"), PGGAN, METRIC_NAMES),
+    "dres": (
+        lambda: tiny_config("dres", loss={"feature_matching_weight": 0.5}),
+        PGGAN,
+        (*METRIC_NAMES, FEATURE_MATCHING),
+    ),
     "res": (lambda: tiny_config("res"), PGGAN, METRIC_NAMES),
     "ce": (
         lambda: tiny_config("ce", generator={"num_downsamplings": 2}, data={"image_size": 16}),

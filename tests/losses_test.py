@@ -97,3 +97,12 @@ def test_ycbcr_loss_and_colour_scores_share_one_bt601_matrix():
     np.testing.assert_allclose(losses.rgb_to_ycbcr(rgb), want, atol=1e-6)
     rows = np.asarray((metrics.LUMA, *metrics.CHROMA_601))
     np.testing.assert_array_equal(rows, np.asarray(YCBCR_601))
+
+
+def test_feature_matching_loss_is_the_mean_l1_per_map_averaged_over_maps():
+    real = [tf.zeros([2, 4, 4, 3]), tf.zeros([2, 2, 2, 5])]
+    fake = [tf.fill([2, 4, 4, 3], 0.5), tf.concat([tf.fill([1, 2, 2, 5], -1.0),
+                                                   tf.zeros([1, 2, 2, 5])], 0)]  # fmt: skip
+    np.testing.assert_allclose(losses.feature_matching_loss(real, fake).numpy(), [0.75, 0.25])
+    with pytest.raises(ValueError, match="equal, non-empty"):
+        losses.feature_matching_loss(real, fake[:1])

@@ -1,5 +1,7 @@
 """PGGAN training steps; MirroredStrategy equality for every variant is in contracts_test.py."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -116,3 +118,67 @@ def test_colour_levers_change_the_reconstruction_term_as_defined(tiny_cfg, batch
     assert logs["g_l1"] == pytest.approx(float(tf.reduce_mean(expected)), rel=1e-4)
     rgb = {k: float(v) for k, v in _gan(tiny_cfg).test_step(data).items()}
     assert rgb["g_l1"] != pytest.approx(logs["g_l1"], rel=1e-3)
+
+
+def test_the_trunk_features_are_the_discriminators_own_activations(tiny_cfg, batch):
+    from keras_pggan.models.discriminator import trunk_features
+
+    d = build_discriminator(tiny_cfg.discriminator, tiny_cfg.data.image_size)
+    images = tf.constant(batch["image"]) * 2.0 - 1.0
+    features = trunk_features(d, images)
+    n = tiny_cfg.discriminator.num_shared_layers
+    assert len(features) == n
+    size = tiny_cfg.data.image_size
+    for i, f in enumerate(features, start=1):
+        tap = keras.Model(d.inputs, d.get_layer(f"shared{i}_lrelu").output)
+        assert tuple(f.shape[1:3]) == (size // 2**i, size // 2**i)
+        np.testing.assert_allclose(f.numpy(), tap(images).numpy(), atol=1e-6)
+
+
+def test_feature_matching_adds_the_trunk_l1_to_the_generator_loss(tiny_cfg, batch):
+    from keras_pggan.models.discriminator import trunk_features
+    from keras_pggan.training import losses
+    from keras_pggan.training.model import FEATURE_MATCHING
+
+    data = {k: tf.constant(v) for k, v in batch.items()}
+    plain = _gan(tiny_cfg)
+    assert FEATURE_MATCHING not in plain.test_step(data)
+    cfg = tiny_cfg.replace(loss={"feature_matching_weight": 0.5})
+    gan = _gan(cfg)
+    logs = {k: float(v) for k, v in gan.test_step(data).items()}
+    images = data["image"] * 2.0 - 1.0
+    fake = gan.generator({"image": images, "mask": data["mask"]}, training=False)
+    composited = data["mask"] * fake + (1.0 - data["mask"]) * images
+    expected = losses.feature_matching_loss(
+        trunk_features(gan.discriminator, images), trunk_features(gan.discriminator, composited)
+    )
+    assert logs[FEATURE_MATCHING] == pytest.approx(float(tf.reduce_mean(expected)), rel=1e-4)
+    assert logs[FEATURE_MATCHING] > 0
+    lc = cfg.loss
+    without = (
+        lc.l1_weight * logs["g_l1"]
+        + lc.global_adv_weight * logs["g_adv_global"]
+        + lc.patch_adv_weight * logs["g_adv_patch"]
+    )
+    assert logs["g_loss"] - without == pytest.approx(0.5 * logs[FEATURE_MATCHING], rel=1e-4)
+    # The real image against itself: nothing to match.
+    same = losses.feature_matching_loss(trunk_features(gan.discriminator, images),
+                                        trunk_features(gan.discriminator, images))  # fmt: skip
+    np.testing.assert_array_equal(same.numpy(), np.zeros(len(batch["image"]), np.float32))
+    # A training step logs it and moves only G with it (D's lr 0 leaves D as it was).
+    gan = _gan(cfg, d_lr=0.0)
+    d0 = _values(gan.discriminator.weights)
+    assert float(gan.train_step(data)[FEATURE_MATCHING]) > 0
+    assert not any(_changed(d0, gan.discriminator.weights))
+
+
+def test_feature_matching_needs_a_discriminator_with_a_trunk(tiny_cfg):
+    from keras_pggan.config import LossConfig
+    from keras_pggan.models.ce import build_ce_discriminator
+
+    with pytest.raises(ValueError, match="feature_matching_weight"):
+        LossConfig(feature_matching_weight=-1.0)
+    ce = dataclasses.replace(tiny_cfg.discriminator, variant="ce")
+    d = build_ce_discriminator(ce, tiny_cfg.data.image_size)
+    with pytest.raises(ValueError, match="no shared trunk"):
+        PGGAN(build_generator(tiny_cfg.generator), d, LossConfig(feature_matching_weight=1.0))

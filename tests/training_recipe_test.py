@@ -1,5 +1,6 @@
 """The recipe tables' configs and ``python -m scripts.training_recipe config`` (no training)."""
 
+import dataclasses
 import json
 
 import pytest
@@ -44,6 +45,13 @@ def test_the_long_run_recipes_join_a_colour_lever_and_the_evaluation_scale(name,
 def test_the_lowpass_recipe_keeps_the_rgb_l1_whole():
     cfg = tr.recipe_config("v3-lowpass-256", bf16=False)
     assert cfg.loss.colour_space == "rgb" and cfg.loss.colour_lowpass_weight == 2.0
+
+
+def test_the_feature_matching_recipe_is_the_lowpass_recipe_plus_the_term():
+    fm, lp = (tr.recipe_config(n, bf16=False) for n in ("v3-fm-256", "v3-lowpass-256"))
+    assert fm.loss.feature_matching_weight == 0.1 and lp.loss.feature_matching_weight == 0.0
+    assert dataclasses.replace(fm.loss, feature_matching_weight=0.0) == lp.loss
+    assert (fm.data, fm.mask, fm.train, fm.generator) == (lp.data, lp.mask, lp.train, lp.generator)
 
 
 def test_config_command_writes_a_loadable_config_and_keeps_an_existing_file(tmp_path, capsys):

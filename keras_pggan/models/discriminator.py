@@ -106,3 +106,44 @@ def build_discriminator(
         g = keras.layers.Flatten(name="global_flatten")(g)
         outputs["global"] = keras.layers.Dense(1, name="global_logits", dtype="float32")(g)
     return keras.Model(image, outputs, name=name or f"pggan_{cfg.variant}_discriminator")
+
+
+def trunk_layers(discriminator: keras.Model) -> list:
+    """The layers of the shared trunk (blocks ``shared1`` … ``sharedN``), in call order.
+
+    Raises:
+        ValueError: if the model has no shared trunk (a baseline's discriminator).
+    """
+    trunk = [layer for layer in discriminator.layers if layer.name.startswith("shared")]
+    if not trunk:
+        raise ValueError(
+            f"{discriminator.name} has no shared trunk (layers named 'shared…'): feature "
+            "matching needs a PGGAN discriminator"
+        )
+    return trunk  # the trunk is a chain: a functional model lists its layers in call order
+
+
+def trunk_features(discriminator: keras.Model, images, training: bool = False) -> list:
+    """The activations of the shared trunk's blocks for ``images``.
+
+    Runs the trunk's layers (:func:`trunk_layers`) of a model from :func:`build_discriminator`,
+    weights shared with it (no second model is built or tracked), and returns each block's
+    output after its activation.
+
+    Args:
+        discriminator: a PGGAN discriminator.
+        images: [B,H,W,3] in [-1,1].
+        training: passed to the layers.
+
+    Returns:
+        A list of [B, H/2^i, W/2^i, C_i] tensors, one per shared block.
+
+    Raises:
+        ValueError: if the model has no shared trunk.
+    """
+    x, features = images, []
+    for layer in trunk_layers(discriminator):
+        x = layer(x, training=training)
+        if layer.name.endswith("_lrelu"):
+            features.append(x)
+    return features

@@ -155,3 +155,28 @@ def colour_lowpass_loss(y_true, y_pred, mask, cell: int = 8):
     w = tf.cast(holes >= 0.5, tf.float32)
     total = tf.reduce_sum(w * tf.abs(pooled), axis=[1, 2, 3])
     return tf.math.divide_no_nan(total, 2.0 * tf.reduce_sum(w, axis=[1, 2, 3]))
+
+
+def feature_matching_loss(real_features, fake_features):
+    """Mean L1 between two lists of feature maps, per example, averaged over the maps.
+
+    The real features are held constant (``tf.stop_gradient``): the term moves only what made
+    the fake ones.
+
+    Args:
+        real_features: list of [B,h,w,c] activations of the real images.
+        fake_features: the same layers' activations of the fills, same shapes.
+
+    Returns:
+        float32 [B].
+    """
+    if len(real_features) != len(fake_features) or not real_features:
+        raise ValueError(
+            f"feature_matching_loss needs two equal, non-empty lists of feature maps, got "
+            f"{len(real_features)} and {len(fake_features)}"
+        )
+    per_map = [
+        _per_example_mean(tf.abs(tf.stop_gradient(tf.cast(r, tf.float32)) - tf.cast(f, tf.float32)))
+        for r, f in zip(real_features, fake_features)
+    ]
+    return tf.add_n(per_map) / float(len(per_map))

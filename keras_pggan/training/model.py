@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from keras_pggan.config import LossConfig
 from keras_pggan.inference.fill import composite, fill_holes, to_model_range
+from keras_pggan.models.discriminator import trunk_features, trunk_layers
 from keras_pggan.training import losses
 from keras_pggan.training.guards import SkippedSteps, apply_if_finite, apply_loss_scaled
 
@@ -37,6 +38,8 @@ METRIC_NAMES = (
 )
 # The baselines have one adversarial logit: PGGAN's values under these names (see BaselineGAN).
 BASELINE_METRIC_NAMES = ("g_loss", "g_rec", "g_adv", "d_loss", "hole_l1")
+# Logged when the loss has a feature-matching term (LossConfig.feature_matching_weight).
+FEATURE_MATCHING = "g_feature_matching"
 # Training logs only, where steps can be skipped (nan_policy="skip" or loss scaling).
 SKIPPED_STEPS = "skipped_steps"
 LOSS_SCALE_NAMES = ("g_loss_scale", "d_loss_scale")  # under loss scaling (mixed_float16)
@@ -81,9 +84,10 @@ class PGGAN(keras.Model):
     ``g_adv_patch``, ``d_loss`` (= ``d_global`` + ``d_patch``), ``d_global``, ``d_patch``, and
     ``hole_l1`` (mean |output − truth| on hole pixels, [0,1] scale). A head the discriminator
     does not have (ablations) logs 0. No key is called ``loss``: Keras overwrites that key.
-    Where a step can be skipped, training also logs ``skipped_steps`` (steps of the epoch in
-    which either update was skipped), and under loss scaling ``g_loss_scale`` and
-    ``d_loss_scale`` (each optimiser's current scale).
+    With ``loss_config.feature_matching_weight``, also ``g_feature_matching`` (the term before
+    its weight; ``g_loss`` holds it weighted). Where a step can be skipped, training also logs
+    ``skipped_steps`` (steps of the epoch in which either update was skipped), and under loss
+    scaling ``g_loss_scale`` and ``d_loss_scale`` (each optimiser's current scale).
 
     Under a ``mixed_float16`` generator or discriminator, ``compile`` wraps both optimisers in
     ``keras.optimizers.LossScaleOptimizer``: each phase scales its loss, the optimiser unscales
@@ -118,6 +122,9 @@ class PGGAN(keras.Model):
         self.discriminator = discriminator
         self.loss_config = loss_config or LossConfig()
         self.nan_policy = nan_policy
+        if self.loss_config.feature_matching_weight:
+            trunk_layers(discriminator)  # fails early without a trunk
+            self.metric_names = self.metric_names + (FEATURE_MATCHING,)
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.metric_names}
         self.skipped_steps = None  # a guards.SkippedSteps once compile knows steps can skip
         self.g_optimizer = None
@@ -260,7 +267,16 @@ class PGGAN(keras.Model):
             on = tf.cast(self.g_optimizer.iterations >= cfg.warmup_steps, tf.float32)
             global_weight, patch_weight = global_weight * on, patch_weight * on
         g_loss = cfg.l1_weight * g_l1 + global_weight * g_global + patch_weight * g_patch
-        return g_loss, g_l1, g_global, g_patch
+        extra = {}
+        if cfg.feature_matching_weight:
+            extra[FEATURE_MATCHING] = self._scale(
+                losses.feature_matching_loss(
+                    trunk_features(self.discriminator, images, training=True),
+                    trunk_features(self.discriminator, composited, training=True),
+                )
+            )
+            g_loss = g_loss + cfg.feature_matching_weight * extra[FEATURE_MATCHING]
+        return g_loss, g_l1, g_global, g_patch, extra
 
     def _hole_l1(self, images, composited, masks):
         return self._scale(hole_l1_per_example(images, composited, masks))
@@ -336,7 +352,7 @@ class PGGAN(keras.Model):
             # Phase 3: generator step against the freshly updated discriminator, reusing the
             # same forward pass of G (no second generator evaluation).
             fake_out = self._discriminate(composited, masks, training=True)
-            g_loss, g_l1, g_global, g_patch = self._g_losses(
+            g_loss, g_l1, g_global, g_patch, extra = self._g_losses(
                 images, fake_raw, composited, masks, fake_out
             )
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss)
@@ -358,6 +374,7 @@ class PGGAN(keras.Model):
                 "d_global": d_global,
                 "d_patch": d_patch,
                 "hole_l1": self._hole_l1(images, composited, masks),
+                **extra,
             },
             applied if self.nan_policy == "skip" else None,
         )
@@ -373,7 +390,7 @@ class PGGAN(keras.Model):
         real_out = self._discriminate(images, masks, training=False)
         fake_out = self._discriminate(composited, masks, training=False)
         d_global, d_patch = self._d_losses(real_out, fake_out)
-        g_loss, g_l1, g_global, g_patch = self._g_losses(
+        g_loss, g_l1, g_global, g_patch, extra = self._g_losses(
             images, fake_raw, composited, masks, fake_out
         )
         self._update_trackers(
@@ -386,6 +403,7 @@ class PGGAN(keras.Model):
                 "d_global": d_global,
                 "d_patch": d_patch,
                 "hole_l1": self._hole_l1(images, composited, masks),
+                **extra,
             }
         )
         return self._results()
