@@ -106,6 +106,14 @@ def test_ship_writes_every_format_and_a_card_that_renders_from_its_json(tmp_path
             {"reconstruction": "l1", "colour_space": "rgb", "colour_lowpass_weight": 0.0},
             "l1",
         ),
+        (
+            {
+                "reconstruction": "weighted",
+                "colour_lowpass_weight": 2,
+                "feature_matching_weight": 0.1,
+            },
+            "weighted + low-pass colour term ×2 + feature matching ×0.1",
+        ),
     ],
 )
 def test_the_card_names_the_colour_terms_of_the_recipe(loss, text):

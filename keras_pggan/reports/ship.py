@@ -332,7 +332,7 @@ def reconstruction_text(loss_cfg: dict) -> str:
     """The card's name of the reconstruction term of a run's ``loss`` config.
 
     ``weighted`` for the v2 recipe's (RGB, no colour term); a v3 recipe adds its colour space
-    and chroma weight, and its low-pass colour term's weight.
+    and chroma weight, its low-pass colour term's weight and its feature-matching weight.
     """
     text = loss_cfg["reconstruction"]
     space = loss_cfg.get("colour_space", "rgb")
@@ -340,6 +340,8 @@ def reconstruction_text(loss_cfg: dict) -> str:
         text += f" in {space} (chroma ×{loss_cfg.get('chroma_weight', 1.0):g})"
     if loss_cfg.get("colour_lowpass_weight"):
         text += f" + low-pass colour term ×{loss_cfg['colour_lowpass_weight']:g}"
+    if loss_cfg.get("feature_matching_weight"):
+        text += f" + feature matching ×{loss_cfg['feature_matching_weight']:g}"
     return text
 
 
