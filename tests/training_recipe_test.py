@@ -47,9 +47,10 @@ def test_the_lowpass_recipe_keeps_the_rgb_l1_whole():
     assert cfg.loss.colour_space == "rgb" and cfg.loss.colour_lowpass_weight == 2.0
 
 
-def test_the_feature_matching_recipe_is_the_lowpass_recipe_plus_the_term():
-    fm, lp = (tr.recipe_config(n, bf16=False) for n in ("v3-fm-256", "v3-lowpass-256"))
-    assert fm.loss.feature_matching_weight == 0.1 and lp.loss.feature_matching_weight == 0.0
+@pytest.mark.parametrize("name, weight", [("v3-fm-256", 0.1), ("v3-fm1-256", 1.0)])
+def test_the_feature_matching_recipes_are_the_lowpass_recipe_plus_the_term(name, weight):
+    fm, lp = (tr.recipe_config(n, bf16=False) for n in (name, "v3-lowpass-256"))
+    assert fm.loss.feature_matching_weight == weight and lp.loss.feature_matching_weight == 0.0
     assert dataclasses.replace(fm.loss, feature_matching_weight=0.0) == lp.loss
     assert (fm.data, fm.mask, fm.train, fm.generator) == (lp.data, lp.mask, lp.train, lp.generator)
 
