@@ -59,6 +59,12 @@ RECIPES = {
 V3_BASE_CONFIG = os.path.join("scripts", "configs", "pggan_dres_ship_v2.json")
 V3_INIT = os.path.join("saved_models", "pggan_dres.keras")
 V3_LR = {"train": {"g_learning_rate": 5e-5, "d_learning_rate": 5e-5, "precision": "float32"}}
+# The evaluation's scale: 256² crops of 256-scale photos with evaluation-sized holes, batch 4.
+STAGE256 = {
+    "data": {"image_size": 256, "resize_to": 256},
+    "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
+    "train": {"global_batch_size": 4},
+}
 RECIPES_V3 = {
     "v3-base": ("the shipped recipe, warm-started from the shipped weights", {}),
     "v3-base-seed1": ("v3-base, seed 1 (noise yardstick)", {"train": {"seed": 1}}),
@@ -74,26 +80,14 @@ RECIPES_V3 = {
         "+ low-frequency hole colour term (8×8-pooled Cb/Cr L1, weight 2)",
         {"loss": {"colour_lowpass_weight": 2.0}},
     ),
-    "v3-stage256": (
-        "256² crops with evaluation-sized holes (centre-128 and free-form)",
-        {
-            "data": {"image_size": 256, "resize_to": 256},
-            "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
-            "train": {"global_batch_size": 4},
-        },
-    ),
+    "v3-stage256": ("256² crops with evaluation-sized holes (centre-128 and free-form)", STAGE256),
     # The long run's recipe (ship_v3): the picked colour lever (v3-ycbcr) at the evaluation
     # scale, because the colour diagnosis found the model's chroma error growing with distance
     # from the hole's edge past what 128² crops show it (a 128-px hole at 256² has pixels 64 px
     # from any edge; the 128² crops' holes, < 32 px mostly).
     "v3-ycbcr-256": (
         "v3-ycbcr with v3-stage256's crops and holes",
-        {
-            "loss": {"colour_space": "ycbcr", "chroma_weight": 3.0},
-            "data": {"image_size": 256, "resize_to": 256},
-            "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
-            "train": {"global_batch_size": 4},
-        },
+        {**STAGE256, "loss": {"colour_space": "ycbcr", "chroma_weight": 3.0}},
     ),
     # The long run's second recipe (ship_v3_lp256, warm-started from ship_v3_256 at 800 steps):
     # v3-ycbcr-256's chroma weights (1, 3, 3), normalised to mean 1, give luma 3/7 of its weight
@@ -102,12 +96,7 @@ RECIPES_V3 = {
     # low-pass term adds the hole's colour on top.
     "v3-lowpass-256": (
         "v3-lowpass with v3-stage256's crops and holes",
-        {
-            "loss": {"colour_lowpass_weight": 2.0},
-            "data": {"image_size": 256, "resize_to": 256},
-            "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
-            "train": {"global_batch_size": 4},
-        },
+        {**STAGE256, "loss": {"colour_lowpass_weight": 2.0}},
     ),
     # The lever after the long run's V curve went flat (issue 35): the chroma error grows with
     # the distance from the hole's edge, and PSNR and the colour terms no longer move. Matching
@@ -116,23 +105,13 @@ RECIPES_V3 = {
     # about 0.06-0.11 on V against the weighted L1's 0.10-0.15, so it adds about a tenth.
     "v3-fm-256": (
         "v3-lowpass-256 + feature matching on the discriminator's trunk (weight 0.1)",
-        {
-            "loss": {"colour_lowpass_weight": 2.0, "feature_matching_weight": 0.1},
-            "data": {"image_size": 256, "resize_to": 256},
-            "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
-            "train": {"global_batch_size": 4},
-        },
+        {**STAGE256, "loss": {"colour_lowpass_weight": 2.0, "feature_matching_weight": 0.1}},
     ),
     # At 0.1 the term moved nothing in 200 steps (-0.01 to -0.02 dB against the same-seed base):
     # the same lever ten times as strong.
     "v3-fm1-256": (
         "v3-lowpass-256 + feature matching on the discriminator's trunk (weight 1)",
-        {
-            "loss": {"colour_lowpass_weight": 2.0, "feature_matching_weight": 1.0},
-            "data": {"image_size": 256, "resize_to": 256},
-            "mask": {"spec": "center:0.4,freeform:0.6", "max_hole_ratio": 0.5},
-            "train": {"global_batch_size": 4},
-        },
+        {**STAGE256, "loss": {"colour_lowpass_weight": 2.0, "feature_matching_weight": 1.0}},
     ),
 }
 SETS = {"v2": RECIPES, "v3": RECIPES_V3}
