@@ -182,3 +182,16 @@ def test_feature_matching_needs_a_discriminator_with_a_trunk(tiny_cfg):
     d = build_ce_discriminator(ce, tiny_cfg.data.image_size)
     with pytest.raises(ValueError, match="no shared trunk"):
         PGGAN(build_generator(tiny_cfg.generator), d, LossConfig(feature_matching_weight=1.0))
+
+
+def test_evaluating_with_feature_matching_leaves_a_spectral_discriminator_as_is(tiny_cfg, batch):
+    # SpectralNormalization updates its power-iteration vector when called with training=True.
+    cfg = tiny_cfg.replace(
+        loss={"feature_matching_weight": 0.5}, discriminator={"norm": "spectral"}
+    )
+    gan = _gan(cfg)
+    data = {k: tf.constant(v) for k, v in batch.items()}
+    before = _values(gan.discriminator.weights)
+    assert len(before) > len(gan.discriminator.trainable_weights)  # the vectors are weights
+    gan.test_step(data)
+    assert not any(_changed(before, gan.discriminator.weights))

@@ -243,7 +243,7 @@ class PGGAN(keras.Model):
             )
         return d_global, d_patch
 
-    def _g_losses(self, images, fake_raw, composited, masks, fake_out):
+    def _g_losses(self, images, fake_raw, composited, masks, fake_out, training=True):
         cfg = self.loss_config
         rec = self._reconstruction(images, fake_raw, masks)
         if cfg.colour_lowpass_weight:
@@ -271,8 +271,8 @@ class PGGAN(keras.Model):
         if cfg.feature_matching_weight:
             extra[FEATURE_MATCHING] = self._scale(
                 losses.feature_matching_loss(
-                    trunk_features(self.discriminator, images, training=True),
-                    trunk_features(self.discriminator, composited, training=True),
+                    trunk_features(self.discriminator, images, training=training),
+                    trunk_features(self.discriminator, composited, training=training),
                 )
             )
             g_loss = g_loss + cfg.feature_matching_weight * extra[FEATURE_MATCHING]
@@ -391,7 +391,7 @@ class PGGAN(keras.Model):
         fake_out = self._discriminate(composited, masks, training=False)
         d_global, d_patch = self._d_losses(real_out, fake_out)
         g_loss, g_l1, g_global, g_patch, extra = self._g_losses(
-            images, fake_raw, composited, masks, fake_out
+            images, fake_raw, composited, masks, fake_out, training=False
         )
         self._update_trackers(
             {
