@@ -85,6 +85,8 @@ RULES: dict[str, str] = {
         "skip: a batch job over the user's photos, buckets or cluster (tests/batch_test.py)"
     ),
     r"^python -m bench\.batch\b": "skip: benchmark (minutes of CPU)",
+    r"^python -m scripts\.score_levers\b": "skip: scores runs outside the clone (V)",
+    r"^R=~/\.cache/keras_pggan/runs$": "skip: names the runs' folder outside the clone (no effect)",
     r"^python -m scripts\.training_recipe\b": (
         "skip: recipe runs and their configs go outside the clone (tests/training_recipe_test.py)"
     ),
