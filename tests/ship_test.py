@@ -120,3 +120,27 @@ def test_the_card_names_the_colour_terms_of_the_recipe(loss, text):
     from keras_pggan.reports.ship import reconstruction_text
 
     assert reconstruction_text(loss) == text
+
+
+def test_a_reship_of_the_same_weights_keeps_the_sections_measured_on_them(tmp_path):
+    from keras_pggan.reports.ship import kept_sections
+
+    out = tmp_path / "shipped"
+    out.mkdir()
+    shipped = out / "pggan_dres.keras"
+    shipped.write_bytes(b"weights")
+    diagnosis = {"model": "saved_models/pggan_dres.keras", "photos": 3}
+    card = {"name": "pggan_dres", "training": {"chain": []}, "colour_diagnosis": diagnosis}
+    (out / model_card.CARD_JSON).write_text(json.dumps(card), encoding="utf-8")
+    # The shipped file itself (also through another path to it): the diagnosis is of these weights.
+    assert kept_sections(str(shipped), str(shipped), str(out)) == {"colour_diagnosis": diagnosis}
+    os.symlink(shipped, tmp_path / "link.keras")
+    assert kept_sections(str(tmp_path / "link.keras"), str(shipped), str(out)) == {
+        "colour_diagnosis": diagnosis
+    }
+    # Other weights (even byte-identical ones in another file): the card's measurements go.
+    other = tmp_path / "generator_ema.keras"
+    other.write_bytes(b"weights")
+    assert kept_sections(str(other), str(shipped), str(out)) == {}
+    # A first ship: nothing to keep.
+    assert kept_sections(str(other), str(tmp_path / "none.keras"), str(out)) == {}

@@ -197,8 +197,10 @@ def ship(
     ``MODEL_CARD.md``); the curve and sample sheets go to ``figures``.
 
     Reshipping the shipped file itself (``checkpoint`` is ``<out>/<name>.keras``: training after
-    it was no better) keeps the card's record of how it was made and its previous-model flat
-    colours, and records the training after it (:func:`keras_pggan.reports.lineage.split_chain`).
+    it was no better) keeps the card's record of how it was made, its previous-model flat
+    colours and the sections measured on these weights (:func:`kept_sections`: the colour
+    diagnosis), and records the training after it
+    (:func:`keras_pggan.reports.lineage.split_chain`).
 
     Args:
         run_dir: the training run (its ``config.json`` names V; its ``env.json`` the chain).
@@ -233,6 +235,7 @@ def ship(
     # Reshipping the shipped file (training after it was no better): its card's record of how
     # it was made, read before the card is rewritten.
     lineage = card_lib.card_lineage(gen)
+    kept = kept_sections(gen, keras_path, out)
     previous = _place(gen, keras_path, out)
     sm_base, tfl = _export(keras_path, out, name, calibration_data)
 
@@ -278,6 +281,7 @@ def ship(
             "keras": regression_metrics(keras_path),
         },
         "generated": time.strftime("%Y-%m-%d"),
+        **kept,
     }
     card_lib.write_card(out, card)
     return card
@@ -352,6 +356,26 @@ def _scores(models: dict, parts: dict) -> dict:
     methods = {**models, **{k: f"baseline:{v}" for k, v in BASELINES.items()}}
     cache: dict = {}
     return {part: score_methods(methods, files, images=cache) for part, files in parts.items()}
+
+
+# Sections other tools add to the card (``--write-card``), each a measurement of the weights.
+WEIGHT_SECTIONS = ("colour_diagnosis",)
+
+
+def kept_sections(gen: str, keras_path: str, out: str) -> dict:
+    """The card sections a reship keeps: those measured on the same weights.
+
+    Reshipping the shipped file itself (``gen`` is ``keras_path``) keeps what other tools added
+    to its card (:data:`WEIGHT_SECTIONS`, e.g. the colour diagnosis): they measured these very
+    weights. New weights drop them, since they described the model being replaced.
+
+    Returns:
+        ``{section: value}`` from the card in ``out`` (empty for new weights or no card).
+    """
+    if not (os.path.exists(keras_path) and os.path.samefile(gen, keras_path)):
+        return {}
+    card = card_lib.read_card(out) or {}
+    return {k: card[k] for k in WEIGHT_SECTIONS if card.get(k)}
 
 
 def _place(gen: str, keras_path: str, out: str) -> dict | None:
