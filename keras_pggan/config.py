@@ -125,6 +125,11 @@ class GeneratorConfig:
             default, as every earlier model) or ``"mean"`` (each image's mean known colour per
             channel: a flat region with a hole then arrives flat, so a colour cast is not the
             network's default answer). Our option (``keras_pggan.models.layers.MaskedInput``).
+        residual_filters: width of each residual block's inner layer (the first convolution's
+            output, the second's input); ``None`` (the default, every saved model) keeps the
+            bottleneck's width. A wider inner layer adds capacity at the bottleneck without
+            changing the feature maps the blocks pass on, so a generator of the default width
+            warm-starts into it exactly (``keras_pggan.training.warm_start``). PGGAN only.
     """
 
     variant: str = "dres"
@@ -139,6 +144,7 @@ class GeneratorConfig:
     hole_fill: str = "zero"
     block_type: str = "both"
     upsample: str = "resize_conv"
+    residual_filters: int | None = None
 
     def __post_init__(self):
         c = "GeneratorConfig"
@@ -162,7 +168,9 @@ class GeneratorConfig:
                 _fail(c, "dilation_rates", f"rates must be positive integers, got {r!r}")
         if self.variant == "res" and any(r != 1 for r in self.dilation_rates):
             _fail(c, "dilation_rates", "variant 'res' uses plain residual blocks: all rates 1")
-        pggan_only = {"block_type": "both", "upsample": "resize_conv"}
+        if self.residual_filters is not None:
+            _positive(c, residual_filters=self.residual_filters)
+        pggan_only = {"block_type": "both", "upsample": "resize_conv", "residual_filters": None}
         for field, default in pggan_only.items():
             if self.variant in ("ce", "glgan") and getattr(self, field) != default:
                 _fail(c, field, f"only PGGAN generators ('dres', 'res') have it: {self.variant!r}")

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -53,6 +54,28 @@ def test_the_feature_matching_recipes_are_the_lowpass_recipe_plus_the_term(name,
     assert fm.loss.feature_matching_weight == weight and lp.loss.feature_matching_weight == 0.0
     assert dataclasses.replace(fm.loss, feature_matching_weight=0.0) == lp.loss
     assert (fm.data, fm.mask, fm.train, fm.generator) == (lp.data, lp.mask, lp.train, lp.generator)
+
+
+def test_the_wide_recipe_warm_starts_exactly_from_the_shipped_generator():
+    import numpy as np
+
+    from keras_pggan.models.generator import build_generator
+    from keras_pggan.models.saved import load_generator
+    from keras_pggan.training.warm_start import widen_inner_layers
+
+    wide, lp = (tr.recipe_config(n, bf16=False) for n in ("v3-wide-256", "v3-lowpass-256"))
+    assert (wide.data, wide.mask, wide.train, wide.loss) == (lp.data, lp.mask, lp.train, lp.loss)
+    assert dataclasses.replace(wide.generator, residual_filters=None) == lp.generator
+    shipped = load_generator(os.path.join(tr.REPO, tr.V3_INIT))
+    g = build_generator(wide.generator)
+    assert g.get_layer("res1_1_conv").filters == 2 * shipped.get_layer("res1_1_conv").filters
+    assert len(widen_inner_layers(g, shipped)) == 2 * len(wide.generator.dilation_rates)
+    rng = np.random.default_rng(0)
+    x = {
+        "image": rng.uniform(-1, 1, (1, 32, 32, 3)).astype("float32"),
+        "mask": np.pad(np.ones((1, 16, 16, 1), "float32"), ((0, 0), (8, 8), (8, 8), (0, 0))),
+    }
+    np.testing.assert_allclose(g(x).numpy(), shipped(x).numpy(), atol=1e-4)
 
 
 def test_config_command_writes_a_loadable_config_and_keeps_an_existing_file(tmp_path, capsys):

@@ -66,7 +66,13 @@ def build_generator(cfg: GeneratorConfig, name: str | None = None) -> keras.Mode
         x = conv_block(x, filters, 3, strides=2, norm=cfg.norm, name=f"down{i + 1}")
     for i, rate in enumerate(cfg.dilation_rates):
         x = apply_residual_block(
-            x, filters, rate, norm=cfg.norm, name=f"res{i + 1}", block_type=cfg.block_type
+            x,
+            filters,
+            rate,
+            norm=cfg.norm,
+            name=f"res{i + 1}",
+            block_type=cfg.block_type,
+            inner_filters=cfg.residual_filters,
         )
     for i, up_filters in enumerate(reversed(encoder_filters)):
         if cfg.upsample == "transposed":

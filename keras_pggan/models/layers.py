@@ -334,6 +334,7 @@ def apply_residual_block(
     norm: str = "instance",
     name: str = "block",
     block_type: str = "both",
+    inner_filters: int | None = None,
 ):
     """Residual block: Conv 3×3 → Norm → ReLU → Conv 3×3 → Norm, plus the identity.
 
@@ -342,7 +343,8 @@ def apply_residual_block(
     ``block_type`` says which convolution carries ``dilation_rate`` (the other has rate 1):
     ``"both"``, ``"dilated_first"`` (``{name}_1_conv``) or ``"dilated_second"``
     (``{name}_2_conv``), the paper's Fig. 4 types. Layers: ``{name}_1_conv``, ``{name}_1_norm``,
-    ``{name}_1_relu``, ``{name}_2_conv``, ``{name}_2_norm``, ``{name}_add``.
+    ``{name}_1_relu``, ``{name}_2_conv``, ``{name}_2_norm``, ``{name}_add``. ``inner_filters``
+    (default ``filters``) is the width between the two convolutions.
 
     Example:
         >>> y = apply_residual_block(keras.Input((8, 8, 4)), 4, 2, "none", "r", "dilated_first")
@@ -354,7 +356,7 @@ def apply_residual_block(
     rate1 = dilation_rate if block_type in ("both", "dilated_first") else 1
     rate2 = dilation_rate if block_type in ("both", "dilated_second") else 1
     shortcut = x
-    x = conv_block(x, filters, 3, dilation_rate=rate1, norm=norm, name=f"{name}_1")
+    x = conv_block(x, inner_filters or filters, 3, dilation_rate=rate1, norm=norm, name=f"{name}_1")
     x = conv_block(x, filters, 3, dilation_rate=rate2, norm=norm, activation=None, name=f"{name}_2")
     return keras.layers.Add(name=f"{name}_add")([shortcut, x])
 

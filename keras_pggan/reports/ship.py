@@ -410,9 +410,11 @@ def _figures(chain, shipped_step, keras_path: str, parts: dict, figures: str, ou
 
 def _architecture(gc: dict) -> str:
     """The card's one-line description of the generator config ``gc``."""
+    inner = gc.get("residual_filters")
     return (
         f"{gc['num_downsamplings']} down-samplings, residual blocks with dilation rates "
-        f"{tuple(gc['dilation_rates'])}, {gc['base_filters']}–{gc['max_filters']} filters "
+        f"{tuple(gc['dilation_rates'])}{f' ({inner} filters inside)' if inner else ''}, "
+        f"{gc['base_filters']}–{gc['max_filters']} filters "
         "(narrower than the `pggan-dres` preset's 64–256: the wider net's four formats would not "
         "fit the 60 MB repository budget)"
     )

@@ -113,6 +113,19 @@ RECIPES_V3 = {
         "v3-lowpass-256 + feature matching on the discriminator's trunk (weight 1)",
         {**STAGE256, "loss": {"colour_lowpass_weight": 2.0, "feature_matching_weight": 1.0}},
     ),
+    # The next lever (capacity at the bottleneck): feature matching moved nothing, and the
+    # chroma error left is far from the hole's edge, where the fill comes from the residual
+    # blocks alone. Their inner layer twice as wide (128 -> 256 filters; the blocks still pass
+    # 128 maps on), warm-started function-preserving from the long run's weights
+    # (keras_pggan.training.warm_start.widen_inner_layers): ~2x the generator's parameters.
+    "v3-wide-256": (
+        "v3-lowpass-256 with the residual blocks' inner layer twice as wide (256 filters)",
+        {
+            **STAGE256,
+            "generator": {"residual_filters": 256},
+            "loss": {"colour_lowpass_weight": 2.0},
+        },
+    ),
 }
 SETS = {"v2": RECIPES, "v3": RECIPES_V3}
 
