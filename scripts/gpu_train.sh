@@ -23,13 +23,15 @@
 # Environment: OUT, GPU_TRAIN_PYTHON (this interpreter; no install), GPU_TRAIN_VENV (default
 # ${TMPDIR:-/tmp}/keras_pggan_gpu_venv, shared with gpu_check.sh), GPU_TRAIN_BUDGET_S,
 # GPU_TRAIN_MINUTES, GPU_TRAIN_BATCH (default: the recipe's 4), GPU_TRAIN_STEPS_PER_EPOCH (500),
-# GPU_TRAIN_JIT (auto: XLA on one GPU), GPU_TRAIN_PACK_EVERY, GPU_TRAIN_PACK_QUALITY.
+# GPU_TRAIN_JIT (auto: XLA on one GPU), GPU_TRAIN_PACK_EVERY, GPU_TRAIN_PACK_QUALITY,
+# GPU_TRAIN_RECIPE (default the picked v3-lowpass-256; v3-wide-256 is the next lever, whose wider
+# residual blocks start from the shipped weights exactly: docs/training_recipe.md).
 set -u -o pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 
-RECIPE=v3-lowpass-256
+RECIPE=${GPU_TRAIN_RECIPE:-v3-lowpass-256}
 WARM_START=saved_models/pggan_dres.keras
 MODE=gpu PACK=.gpu_pack OVERWRITE=0
 while [ $# -gt 0 ]; do
@@ -228,13 +230,15 @@ from keras_pggan.config import ExperimentConfig, get_preset
 from keras_pggan.models.registry import build_generator_for
 
 tiny = get_preset("tiny")
-cfg = ExperimentConfig.load(sys.argv[1]).replace(
-    generator=dataclasses.asdict(tiny.generator),
-    discriminator=dataclasses.asdict(tiny.discriminator),
-)
+recipe = ExperimentConfig.load(sys.argv[1])
+generator = dataclasses.asdict(tiny.generator)
+if recipe.generator.residual_filters:  # a wider recipe stays wider than its warm start
+    generator["residual_filters"] = 2 * tiny.generator.max_filters
+cfg = recipe.replace(generator=generator, discriminator=dataclasses.asdict(tiny.discriminator))
 with open(sys.argv[1], "w", encoding="utf-8") as f:
     f.write(cfg.to_json() + "\n")
-build_generator_for(cfg).save(sys.argv[2])
+# The warm start has the tiny default width, as the shipped file has the default's.
+build_generator_for(cfg.replace(generator={"residual_filters": None})).save(sys.argv[2])
 PY
 fi
 
