@@ -304,3 +304,24 @@ def test_shipping_an_epoch_checkpoint_cuts_its_run_there(tmp_path):
     rows = lineage_lib.chain_rows(before) + lineage_lib.chain_rows(after)
     assert sum(r["steps"] for r in rows) == 500
     assert sum(r["hours"] for r in rows) == pytest.approx(0.5)
+
+
+def test_reshipping_a_file_reshipped_since_a_run_started_from_it_cuts_where_its_card_says(tmp_path):
+    """The v3 case: `a` started from the shipped path when it held older weights; the file was
+    then replaced by `b`'s epoch 3, and `b` trained on. The card's own record (b, 300 steps)
+    places the weights, not the warm start from the path."""
+    old = {"run_dir": None, "name": "old", "rows": [], "steps": 900, "wall_s": 7200.0}
+    old.update(init_from=None, val_hole_l1="8.50 %")
+    a = _live_link(tmp_path / "a", "a", 2, init_from="saved_models/pggan_dres.keras")
+    b = _live_link(tmp_path / "b", "b", 5)
+    shipped = f"{REPO}/saved_models/pggan_dres.keras"
+    before, after = lineage_lib.split_chain([old, a, b], shipped, shipped_at=("b", 300))
+    assert [link["name"] for link in before] == ["old", "a", "b"]
+    assert [r["epoch"] for r in before[-1]["rows"]] == [1, 2, 3]
+    assert [link["name"] for link in after] == ["b"]
+    assert after[0]["steps"] == 200 and [r["step"] for r in after[0]["rows"]] == [100, 200]
+    # Without the card's record the path rule would put `a` and `b` after the weights.
+    assert [link["name"] for link in lineage_lib.split_chain([old, a, b], shipped)[1]] == ["a", "b"]
+    # The card's last run ended at the shipped weights: nothing of it follows.
+    before, after = lineage_lib.split_chain([old, a, b], shipped, shipped_at=("b", 500))
+    assert [link["name"] for link in before] == ["old", "a", "b"] and after == []

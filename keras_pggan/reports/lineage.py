@@ -188,7 +188,9 @@ def _abs(path: str) -> str:
     return os.path.realpath(path if os.path.isabs(path) else os.path.join(REPO, path))
 
 
-def split_chain(chain: list[dict], generator_path: str) -> tuple[list[dict], list[dict]]:
+def split_chain(
+    chain: list[dict], generator_path: str, shipped_at: tuple[str, int] | None = None
+) -> tuple[list[dict], list[dict]]:
     """Splits the chain at the shipped weights: the training that made them, and what followed.
 
     A run can go on past the weights that ship, e.g. when its later checkpoints were no better
@@ -201,12 +203,22 @@ def split_chain(chain: list[dict], generator_path: str) -> tuple[list[dict], lis
         generator_path: the file to ship: an epoch checkpoint of one link
             (``<run>/checkpoints/generator[_ema]-epochNNN.keras``), the file a link was
             warm-started from, or any other file (the newest generator: nothing follows it).
+        shipped_at: ``(run name, steps)`` where the file's own card says its weights were made
+            (the last row of its chain: :func:`keras_pggan.reports.model_card.card_lineage`),
+            for a reship of the shipped file. It comes first: a link warm-started from the
+            shipped *path* may have started from earlier weights that the file held then.
 
     Returns:
         ``(before, after)``: links (copies, a link cut at the checkpoint gets its rows up to
         it and its totals there; its rest starts ``after``, with steps and hours from the cut).
     """
     real = os.path.realpath(generator_path)
+    if shipped_at:
+        name, steps = shipped_at
+        for i, link in enumerate(chain):
+            if link.get("name") == name:
+                head = [r for r in link["rows"] if r.get("step", 0) <= steps]
+                return _cut(chain, i, head, generator_path)
     m = re.fullmatch(r"generator(?:_ema)?-epoch(\d+)\.keras", os.path.basename(generator_path))
     for i, link in enumerate(chain):
         if link.get("init_from") and _abs(link["init_from"]) == real:
@@ -215,20 +227,26 @@ def split_chain(chain: list[dict], generator_path: str) -> tuple[list[dict], lis
         if m and ckpts and os.path.realpath(os.path.dirname(real)) == os.path.realpath(ckpts):
             epoch = int(m.group(1))
             head = [r for r in link["rows"] if r.get("epoch", 0) <= epoch]
-            tail = [r for r in link["rows"] if r.get("epoch", 0) > epoch]
-            if not tail:
-                return chain[: i + 1], chain[i + 1 :]
-            step0, wall0 = (head[-1]["step"], head[-1]["wall_s"]) if head else (0, 0.0)
-            cut = dict(link, rows=head, steps=step0, wall_s=wall0, val_hole_l1=_last_val(head))
-            rest = dict(
-                link,
-                rows=[dict(r, step=r["step"] - step0, wall_s=r["wall_s"] - wall0) for r in tail],
-                steps=link["steps"] - step0,
-                wall_s=link["wall_s"] - wall0,
-                init_from=generator_path,
-            )
-            return chain[:i] + [cut], [rest] + chain[i + 1 :]
+            return _cut(chain, i, head, generator_path)
     return list(chain), []
+
+
+def _cut(chain: list[dict], i: int, head: list[dict], generator_path: str):
+    """:func:`split_chain` of ``chain`` inside link ``i``, after its rows ``head``."""
+    link = chain[i]
+    tail = link["rows"][len(head) :]
+    if not tail:
+        return chain[: i + 1], chain[i + 1 :]
+    step0, wall0 = (head[-1]["step"], head[-1]["wall_s"]) if head else (0, 0.0)
+    cut = dict(link, rows=head, steps=step0, wall_s=wall0, val_hole_l1=_last_val(head))
+    rest = dict(
+        link,
+        rows=[dict(r, step=r["step"] - step0, wall_s=r["wall_s"] - wall0) for r in tail],
+        steps=link["steps"] - step0,
+        wall_s=link["wall_s"] - wall0,
+        init_from=generator_path,
+    )
+    return chain[:i] + [cut], [rest] + chain[i + 1 :]
 
 
 def continued(after: list[dict]) -> dict | None:

@@ -247,7 +247,12 @@ def ship(
     flat = flat_colour_check(Inpainter.from_path(keras_path))
     os.makedirs(figures, exist_ok=True)
     chain = L.training_chain(run_dir)
-    before, after = L.split_chain(chain, gen)
+    # A reship of the shipped file: its card says where in the chain its weights were made.
+    shipped_at = None
+    if os.path.samefile(gen, keras_path) and (lineage or {}).get("chain"):
+        last = lineage["chain"][-1]
+        shipped_at = (last.get("run"), int(last.get("steps") or 0))
+    before, after = L.split_chain(chain, gen, shipped_at=shipped_at)
     averaged = L.source_averaged(gen, lineage)
     trend = L.curve_trend(chain, averaged=averaged)
     shipped_step = sum(link["steps"] for link in before) if after else None
