@@ -249,7 +249,7 @@ def ship(
     chain = L.training_chain(run_dir)
     # A reship of the shipped file: its card says where in the chain its weights were made.
     shipped_at = None
-    if os.path.samefile(gen, keras_path) and (lineage or {}).get("chain"):
+    if reships_the_shipped_file(gen, keras_path) and (lineage or {}).get("chain"):
         last = lineage["chain"][-1]
         shipped_at = (last.get("run"), int(last.get("steps") or 0))
     before, after = L.split_chain(chain, gen, shipped_at=shipped_at)
@@ -363,6 +363,11 @@ def _scores(models: dict, parts: dict) -> dict:
     return {part: score_methods(methods, files, images=cache) for part, files in parts.items()}
 
 
+def reships_the_shipped_file(gen: str, keras_path: str) -> bool:
+    """Whether ``gen`` is the shipped file ``keras_path`` itself (also through another path)."""
+    return os.path.exists(keras_path) and os.path.samefile(gen, keras_path)
+
+
 # Sections other tools add to the card (``--write-card``), each a measurement of the weights.
 WEIGHT_SECTIONS = ("colour_diagnosis",)
 
@@ -377,7 +382,7 @@ def kept_sections(gen: str, keras_path: str, out: str) -> dict:
     Returns:
         ``{section: value}`` from the card in ``out`` (empty for new weights or no card).
     """
-    if not (os.path.exists(keras_path) and os.path.samefile(gen, keras_path)):
+    if not reships_the_shipped_file(gen, keras_path):
         return {}
     card = card_lib.read_card(out) or {}
     return {k: card[k] for k in WEIGHT_SECTIONS if card.get(k)}
@@ -389,7 +394,7 @@ def _place(gen: str, keras_path: str, out: str) -> dict | None:
     from keras_pggan.evaluation.metrics import flat_colour_check
     from keras_pggan.inference.inpainter import Inpainter
 
-    if os.path.exists(keras_path) and os.path.samefile(gen, keras_path):
+    if reships_the_shipped_file(gen, keras_path):
         # Nothing is replaced: the previous shipped model is still the card's.
         return (card_lib.read_card(out) or {}).get("flat_colours_previous")
     previous = None
