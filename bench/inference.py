@@ -35,6 +35,7 @@ import tempfile
 
 from bench.common import add_output_args, report_prefix_or_none
 from keras_pggan.export.onnx import convert_onnx
+from keras_pggan.inference.regions import DEFAULT_WORKING_SIZE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -229,9 +230,11 @@ def main(argv=None) -> int:
         if args.rss_side:
             rss = inpaint_rss(model_file, args.rss_side, work)
             print("rss", rss, flush=True)
-            # The worst case: the network run on the whole image at once.
-            rss_whole = inpaint_rss(model_file, args.rss_side, work, working_size=0)
-            print("rss whole image", rss_whole, flush=True)
+            # The worst case: the network run on the whole image at once (the same run as the
+            # first when the photo is no larger than the working size: not run twice).
+            if args.rss_side > DEFAULT_WORKING_SIZE:
+                rss_whole = inpaint_rss(model_file, args.rss_side, work, working_size=0)
+                print("rss whole image", rss_whole, flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -286,6 +289,11 @@ def main(argv=None) -> int:
             f"The same with `--working-size 0` (the network on the whole {args.rss_side}² image "
             f"at once): peak RSS {rss_whole['rss_bytes'] / 2**30:.2f} GiB, "
             f"{rss_whole['seconds']:.1f} s."
+        )
+    elif rss.get("rss_bytes") and args.rss_side <= DEFAULT_WORKING_SIZE:
+        notes.append(
+            f"`--working-size 0` (the network on the whole image at once) is that same run at "
+            f"{args.rss_side}² (the default working size is {DEFAULT_WORKING_SIZE} px)."
         )
     elif rss_whole:
         notes.append(

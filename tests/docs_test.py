@@ -106,6 +106,7 @@ def _tflite_builds(code: str, root, generator) -> None:
             )
 
 
+@pytest.mark.large  # the docs' examples end to end (TFLite builds and runs of them: ~80 s in all)
 @pytest.mark.parametrize(
     "path, line, code, why", BLOCKS, ids=[f"{path}:{line}" for path, line, _, _ in BLOCKS]
 )

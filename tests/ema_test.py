@@ -136,6 +136,7 @@ def test_decay_is_checked():
     assert TrainConfig().ema_decay == 0.999  # on by default
 
 
+@pytest.mark.large
 def test_a_run_saves_its_average_and_ships_it(tmp_path):
     run = str(tmp_path / "run")
     assert train_cmd.main([*TINY, "--epochs", "2", "--run-dir", run]) == 0
@@ -158,6 +159,7 @@ def test_a_run_saves_its_average_and_ships_it(tmp_path):
     assert newest_generator(run).endswith(os.sep + "generator.keras")
 
 
+@pytest.mark.large
 def test_resume_from_a_backup_without_an_average_starts_one(tmp_path, capsys):
     run = tmp_path / "run"
     assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", str(run)]) == 0

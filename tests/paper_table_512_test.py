@@ -1,11 +1,8 @@
 """scripts/paper_table_512.py and keras_pggan.reports.paper_table_512: Table 2 at 512²
 (fine-tuned at equal budget) and its document."""
 
-import json
 import os
-import re
 
-import pytest
 from paper_table_test import _photos
 
 from keras_pggan.reports import paper_table as pt
@@ -114,31 +111,5 @@ def test_table1_and_table2_sections_keep_each_other():
     assert doc.count("<!-- paper_table:512 -->") == doc.count("<!-- /paper_table:512 -->") == 1
 
 
-@pytest.mark.large
-def test_quick_table2_has_real_numbers_and_leaves_docs_alone(tmp_path, capsys):
-    with open(t2.DOC, "rb") as f:
-        committed = f.read()
-    train = _photos(str(tmp_path / "train"), 6, 1)
-    val = _photos(str(tmp_path / "val"), 2, 2)
-    out = str(tmp_path / "runs")
-    argv = ["--quick", "--methods", "ce,pggan-dres", "--data", train, "--val-data", val]
-    assert script.main([*argv, "--out", out]) == 0, capsys.readouterr().err
-    printed = capsys.readouterr().out
-    assert "warm start from generator" in printed and "discriminator (new)" in printed
-    text = open(os.path.join(out, "paper_table_512.md"), encoding="utf-8").read()
-    assert text.startswith("<!-- paper_table:512 -->\n## Table 2 at 64²")
-    assert "Smoke run (2 + 1 steps per method)" in text
-    for title in ("Context Encoder (Pathak et al. 2016), fine-tuned", "PGGAN-DRes before"):
-        row = next(line for line in text.splitlines() if line.startswith(f"| {title}"))
-        numbers = [float(v) for v in re.findall(r"\| (-?\d+\.\d+)", row)]
-        assert len(numbers) >= 6 and all(0 <= v < 100 for v in numbers), row
-    assert "Telea (classical reference)" in text and "Fine-tuning at 64² vs none" in text
-    results = json.load(open(os.path.join(out, "paper_table", "512", "results.json")))
-    run = results["finetune_runs"]["pggan-dres"]
-    assert run["steps"] == 1 and run["init_from"].endswith(
-        os.path.join("pggan-dres", "generator.keras")
-    )
-    assert results["networks"]["pggan-dres"]["ms"]["64"] > 0
-    assert set(results["metrics"]["centre"]) >= {"ce", "pggan-dres", t2.BEFORE}
-    with open(t2.DOC, "rb") as f:
-        assert f.read() == committed
+# The end-to-end run (--quick over Table 1's runs) is in tests/paper_table_test.py: it reuses
+# that test's trained runs instead of training the same two methods again.

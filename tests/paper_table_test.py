@@ -36,7 +36,10 @@ def test_argument_errors_are_one_line(tmp_path, capsys):
 
 
 @pytest.mark.large
-def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
+def test_smoke_table_1_has_every_method_then_table_2_fine_tunes_its_runs(tmp_path, capsys):
+    """Table 1's smoke run, then ``scripts/paper_table_512.py --quick`` on the same photos and
+    ``--out``: Table 2's base runs are Table 1's (reused, not trained again), as in the docs'
+    order of the two commands."""
     train = _photos(str(tmp_path / "train"), 6, 1)
     val = _photos(str(tmp_path / "val"), 2, 2)
     doc = str(tmp_path / "doc" / "paper_table.md")
@@ -78,6 +81,38 @@ def test_smoke_table_has_every_method_with_real_numbers(tmp_path, capsys):
     for method in pt.METHODS:
         assert pt.train_method(method, args) == results["runs"][method]
     assert capsys.readouterr().out.count("reusing the finished run") == len(pt.METHODS)
+    _table2_quick_on_table1_runs(train, val, str(tmp_path / "runs"), capsys)
+
+
+def _table2_quick_on_table1_runs(train, val, out, capsys):
+    """Table 2 (``--quick``: Table 1's smoke options) over Table 1's runs in ``out``."""
+    from keras_pggan.reports import paper_table_512 as t2
+    from scripts import paper_table_512 as script_512
+
+    with open(t2.DOC, "rb") as f:
+        committed = f.read()
+    argv = ["--quick", "--methods", "ce,pggan-dres", "--data", train, "--val-data", val]
+    assert script_512.main([*argv, "--out", out]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert printed.count("reusing the finished run") == 2  # the base runs: Table 1's
+    assert "warm start from generator" in printed and "discriminator (new)" in printed
+    text = open(os.path.join(out, "paper_table_512.md"), encoding="utf-8").read()
+    assert text.startswith("<!-- paper_table:512 -->\n## Table 2 at 64²")
+    assert "Smoke run (2 + 1 steps per method)" in text
+    for title in ("Context Encoder (Pathak et al. 2016), fine-tuned", "PGGAN-DRes before"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {title}"))
+        numbers = [float(v) for v in re.findall(r"\| (-?\d+\.\d+)", row)]
+        assert len(numbers) >= 6 and all(0 <= v < 100 for v in numbers), row
+    assert "Telea (classical reference)" in text and "Fine-tuning at 64² vs none" in text
+    results = json.load(open(os.path.join(out, "paper_table", "512", "results.json")))
+    run = results["finetune_runs"]["pggan-dres"]
+    assert run["steps"] == 1 and run["init_from"].endswith(
+        os.path.join("pggan-dres", "generator.keras")
+    )
+    assert results["networks"]["pggan-dres"]["ms"]["64"] > 0
+    assert set(results["metrics"]["centre"]) >= {"ce", "pggan-dres", t2.BEFORE}
+    with open(t2.DOC, "rb") as f:
+        assert f.read() == committed
 
 
 def test_ranking_orders_each_score_and_counts_wins():

@@ -31,6 +31,7 @@ def _assert_same_weights(a, b, atol=1e-5):
         np.testing.assert_allclose(x, y, atol=atol)
 
 
+@pytest.mark.large
 def test_cli_writes_the_run_directory(tmp_path):
     run = str(tmp_path / "run")
     assert train_cmd.main([*TINY, "--epochs", "2", "--run-dir", run, "--seed", "3"]) == 0
@@ -208,6 +209,7 @@ def _write_photos(folder, n=6, bad=()):
             f.write(b"")
 
 
+@pytest.mark.large
 def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
     from keras_pggan.data import __main__ as data_cmd
     from keras_pggan.data import pipeline as data
@@ -233,6 +235,7 @@ def test_cli_trains_from_a_folder_and_from_tfrecords(tmp_path):
     assert np.isfinite(hist["g_loss"][0]) and np.isfinite(hist["d_loss"][0])
 
 
+@pytest.mark.large
 def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
     """--init-from: weights of the source run, fresh optimisers; errors name the file."""
     src = str(tmp_path / "src")
@@ -252,17 +255,14 @@ def test_init_from_run_dir_and_keras_file(tmp_path, capsys):
     _assert_same_weights([w.numpy() for w in gan.discriminator.weights], d_src, atol=0)
     assert int(gan.g_optimizer.iterations.numpy()) == 0
 
-    # A warm-started run differs from a cold one with the same seed after one epoch.
-    warm, cold = str(tmp_path / "warm"), str(tmp_path / "cold")
+    # A warm-started run differs from a cold one with the same seed after one epoch. The cold
+    # one is the source run itself (same seed, data and steps: a run is deterministic, see
+    # test_resume_equals_uninterrupted), so the source stands in for it; warm went 2 steps further.
+    warm = str(tmp_path / "warm")
     gen = os.path.join(src, "generator.keras")
     assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", warm, "--init-from", gen]) == 0
-    assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", cold]) == 0
-    w, c = (
-        _weights(os.path.join(warm, "generator.keras")),
-        _weights(os.path.join(cold, "generator.keras")),
-    )
-    # cold = the source's first epoch again (same seed and data); warm went 2 steps further.
-    assert max(float(np.abs(a - b).max()) for a, b in zip(w, c)) > 1e-5
+    w = _weights(os.path.join(warm, "generator.keras"))
+    assert max(float(np.abs(a - b).max()) for a, b in zip(w, g_src)) > 1e-5
     env = json.load(open(os.path.join(warm, "env.json")))
     assert env["processes"][0]["init_from"]["generator"] == gen
 
@@ -314,6 +314,7 @@ def test_bf16_model_computes_in_bf16_with_float32_logits():
     assert str(g.dtype) == "<dtype: 'float32'>"
 
 
+@pytest.mark.large
 def test_epoch_log_and_time_limit_across_resume(tmp_path):
     run = str(tmp_path / "run")
     # A limit shorter than one epoch stops after the first epoch.
@@ -365,6 +366,7 @@ def test_an_op_error_reports_the_kernels_message_not_the_graph_banner():
     )
 
 
+@pytest.mark.large
 def test_a_warm_start_from_a_shipped_file_keeps_its_cards_training_record(tmp_path, capsys):
     src = str(tmp_path / "src")
     assert train_cmd.main([*TINY, "--epochs", "1", "--run-dir", src]) == 0
