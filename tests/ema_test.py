@@ -178,6 +178,7 @@ def test_resume_from_a_backup_without_an_average_starts_one(tmp_path, capsys):
     assert "WARNING" not in capsys.readouterr().err
 
 
+@pytest.mark.large
 def test_ema_decay_zero_writes_no_average(tmp_path):
     run = str(tmp_path / "run")
     cfg = get_preset("tiny").replace(

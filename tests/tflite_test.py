@@ -317,6 +317,7 @@ def test_calibration_samples_shapes_and_masks():
     assert len(defaults) == 2 and defaults[0]["image"].std() > 0.01
 
 
+@pytest.mark.large
 def test_export_command_writes_builds_and_model_card(generator, tmp_path, capsys):
     from PIL import Image
 
