@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -195,6 +196,21 @@ def test_second_run_writes_nothing_and_resumes(photos, model_path, first_run, tm
         str(photos[0] / "broken.jpg"),
         str(photos[0] / "nomask.png"),
     ]
+
+
+def test_default_dead_letter_names_never_repeat_within_a_second(tmp_path, monkeypatch):
+    from keras_pggan.batch import pipeline
+
+    when = time.struct_time((2026, 12, 7, 23, 19, 43, 0, 341, 0))
+    monkeypatch.setattr(pipeline.time, "gmtime", lambda *a: when)
+    names = []
+    for _ in range(3):  # three runs that start in the same second, each leaving its file
+        path = pipeline.default_dead_letter(str(tmp_path))
+        open(path, "x").close()
+        names.append(os.path.basename(path))
+    stem = "dead_letter-20261207T231943Z"
+    assert names == [f"{stem}.jsonl", f"{stem}_2.jsonl", f"{stem}_3.jsonl"]
+    assert sorted(names) == names  # by name is by start
 
 
 def test_mask_dir_and_duplicate_names_follow_inpaint(model_path, tmp_path):

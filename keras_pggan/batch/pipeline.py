@@ -393,8 +393,17 @@ class CountFailures(beam.DoFn):
 
 # -- the pipeline ----------------------------------------------------------------------------------
 def default_dead_letter(output: str) -> str:
-    """``<output>/dead_letter-<UTC time>.jsonl``: each run its own file, none replaced."""
-    return _join(_norm(output), time.strftime("dead_letter-%Y%m%dT%H%M%SZ.jsonl", time.gmtime()))
+    """``<output>/dead_letter-<UTC time>.jsonl``: each run its own file, none replaced.
+
+    A second run that starts within the same second (a quick job on a fast machine) gets
+    ``..._2.jsonl``, then ``_3``: the names still sort by start time.
+    """
+    stem = _join(_norm(output), time.strftime("dead_letter-%Y%m%dT%H%M%SZ", time.gmtime()))
+    path, n = stem + ".jsonl", 1
+    while _exists(path):
+        n += 1
+        path = f"{stem}_{n}.jsonl"
+    return path
 
 
 def expand(pipeline: beam.Pipeline, config: BatchConfig, dead_letter_path: str):
