@@ -239,6 +239,23 @@ def test_variables_stored_once(exported, tiny_generator, tmp_path):
         check_variables_size(str(tmp_path / "doubled"), params)
 
 
+def test_dtype_names_without_tensorflow_are_tf_dtypes_names():
+    from tensorflow.core.framework import types_pb2
+
+    from keras_pggan.signatures import dtype_name
+
+    checked = 0
+    for name, number in types_pb2.DataType.items():
+        try:
+            want = tf.dtypes.as_dtype(number).name
+        except TypeError:  # DT_INVALID and the few enum values TensorFlow has no DType for
+            continue
+        assert dtype_name(name) == want, name
+        checked += 1
+    assert checked >= 40, checked
+    assert dtype_name(1) == "1"  # a number JSON could not name stays a number
+
+
 def test_signatures_are_the_api(exported):
     report, _ = exported
     sigs = signature_summary(report["path"])

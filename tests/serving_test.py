@@ -204,6 +204,15 @@ def test_metadata_and_status(server, grpc_client, rest_client, model_base):
     want = {"name": NAME, "version": 1, "signatures": signature_summary(f"{model_base}/1")}
     assert grpc_client.metadata() == want
     assert rest_client.metadata() == want
+    # The REST metadata reads JSON only: TensorFlow stays unimported (a quick command).
+    code = (
+        "import json, sys; from keras_pggan.serving import RestClient; "
+        f"m = RestClient({server.rest_url!r}, {NAME!r}, retries=0).metadata(); "
+        "print(json.dumps([m, 'tensorflow' in sys.modules]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout) == [want, False]
     status = rest_client.status()["model_version_status"]
     assert status == [
         {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}

@@ -68,6 +68,8 @@ from keras_pggan.signatures import (
     MASK_BYTES,
     OUTPUT,
     OUTPUT_PNG,
+    describe_signatures,
+    signature_dicts,
 )
 
 __all__ = [
@@ -307,27 +309,14 @@ def check_variables_size(
 
 
 def signature_summary(saved_model_dir: str) -> dict[str, dict]:
-    """Signature names → ``{"inputs": {name: [dtype, shape]}, "outputs": {...}}`` from the .pb."""
+    """Signature names → ``{"inputs": {name: [dtype, shape]}, "outputs": {...}}`` from the .pb
+    (:func:`keras_pggan.signatures.describe_signatures`, as the serving clients' metadata)."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     proto = saved_model_pb2.SavedModel()
     with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as f:
         proto.ParseFromString(f.read())
-
-    def describe(infos):
-        return {
-            name: [
-                tf.dtypes.as_dtype(info.dtype).name,
-                [d.size for d in info.tensor_shape.dim],
-            ]
-            for name, info in sorted(infos.items())
-        }
-
-    return {
-        key: {"inputs": describe(sig.inputs), "outputs": describe(sig.outputs)}
-        for key, sig in sorted(proto.meta_graphs[0].signature_def.items())
-        if not key.startswith("__")
-    }
+    return describe_signatures(signature_dicts(proto.meta_graphs[0].signature_def))
 
 
 def _write_warmup(saved_model_dir: str, multiple: int) -> None:

@@ -314,25 +314,10 @@ def _client_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def _metadata(name: str, version, signature_defs) -> dict[str, Any]:
-    """``{"name", "version", "signatures"}`` of a model's ``SignatureDef`` map."""
-    import tensorflow as tf
-
-    def describe(infos):
-        return {
-            key: [
-                tf.dtypes.as_dtype(info.dtype).name,
-                [int(d.size) for d in info.tensor_shape.dim],
-            ]
-            for key, info in sorted(infos.items())
-        }
-
-    described = {
-        key: {"inputs": describe(sig.inputs), "outputs": describe(sig.outputs)}
-        for key, sig in sorted(signature_defs.items())
-        if not key.startswith("__")
-    }
-    return {"name": name, "version": int(version or 0), "signatures": described}
+def _metadata(name: str, version, signature_defs: dict) -> dict[str, Any]:
+    """``{"name", "version", "signatures"}`` of a model's ``SignatureDef`` map (JSON form)."""
+    signatures_ = signatures.describe_signatures(signature_defs)
+    return {"name": name, "version": int(version or 0), "signatures": signatures_}
 
 
 # -- gRPC ----------------------------------------------------------------------------------------
@@ -434,7 +419,8 @@ class GrpcClient(_Client):
         sig_map = get_model_metadata_pb2.SignatureDefMap()
         response.metadata["signature_def"].Unpack(sig_map)
         spec = response.model_spec
-        return _metadata(spec.name, spec.version.value, sig_map.signature_def)
+        sig_defs = signatures.signature_dicts(sig_map.signature_def)
+        return _metadata(spec.name, spec.version.value, sig_defs)
 
 
 # -- REST JSON (TF Serving's json_tensor rules; the local server uses the encoder too) ----------
@@ -580,17 +566,10 @@ class RestClient(_Client):
 
     def metadata(self, version: int | None = None) -> dict[str, Any]:
         """``GET .../metadata``: ``{"name", "version", "signatures"}`` like the gRPC client's."""
-        from google.protobuf import json_format
-        from tensorflow_serving.apis import get_model_metadata_pb2
-
-        doc = self._request("GET", self._url(version, "/metadata"))
-        sig_map = json_format.ParseDict(
-            doc["metadata"]["signature_def"],
-            get_model_metadata_pb2.SignatureDefMap(),
-            ignore_unknown_fields=True,
-        )
+        doc = self._request("GET", self._url(version, "/metadata"))  # JSON only: no TensorFlow
+        sig_defs = doc["metadata"]["signature_def"].get("signature_def", {})
         spec = doc["model_spec"]
-        return _metadata(spec["name"], spec.get("version"), sig_map.signature_def)
+        return _metadata(spec["name"], spec.get("version"), sig_defs)
 
     def _output_names(self, signature: str, version: int | None) -> list[str]:
         if signature in signatures.OUTPUTS:
