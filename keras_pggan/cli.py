@@ -73,7 +73,8 @@ def run(
 
     ``--help`` returns 0 and a usage error 2 (argparse prints them). What the command raises is
     mapped by :func:`keras_pggan.errors.exit_status`: a user error prints one ``error: ...`` line
-    on stderr and returns 2, a failed check or server 1, a NaN in training 3, a lost worker 4;
+    on stderr and returns 2, a failed check or server 1, a NaN in training 3, a lost worker 4,
+    Ctrl-C 130 (one line, no traceback);
     any other exception is a bug and propagates with its traceback, as every error does under
     ``KERAS_PGGAN_DEBUG=1``.
 
@@ -90,7 +91,12 @@ def run(
     except SystemExit as e:  # --help, or a usage error argparse has printed
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     try:
-        status = command(args)
+        try:
+            status = command(args)
+        except KeyboardInterrupt:  # Ctrl-C where the command did not say more
+            if errors.debugging():
+                raise
+            raise errors.Interrupted("interrupted (Ctrl-C)") from None
     except Exception as e:
         status = errors.exit_status(e)
         if status is None or errors.debugging():

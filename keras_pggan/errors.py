@@ -3,9 +3,10 @@
 Every command runs through :func:`keras_pggan.cli.run`, which asks :func:`exit_status` what an
 exception means: a mistake the user can fix prints one ``error: ...`` line and exits 2, an
 artefact or a server that failed its own check exits 1, a training run stopped by a NaN exits 3,
-a multi-worker run that lost a worker exits 4 (restart every worker with ``--resume``), and
-anything else is a bug whose traceback is shown. ``KERAS_PGGAN_DEBUG=1`` shows the traceback
-of every error.
+a multi-worker run that lost a worker exits 4 (restart every worker with ``--resume``), Ctrl-C
+(SIGINT) exits 130 with one line instead of a traceback (training says what it kept and how to
+go on), and anything else is a bug whose traceback is shown. ``KERAS_PGGAN_DEBUG=1`` shows the
+traceback of every error.
 
 This module imports nothing heavy: the classes of later stages (and TensorFlow's op errors) are
 looked up in ``sys.modules``, where they are whenever one of them has been raised.
@@ -23,6 +24,10 @@ class UserError(Exception):
     """A problem with what the user asked for; CLIs print it as one line and exit with 2."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT) stopped a command; the message says what was kept. Exit status 130."""
+
+
 # (module, class inside it, exit status, whether the line is printed), most specific first: the
 # check errors are ValueErrors, so they precede the user errors. NonFiniteLossError's guard has
 # printed what happened and the last good checkpoints before it raised.
@@ -32,6 +37,7 @@ EXIT_STATUSES: tuple[tuple[str, str, int, bool], ...] = (
     ("keras_pggan.export.saved_model", "SavedModelCheckError", 1, True),
     ("keras_pggan.export.tflite", "TFLiteCheckError", 1, True),
     ("keras_pggan.serving.client", "ServingError", 1, True),
+    ("keras_pggan.errors", "Interrupted", 130, True),
     # What counts as a user error: a bad flag or config, a missing, existing or unreadable file
     # (OSError: FileNotFoundError, FileExistsError, an undecodable image), a value our checks
     # refuse (ValueError), or one refused inside tf.data or a TensorFlow op.

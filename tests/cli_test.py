@@ -251,6 +251,30 @@ def test_runner_maps_errors_and_debug_reraises(monkeypatch, capsys):
         cli.run(command, parser, ["--n", "1"])
 
 
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    import argparse
+
+    from keras_pggan.errors import Interrupted
+
+    def command(args):
+        if args.said:
+            raise Interrupted("training stopped (Ctrl-C); 2 completed epoch(s) are saved")
+        raise KeyboardInterrupt
+
+    parser = argparse.ArgumentParser(prog="tool")
+    parser.add_argument("--said", action="store_true")
+    monkeypatch.delenv("KERAS_PGGAN_DEBUG", raising=False)
+    assert cli.run(command, parser, []) == 130
+    assert capsys.readouterr().err == "error: interrupted (Ctrl-C)\n"
+    assert cli.run(command, parser, ["--said"]) == 130
+    assert capsys.readouterr().err == (
+        "error: training stopped (Ctrl-C); 2 completed epoch(s) are saved\n"
+    )
+    monkeypatch.setenv("KERAS_PGGAN_DEBUG", "1")
+    with pytest.raises(KeyboardInterrupt):
+        cli.run(command, parser, [])
+
+
 # -- 4. the local server: localhost by default, one access line per request --------------------
 
 

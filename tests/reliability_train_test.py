@@ -20,6 +20,7 @@ import pytest
 import tensorflow as tf
 from reliability_fixtures import CROP
 
+from keras_pggan import cli
 from keras_pggan.config import get_preset
 from keras_pggan.models.generator import build_generator
 from keras_pggan.training.callbacks import AtomicBackupAndRestore, GeneratorCheckpoint
@@ -388,3 +389,48 @@ def test_kill_9_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
     b = keras.saving.load_model(part / "generator_ema.keras", compile=False).get_weights()
     for x, y in zip(a, b):
         np.testing.assert_allclose(x, y, atol=RESUME_ATOL)
+
+
+@pytest.mark.large
+def test_ctrl_c_mid_epoch_exits_130_at_once_and_names_the_resume(tmp_path):
+    """SIGINT while the input pipeline's Python decoders run: before the fix the teardown
+    deadlocked (TensorFlow waits for a decode that needs the GIL the waiting thread holds)."""
+    run = tmp_path / "run"
+    args = ["--preset", "tiny", "--steps-per-epoch", "100", "--epochs", "4"]
+    args += ["--validation-steps", "0", "--seed", "3", "--verbose", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "keras_pggan.train", *args, "--run-dir", str(run)],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A child of a non-interactive shell may inherit SIGINT ignored; Ctrl-C reaches a
+        # terminal's foreground process with the default action.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.time() + 300
+        while _epochs_done(run) < 1:  # epoch 1 saved: epoch 2 is running
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.time() < deadline, "epoch 1 never ended"
+            time.sleep(0.02)
+        time.sleep(0.3)
+        done = _epochs_done(run)
+        proc.send_signal(signal.SIGINT)
+        sent = time.time()
+        _, err = proc.communicate(timeout=60)
+        took = time.time() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    print(f"exit {proc.returncode} {took:.1f} s after SIGINT with {done} epoch(s) saved")
+    assert proc.returncode == 130, err[-3000:]
+    assert took < 30, took  # the wait for the decoders is bounded by 15 s
+    assert "Traceback" not in err
+    assert err.rstrip("\n").splitlines()[-1] == (
+        f"error: training stopped (Ctrl-C); {done} completed epoch(s) are saved in "
+        f"{run / 'backup'}; continue with: {cli.python_command()} -m keras_pggan.train "
+        f"--run-dir {run} --resume"
+    )
+    assert _epochs_done(run) == done and not (run / "generator.keras").exists()

@@ -221,6 +221,35 @@ def test_run_dir_layout_of_a_run_in_progress_resumes(tmp_path, monkeypatch):
         run_dir.check_new_run(run)
 
 
+def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tmp_path, monkeypatch, capsys):
+    import keras
+
+    from keras_pggan.training import run as run_lib
+
+    class CtrlC(keras.callbacks.Callback):  # Ctrl-C before the first step (nothing traced)
+        def on_train_batch_begin(self, batch, logs=None):
+            raise KeyboardInterrupt
+
+    fit = run_lib._fit
+    monkeypatch.setattr(
+        run_lib, "_fit", lambda gan, cfg, tr, va, cbs, v: fit(gan, cfg, tr, va, [*cbs, CtrlC()], v)
+    )
+    monkeypatch.delenv("KERAS_PGGAN_DEBUG", raising=False)
+    run = str(tmp_path / "run")
+    assert train.main([*TINY, "--epochs", "2", "--run-dir", run]) == 130
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"error: training stopped (Ctrl-C) before its first epoch ended: nothing to resume; "
+        f"the same command starts again in {run}\n"
+    ), err
+    assert "Traceback" not in err
+    # With completed epochs in backup/ the line gives their number and the command to go on.
+    _a_run(str(tmp_path / "done"))
+    line = run_lib.interrupted_line(str(tmp_path / "done"))
+    assert line.startswith("training stopped (Ctrl-C); 1 completed epoch(s) are saved in ")
+    assert line.endswith(f"-m keras_pggan.train --run-dir {tmp_path / 'done'} --resume")
+
+
 def test_failed_start_files_lists_only_what_a_start_leaves(tmp_path):
     from keras_pggan.training import run_dir
 

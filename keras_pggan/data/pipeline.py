@@ -42,6 +42,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -193,6 +194,56 @@ def reset_skipped_files() -> None:
 MAX_CONSECUTIVE_FAILURES = 10_000
 
 
+class _DecodeActivity:
+    """How many Python decodes run now and when the last one ended (every pipeline of the
+    process): what :func:`wait_for_idle_decoders` watches."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.running = 0
+        self.last = 0.0
+
+    def __enter__(self):
+        with self._lock:
+            self.running += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self.running -= 1
+            self.last = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since the last decode ended; 0 while one runs."""
+        with self._lock:
+            return 0.0 if self.running else time.monotonic() - self.last
+
+
+_DECODES = _DecodeActivity()
+
+
+def wait_for_idle_decoders(quiet_s: float = 0.3, timeout_s: float = 15.0) -> bool:
+    """Waits, without the GIL, until no Python decode has run for ``quiet_s`` seconds.
+
+    An iterator of these pipelines must not be destroyed while its ``tf.numpy_function``
+    decode is in flight: TensorFlow's teardown waits for the call while the destroying thread
+    holds the GIL that the call needs, and the process hangs (seen when Ctrl-C stopped
+    ``model.fit``). Once nothing consumes, the producers fill their buffers and stop; this waits
+    for that. A second Ctrl-C does not cut the wait short.
+
+    Returns:
+        Whether the decoders went quiet within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.02)
+            if _DECODES.idle_for() >= quiet_s:
+                return True
+        except KeyboardInterrupt:
+            continue
+    return False
+
+
 class _Decoder:
     """The Python side of the in-graph decode: bytes → (RGB, ok), with an optional memory cache.
 
@@ -221,6 +272,10 @@ class _Decoder:
             )
 
     def __call__(self, name, data):
+        with _DECODES:
+            return self._decode(name, data)
+
+    def _decode(self, name, data):
         name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
         if self.cache is not None:
             with self._lock:

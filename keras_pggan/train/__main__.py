@@ -15,7 +15,8 @@ A run directory holds ``config.json``, ``backup/`` (BackupAndRestore: resume sta
 ``samples/`` (grid PNGs) and the final ``generator.keras``
 (:func:`keras_pggan.training.run.run_training`). Exit status: 0 done, 2 a user error (one line on
 stderr; nothing written), 3 a NaN/Inf stopped the run (the last good checkpoints are named), 4 a
-worker of a multi-worker run was lost (named on stderr; restart every worker with ``--resume``).
+worker of a multi-worker run was lost (named on stderr; restart every worker with ``--resume``),
+130 Ctrl-C (one line: the completed epochs kept in ``backup/`` and the ``--resume`` command).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from keras_pggan import cpu
+from keras_pggan import cli, cpu, errors
 from keras_pggan.config import ExperimentConfig
 from keras_pggan.errors import UserError
 
@@ -146,7 +146,17 @@ def run_training(
         time_limit_s=time_limit_s, initial_epoch=initial_epoch,
     )  # fmt: skip
     start = time.time()
-    history = _fit(gan, cfg, train_ds, val_ds, callbacks, verbose)
+    try:
+        history = _fit(gan, cfg, train_ds, val_ds, callbacks, verbose)
+    except BaseException as e:
+        # fit's frames hold the input pipeline: let its Python decoders finish before they go
+        # (a decode in flight would deadlock the teardown; data.pipeline.wait_for_idle_decoders).
+        from keras_pggan.data.pipeline import wait_for_idle_decoders
+
+        wait_for_idle_decoders()
+        if isinstance(e, KeyboardInterrupt) and not errors.debugging():
+            raise errors.Interrupted(interrupted_line(run_dir, own_dir)) from None
+        raise
     seconds = time.time() - start
     skipped = _report_skipped(run_dir, is_chief)
     generator_path = _save_outputs(gan, history, run_dir, own_dir, is_chief, ema)
@@ -159,6 +169,26 @@ def run_training(
         "model": gan,
         "skipped_files": skipped,
     }
+
+
+def interrupted_line(run_dir: str, own_dir: str | None = None) -> str:
+    """What a run stopped by Ctrl-C kept, and the command that goes on from there.
+
+    Args:
+        run_dir: the run directory (what ``--run-dir`` named).
+        own_dir: this process's own state (``run_dir/worker<i>`` on a non-chief worker).
+    """
+    done = completed_epochs(os.path.join(own_dir or run_dir, "backup"))
+    if not done:
+        return (
+            f"training stopped (Ctrl-C) before its first epoch ended: nothing to resume; "
+            f"the same command starts again in {run_dir}"
+        )
+    return (
+        f"training stopped (Ctrl-C); {done} completed epoch(s) are saved in "
+        f"{os.path.join(run_dir, 'backup')}; continue with: {cli.python_command()} -m "
+        f"keras_pggan.train --run-dir {run_dir} --resume"
+    )
 
 
 def _build(cfg, strategy, init_from: str | None, init_discriminator: str | None):
