@@ -74,9 +74,9 @@ def run(
     ``--help`` returns 0 and a usage error 2 (argparse prints them). What the command raises is
     mapped by :func:`keras_pggan.errors.exit_status`: a user error prints one ``error: ...`` line
     on stderr and returns 2, a failed check or server 1, a NaN in training 3, a lost worker 4,
-    Ctrl-C 130 (one line, no traceback);
-    any other exception is a bug and propagates with its traceback, as every error does under
-    ``KERAS_PGGAN_DEBUG=1``.
+    Ctrl-C 130 (one line, no traceback); any other exception is a bug and propagates with its
+    traceback, as every error does under ``KERAS_PGGAN_DEBUG=1``. A command that ran this
+    package's tf.data pipeline first lets its decoders finish (:func:`_let_decoders_finish`).
 
     Args:
         command: the library call behind the tool; returns its status (``None``: 0).
@@ -91,13 +91,13 @@ def run(
     except SystemExit as e:  # --help, or a usage error argparse has printed
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     try:
-        try:
-            status = command(args)
-        except KeyboardInterrupt:  # Ctrl-C where the command did not say more
-            if errors.debugging():
-                raise
-            raise errors.Interrupted("interrupted (Ctrl-C)") from None
-    except Exception as e:
+        status = command(args)
+    except BaseException as e:
+        _let_decoders_finish()
+        if isinstance(e, KeyboardInterrupt) and not errors.debugging():
+            e = errors.Interrupted("interrupted (Ctrl-C)")  # where the command did not say more
+        if not isinstance(e, Exception):
+            raise  # SystemExit; KeyboardInterrupt under KERAS_PGGAN_DEBUG
         status = errors.exit_status(e)
         if status is None or errors.debugging():
             raise
@@ -106,6 +106,16 @@ def run(
             print(f"error: {line}", file=sys.stderr, flush=True)
         return status
     return 0 if status is None else int(status)
+
+
+def _let_decoders_finish() -> None:
+    """Before a failed command's frames go: when it ran a tf.data pipeline of this package, wait
+    until the pipeline's Python decoders are quiet (destroying an iterator with a decode in flight
+    deadlocks; :func:`keras_pggan.data.pipeline.wait_for_idle_decoders`). Looked up in
+    ``sys.modules``: nothing is imported here."""
+    pipeline = sys.modules.get("keras_pggan.data.pipeline")
+    if pipeline is not None:
+        pipeline.wait_for_idle_decoders()
 
 
 def python_command() -> str:
