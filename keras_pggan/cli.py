@@ -102,10 +102,13 @@ def run(
         if status is None or errors.debugging():
             raise
         line = errors.error_line(e)
-        if line is not None:
-            print(f"error: {line}", file=sys.stderr, flush=True)
-        return status
-    return 0 if status is None else int(status)
+    else:
+        return 0 if status is None else int(status)
+    # Printed once the command's frames are gone, after whatever their cleanup prints (a
+    # progress bar closing on Ctrl-C): the error line is the last line.
+    if line is not None:
+        print(f"error: {line}", file=sys.stderr, flush=True)
+    return status
 
 
 def _let_decoders_finish() -> None:
