@@ -36,6 +36,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", *sorted(os.path.relpath(p, ROOT) for p in glob.glob(f"{ROOT}/docs/*.md"))]
 SHELL_FENCES = ("bash", "sh", "shell", "console")
 TIMEOUT_S = 120
+# A TensorFlow C++ log record at ERROR or FATAL level ("E0000 00:00:17... file.cc:12] ...").
+NATIVE_ERROR = re.compile(r"^[EF]\d{4} [\d:.]+ +\d+ [\w./+-]+:\d+\] ")
 
 # First match wins (re.search on the joined command). "run": run it, then remove what it created;
 # "keep": run it and keep its outputs for the commands after it; "serve": start it in the
@@ -359,7 +361,7 @@ def test_docs_commands_run_in_a_fresh_clone_and_leave_it_clean(clone, env, tmp_p
 
     seen: dict[str, str] = {}
     server, ports_free = None, _port_free(8500) and _port_free(8501)
-    ran, repeats, skipped, failures, dirt = [], [], [], [], []
+    ran, repeats, skipped, failures, dirt, noise = [], [], [], [], [], []
     started = time.perf_counter()
     try:
         for path, line, command in COMMANDS:
@@ -394,6 +396,13 @@ def test_docs_commands_run_in_a_fresh_clone_and_leave_it_clean(clone, env, tmp_p
             if code != 0:
                 why = f"timed out after {TIMEOUT_S} s" if code is None else f"exit {code}"
                 failures.append(f"{where}: {command}\n{why}:\n{out[-3000:]}")
+            # A documented command of ours that works prints no TensorFlow error record
+            # (E.../F... lines: grappler's remapper, CUDA probes) a user could not act on. (A
+            # bare `import tensorflow` one-liner, docs/gpu.md's GPU probe, prints TF's own.)
+            ours = "import tensorflow" not in command
+            noisy = [ln for ln in out.splitlines() if ours and NATIVE_ERROR.match(ln)]
+            if noisy:
+                noise.append(f"{where}: {command}\n  " + "\n  ".join(noisy[:5]))
             new = sorted(set(_status(clone)) - status_before)
             if new:
                 dirt.append(f"{where}: {command}\n  " + "\n  ".join(new))
@@ -415,5 +424,6 @@ def test_docs_commands_run_in_a_fresh_clone_and_leave_it_clean(clone, env, tmp_p
     )
     print(report)
     assert not failures, "\n\n".join(failures)
+    assert not noise, "TensorFlow error records in a working command's output:\n" + "\n".join(noise)
     assert not dirt, "commands that dirty the tree:\n" + "\n".join(dirt)
     assert final == [], "git status of the clone after all commands:\n" + "\n".join(final)

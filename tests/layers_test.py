@@ -222,6 +222,12 @@ def layer_summary(name: str, cls: str, config: dict, weights) -> list:
     return [name, cls, {path: list(shape) for path, shape in weights}, fields]
 
 
+# Classes that load the same saved layers as the recorded one: SelectLeakyReLU is LeakyReLU's
+# values and gradients through other ops, with its config and no weights (a .keras file holding
+# either loads into both; tests/layers_test.py::test_select_leaky_relu_is_leaky_relu).
+_SAME_SAVED_LAYER = {"SelectLeakyReLU": "LeakyReLU"}
+
+
 def _describe(model) -> list:
     rows = []
     for layer in model.layers:
@@ -230,7 +236,8 @@ def _describe(model) -> list:
             continue
         config = keras.saving.serialize_keras_object(layer).get("config", {})
         weights = [(w.path, tuple(w.shape)) for w in layer.weights]
-        rows.append(layer_summary(layer.name, type(layer).__name__, config, weights))
+        cls = _SAME_SAVED_LAYER.get(type(layer).__name__, type(layer).__name__)
+        rows.append(layer_summary(layer.name, cls, config, weights))
     return rows
 
 
@@ -267,8 +274,10 @@ def test_conv_block_names_bias_and_spectral_wrapper():
         "a_norm": "GroupNormalization",
         "a_relu": "Activation",
         "b_sn": "SpectralNormalization",
-        "b_lrelu": "LeakyReLU",
+        "b_lrelu": "SelectLeakyReLU",  # after a biased convolution
     }
+    normed = conv_block(x, 4, 3, norm="instance", activation="lrelu", name="n")
+    assert type(keras.Model(x, normed).get_layer("n_lrelu")) is keras.layers.LeakyReLU
     # A bias exactly when no normalisation layer follows the convolution.
     assert model.get_layer("a_conv").use_bias is False
     assert model.get_layer("b_sn").layer.use_bias is True
@@ -282,3 +291,62 @@ def test_conv_block_names_bias_and_spectral_wrapper():
         conv_block(x, 4, 3, activation="tanh", name="bad")
     with pytest.raises(ValueError, match="normalisation"):
         conv_block(x, 4, 3, norm="batch", name="bad")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_select_leaky_relu_is_leaky_relu(dtype, tmp_path):
+    from keras_pggan.models.layers import SelectLeakyReLU
+
+    x = tf.constant(np.linspace(-3, 3, 61).reshape(1, 61), dtype)  # 0 included
+    ours, theirs = SelectLeakyReLU(0.2, dtype=dtype), keras.layers.LeakyReLU(0.2, dtype=dtype)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        a, b = ours(x), theirs(x)
+        loss_a, loss_b = tf.reduce_sum(a * a), tf.reduce_sum(b * b)
+    np.testing.assert_array_equal(np.asarray(a, "float32"), np.asarray(b, "float32"))
+    grads = [np.asarray(tape.gradient(loss, x), "float32") for loss in (loss_a, loss_b)]
+    np.testing.assert_array_equal(*grads)
+    assert ours.get_config()["negative_slope"] == 0.2
+    # A saved model holding it loads; one holding Keras's LeakyReLU takes the same weights.
+    inp = keras.Input((6, 6, 2))
+    model = keras.Model(inp, conv_block(inp, 3, 3, activation="lrelu", slope=0.3, name="c"))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(loaded.get_layer("c_lrelu")) is SelectLeakyReLU
+    old_style = keras.Model(inp, keras.layers.LeakyReLU(0.3)(model.get_layer("c_conv").output))
+    image = np.random.default_rng(0).normal(size=(2, 6, 6, 2)).astype("float32")
+    np.testing.assert_array_equal(loaded(image), old_style(image))
+
+
+def test_no_remapper_failure_in_a_training_step():
+    """Grappler's remapper (oneDNN on, as training sets it) fused Conv2D + BiasAdd + LeakyRelu
+    although LeakyReluGrad reads the BiasAdd, and logged an E-level "remapper failed: ...
+    Mutation::Apply error" line in the middle of training: the demo preset's (the G-GAN head's
+    1×1 layer, before Flatten) and Context Encoder's (its encoder's last block, before the
+    channel-wise dense layer). One real training step of each, in a fresh process."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import numpy as np, tensorflow as tf
+        from keras_pggan.config import get_preset
+        from keras_pggan.training.build import build_gan, compile_gan
+        for preset in ("demo", "ce"):
+            cfg = get_preset(preset)
+            gan = build_gan(cfg)
+            compile_gan(gan, cfg)
+            size, rng = cfg.data.image_size, np.random.default_rng(0)
+            image = rng.uniform(size=(2, size, size, 3)).astype("float32")
+            mask = np.zeros((2, size, size, 1), "float32")
+            mask[:, size // 4 : size // 2, size // 4 : size // 2] = 1
+            ds = tf.data.Dataset.from_tensors({"image": image, "mask": mask}).repeat()
+            gan.fit(ds, steps_per_epoch=1, epochs=1, verbose=0)
+        print("trained")
+    """
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "0"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run.returncode == 0 and "trained" in run.stdout, run.stderr[-3000:]
+    failed = [line for line in run.stderr.splitlines() if "remapper failed" in line]
+    assert not failed, failed

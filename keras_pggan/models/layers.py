@@ -178,6 +178,25 @@ class ResizeUpsample(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_pggan")
+class SelectLeakyReLU(keras.layers.LeakyReLU):
+    """``keras.layers.LeakyReLU`` computed as ``where(x > 0, x, slope·x)``: the same values and
+    gradients, without TensorFlow's ``LeakyRelu`` op.
+
+    After a convolution with a bias, grappler's remapper (TensorFlow 2.21 with oneDNN, which
+    training turns on) fuses Conv2D + BiasAdd + LeakyRelu although ``LeakyReluGrad`` still reads
+    the ``BiasAdd``, whenever the activation feeds something other than a convolution (the
+    G-GAN head's ``Flatten``, a mean): the rewrite fails and logs ``E… remapper failed:
+    INVALID_ARGUMENT: Mutation::Apply error: fanout '…LeakyReluGrad' exist for missing node
+    '…BiasAdd'`` in the middle of training (the demo preset's first epoch, Context Encoder).
+    :func:`conv_block` uses this class after every biased convolution. Saved models that hold
+    ``keras.layers.LeakyReLU`` there load as before (no weights; same names).
+    """
+
+    def call(self, inputs):
+        return keras.ops.where(inputs > 0, inputs, inputs * self.negative_slope)
+
+
+@keras.saving.register_keras_serializable(package="keras_pggan")
 class MaskedInput(keras.layers.Layer):
     """Replaces the holes of ``image`` and appends the mask: ``concat(image·(1−m) + f·m, m)``.
 
@@ -261,8 +280,9 @@ def conv_block(
     the convolution ``conv_name`` (default ``{name}_conv``), wrapped in
     ``SpectralNormalization`` ``{name}_sn`` when ``spectral``; ``GroupNormalization``
     ``{name}_norm`` for ``norm="instance"``; then ``Activation`` ``{name}_relu`` or
-    ``LeakyReLU`` ``{name}_lrelu``. The convolution has a bias exactly when no normalisation
-    layer follows it (a bias before instance normalisation is cancelled by it).
+    ``LeakyReLU`` ``{name}_lrelu`` (:class:`SelectLeakyReLU` after a biased convolution). The
+    convolution has a bias exactly when no normalisation layer follows it (a bias before
+    instance normalisation is cancelled by it).
 
     Args:
         x: the input tensor.
@@ -321,7 +341,9 @@ def conv_block(
     if layer is not None:
         x = layer(x)
     if activation == "lrelu":
-        x = keras.layers.LeakyReLU(slope, name=f"{name}_lrelu")(x)
+        # After a biased convolution, not the LeakyRelu op (SelectLeakyReLU says why).
+        lrelu = SelectLeakyReLU if layer is None else keras.layers.LeakyReLU
+        x = lrelu(slope, name=f"{name}_lrelu")(x)
     elif activation is not None:
         x = keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
     return x
