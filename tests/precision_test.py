@@ -321,7 +321,9 @@ def test_cli_mixed_float16_with_xla_writes_float32_models(tmp_path):
 
     # A TFLite build of it is float32 throughout (no float16 tensor).
     report = export_tflite(str(run / "generator.keras"), str(tmp_path / "g.tflite"))
-    interpreter = tf.lite.Interpreter(model_path=report["path"])
+    from ai_edge_litert.interpreter import Interpreter  # LiteRT, as everywhere (not tf.lite)
+
+    interpreter = Interpreter(model_path=report["path"])
     dtypes = {d["dtype"] for d in interpreter.get_tensor_details()}
     assert np.float16 not in dtypes and np.float32 in dtypes, dtypes
 
