@@ -146,17 +146,7 @@ def run_training(
         time_limit_s=time_limit_s, initial_epoch=initial_epoch,
     )  # fmt: skip
     start = time.time()
-    try:
-        history = _fit(gan, cfg, train_ds, val_ds, callbacks, verbose)
-    except BaseException as e:
-        # fit's frames hold the input pipeline: let its Python decoders finish before they go
-        # (a decode in flight would deadlock the teardown; data.pipeline.wait_for_idle_decoders).
-        from keras_pggan.data.pipeline import wait_for_idle_decoders
-
-        wait_for_idle_decoders()
-        if isinstance(e, KeyboardInterrupt) and not errors.debugging():
-            raise errors.Interrupted(interrupted_line(run_dir, own_dir)) from None
-        raise
+    history = _fit_or_stop(gan, cfg, train_ds, val_ds, callbacks, verbose, run_dir, own_dir)
     seconds = time.time() - start
     skipped = _report_skipped(run_dir, is_chief)
     generator_path = _save_outputs(gan, history, run_dir, own_dir, is_chief, ema)
@@ -232,6 +222,21 @@ def _fit(gan, cfg, train_ds, val_ds, callbacks: list, verbose):
         shuffle=False,
         verbose=verbose,
     )
+
+
+def _fit_or_stop(gan, cfg, train_ds, val_ds, callbacks: list, verbose, run_dir, own_dir):
+    """:func:`_fit`; on any exception (Ctrl-C: :class:`keras_pggan.errors.Interrupted`, saying
+    what was kept) the input pipeline's Python decoders finish first: fit's frames hold the
+    pipeline, and a decode in flight deadlocks its teardown (``wait_for_idle_decoders``)."""
+    try:
+        return _fit(gan, cfg, train_ds, val_ds, callbacks, verbose)
+    except BaseException as e:
+        from keras_pggan.data.pipeline import wait_for_idle_decoders
+
+        wait_for_idle_decoders()
+        if isinstance(e, KeyboardInterrupt) and not errors.debugging():
+            raise errors.Interrupted(interrupted_line(run_dir, own_dir)) from None
+        raise
 
 
 def _datasets(cfg, strategy, initial_epoch: int):
